@@ -1,0 +1,51 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   train the courses' CNN on the real MNIST and report test accuracy
+#   make test   lint, format check and the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: all setup system-deps demo test lint format bench clean
+
+all: test
+
+# Debian packages: Fashion-MNIST ships as a Debian data package.
+system-deps:
+	@if [ ! -d $(FASHION_DIR) ]; then \
+	  echo "Installing Debian package dataset-fashion-mnist"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	fi
+
+# torch==2.13.0 is installed first and alone: it is the CPU wheel on disk, and no
+# later requirement may resolve another (CUDA) build.
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]' 'torch==2.13.0'
+	touch $@
+
+setup: system-deps $(VENV)/.stamp
+
+demo: setup
+	$(PY) examples/mnist_cnn.py
+
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check lamina tests examples benchmarks
+	$(VENV)/bin/ruff format --check lamina tests examples benchmarks
+
+format: $(VENV)/.stamp
+	$(VENV)/bin/ruff check --fix lamina tests examples benchmarks
+	$(VENV)/bin/ruff format lamina tests examples benchmarks
+
+test: setup lint
+	$(PY) -m pytest -n 2 tests
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Global settings, mirroring `keras.config`: float type, epsilon, image layout."""
+
+from __future__ import annotations
+
+import torch
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+
+
+def floatx() -> str:
+    """The default float type of new weights, 'float32' unless changed."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    global _FLOATX
+    if value not in _DTYPES:
+        raise ValueError(f"Expected one of {sorted(_DTYPES)}, received: floatx={value!r}")
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The fuzz factor Keras adds to avoid division by zero (1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format() -> str:
+    """Lamina images are NHWC, as in Keras's default."""
+    return "channels_last"
+
+
+def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
+    """Map a Keras dtype name (or None for floatx) to a torch dtype."""
+    if name is None:
+        return _DTYPES[_FLOATX]
+    if isinstance(name, torch.dtype):
+        return name
+    if name not in _DTYPES:
+        raise ValueError(f"Expected a float dtype in {sorted(_DTYPES)}, received: dtype={name!r}")
+    return _DTYPES[name]

@@ -1,0 +1,467 @@
+"""The Layer contract: a `torch.nn.Module` with Keras semantics.
+
+A layer stores and validates its config in `__init__`, creates weights lazily in
+`build(input_shape)` (the shape includes the batch dimension, as `None`), does
+its work in `call(inputs, training=None)`, and returns exactly its constructor
+arguments from `get_config()`. Weights live in PyTorch's layout (fast kernels)
+and `get_weights()` / `set_weights()` speak Keras's layout.
+
+    class Scale(Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1],), initializer="ones")
+        def call(self, x):
+            return x * self.w
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina import activations as activations_mod
+from lamina import initializers, regularizers
+from lamina.config import torch_dtype
+from lamina.layers.input_spec import InputSpec, check_input
+from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, map_structure
+
+Shape = tuple[int | None, ...]
+
+_NAME_COUNTS: dict[str, int] = {}
+_BASE_KWARGS = {"name", "trainable", "dtype", "input_shape", "batch_input_shape", "input_dim"}
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """'dense', 'dense_1', 'dense_2', ... as Keras names new layers."""
+    count = _NAME_COUNTS.get(prefix, 0)
+    _NAME_COUNTS[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def reset_names() -> None:
+    """Restart automatic naming (used by `lamina.utils.clear_session`)."""
+    _NAME_COUNTS.clear()
+
+
+class _WeightSpec:
+    """Where one weight lives and how it maps to Keras's layout."""
+
+    __slots__ = ("attr", "name", "trainable", "to_torch", "regularizer", "constraint")
+
+    def __init__(self, attr, name, trainable, to_torch, regularizer, constraint):
+        self.attr = attr
+        self.name = name
+        self.trainable = trainable
+        self.to_torch = to_torch  # permutation Keras->torch, or None
+        self.regularizer = regularizer
+        self.constraint = constraint
+
+
+class Layer(nn.Module):
+    """Base class of every Lamina layer (and of models)."""
+
+    input_spec: InputSpec | Sequence[InputSpec] | None = None
+    # Set by the training engine on the output layer when the loss takes logits.
+    _emit_logits: bool = False
+
+    def __init__(
+        self,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
+        input_shape: Sequence[int | None] | None = None,
+        batch_input_shape: Sequence[int | None] | None = None,
+        input_dim: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if kwargs:
+            bad = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            raise TypeError(
+                f"Expected keyword arguments accepted by {type(self).__name__}, received: {bad}"
+            )
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype_name = dtype if isinstance(dtype, str) or dtype is None else str(dtype)
+        self._dtype = torch_dtype(dtype if not isinstance(dtype, str) or dtype != "None" else None)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self._input_shape_arg: Shape | None = (
+            tuple(input_shape) if input_shape is not None else None
+        )
+        self.built = False
+        self._weight_specs: list[_WeightSpec] = []
+        self._call_losses: list[torch.Tensor] = []
+        self._build_input_shape: Any = None
+        self._output_shape: Any = None
+        self._inbound_nodes: list[Node] = []
+        self._checked_shape: Any = None
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-able, so `from_config` rebuilds the layer."""
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype_name,
+        }
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = "glorot_uniform",
+        regularizer: Any = None,
+        constraint: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        trainable: bool = True,
+        torch_layout: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        """Create a weight of Keras shape `shape`, stored permuted by `torch_layout`.
+
+        Trainable weights are `nn.Parameter`s (seen by optimizers); non-trainable
+        ones (BatchNorm's moving statistics) are buffers, saved with the model.
+        """
+        init = initializers.get(initializer)
+        value = init(tuple(int(s) for s in shape), dtype=self._dtype)
+        value = torch.as_tensor(value, dtype=self._dtype)
+        if torch_layout is not None:
+            value = value.permute(*torch_layout)
+            if value.dim() == 4:
+                value = value.contiguous(memory_format=torch.channels_last)
+            else:
+                value = value.contiguous()
+        value = value.to(getattr(self, "_build_device", None) or "cpu")
+        attr = name
+        if trainable:
+            setattr(self, attr, nn.Parameter(value, requires_grad=self._trainable))
+        else:
+            self.register_buffer(attr, value)
+        self._weight_specs.append(
+            _WeightSpec(
+                attr,
+                name,
+                trainable,
+                tuple(torch_layout) if torch_layout is not None else None,
+                regularizers.get(regularizer),
+                constraint,
+            )
+        )
+        return getattr(self, attr)
+
+    def _sublayers(self) -> list[Layer]:
+        """Direct child layers, in registration order (lists and dicts included)."""
+        found: list[Layer] = []
+
+        def visit(module: nn.Module) -> None:
+            for child in module.children():
+                if isinstance(child, Layer):
+                    if all(child is not f for f in found):
+                        found.append(child)
+                else:
+                    visit(child)
+
+        visit(self)
+        return found
+
+    def _own(self, trainable: bool | None) -> list[torch.Tensor]:
+        return [
+            getattr(self, s.attr)
+            for s in self._weight_specs
+            if trainable is None or s.trainable == trainable
+        ]
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights: own trainable, own non-trainable, then sublayers' (Keras's order)."""
+        out = self._own(True) + self._own(False)
+        for layer in self._sublayers():
+            out += [w for w in layer.weights if all(w is not o for o in out)]
+        return out
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        if not self.trainable:
+            return []
+        out = self._own(True)
+        for layer in self._sublayers():
+            out += layer.trainable_weights
+        return out
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        trainable = self.trainable_weights
+        return [w for w in self.weights if all(w is not t for t in trainable)]
+
+    def _weight_entries(self) -> list[tuple[Layer, _WeightSpec]]:
+        out = [(self, s) for s in self._weight_specs if s.trainable]
+        out += [(self, s) for s in self._weight_specs if not s.trainable]
+        for layer in self._sublayers():
+            out += layer._weight_entries()
+        return out
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Weights as NumPy arrays in Keras's layouts and order."""
+        arrays = []
+        for layer, spec in self._weight_entries():
+            t = getattr(layer, spec.attr).detach()
+            if spec.to_torch is not None:
+                t = t.permute(*np.argsort(spec.to_torch).tolist())
+            arrays.append(t.cpu().numpy().copy())
+        return arrays
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Load arrays in Keras's layouts and order (as `get_weights` returns them)."""
+        entries = self._weight_entries()
+        if len(weights) != len(entries):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(entries)} weight arrays "
+                f"({', '.join(s.name for _, s in entries)}), received: len(weights)={len(weights)}"
+            )
+        with torch.no_grad():
+            for (layer, spec), value in zip(entries, weights):
+                target = getattr(layer, spec.attr)
+                value = torch.as_tensor(np.asarray(value), dtype=target.dtype)
+                if spec.to_torch is not None:
+                    value = value.permute(*spec.to_torch)
+                if tuple(value.shape) != tuple(target.shape):
+                    keras_shape = tuple(
+                        target.permute(*np.argsort(spec.to_torch).tolist()).shape
+                        if spec.to_torch
+                        else target.shape
+                    )
+                    raise ValueError(
+                        f"Layer '{layer.name}' expected weight '{spec.name}' of shape "
+                        f"{keras_shape}, received: shape={tuple(np.shape(np.asarray(weights[entries.index((layer, spec))])))}"
+                    )
+                target.copy_(value)
+
+    def count_params(self) -> int:
+        return sum(int(w.numel()) for w in self.weights)
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze or unfreeze this layer and its sublayers (Keras's transfer learning)."""
+        self._trainable = bool(value)
+        for spec in self._weight_specs:
+            if spec.trainable:
+                getattr(self, spec.attr).requires_grad_(self._trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    # ----------------------------------------------------------------- losses
+    def add_loss(self, loss: torch.Tensor) -> None:
+        """Add a loss term computed in `call` (collected by the training engine)."""
+        self._call_losses.append(loss)
+
+    def regularization_losses(self) -> list[torch.Tensor]:
+        """Penalties of this layer's and sublayers' weight regularizers."""
+        out = [
+            spec.regularizer(getattr(self, spec.attr))
+            for spec in self._weight_specs
+            if spec.regularizer is not None
+        ]
+        for layer in self._sublayers():
+            out += layer.regularization_losses()
+        return out
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties plus losses added in the last call."""
+        out = self.regularization_losses() + list(self._call_losses)
+        for layer in self._sublayers():
+            out += layer._call_losses
+        return out
+
+    def apply_constraints(self) -> None:
+        """Project weights onto their constraints (after each optimizer step)."""
+        with torch.no_grad():
+            for spec in self._weight_specs:
+                if spec.constraint is not None:
+                    w = getattr(self, spec.attr)
+                    w.copy_(spec.constraint(w))
+        for layer in self._sublayers():
+            layer.apply_constraints()
+
+    # ------------------------------------------------------------ build, call
+    def build(self, input_shape: Any) -> None:
+        """Create weights for `input_shape` (batch dim included, as None)."""
+        self.built = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        raise NotImplementedError(f"Layer {type(self).__name__} must implement call()")
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape for `input_shape`; by default found by running on zeros."""
+        return _infer_output_shape(self, input_shape)
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        if self.built:
+            return
+        self._check_input(input_shape)
+        self._build_input_shape = input_shape
+        try:
+            self.build(input_shape)
+        except (ValueError, TypeError) as err:
+            if str(err).startswith(("Layer '", "Expected")):
+                raise
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) could not be built for "
+                f"input_shape={_fmt(input_shape)}: {err}"
+            ) from err
+        self.built = True
+
+    def _check_input(self, input_shape: Any) -> None:
+        spec = self.input_spec
+        if spec is None:
+            return
+        check_input(self, spec, input_shape)
+
+    def _activate(self, z: torch.Tensor) -> torch.Tensor:
+        """Apply `self.activation`, unless the engine asked for logits."""
+        if self._emit_logits:
+            return z
+        return self.activation(z)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args:
+            raise TypeError(f"Layer '{self.name}' expected inputs, received: no arguments")
+        inputs, rest = args[0], args[1:]
+        if any_symbolic(inputs):
+            return self._call_symbolic(inputs, *rest, **kwargs)
+        inputs = map_structure(_to_tensor, inputs)
+        shape = map_structure(lambda t: t.shape[1:], inputs)
+        if shape != self._checked_shape:
+            full = map_structure(lambda t: (None, *t.shape[1:]), inputs)
+            if not self.built:
+                self._build_device = _first_device(inputs)
+                self._maybe_build(full)
+            else:
+                self._check_input(full)
+            self._checked_shape = shape
+        if self._call_losses:
+            self._call_losses = []
+        return super().__call__(inputs, *rest, **kwargs)
+
+    def forward(self, inputs: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        if training is None:
+            training = self.training
+        if _accepts_training(type(self)):
+            return self.call(inputs, *args, training=training, **kwargs)
+        return self.call(inputs, *args, **kwargs)
+
+    def _call_symbolic(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Calling a layer on `Input(...)` tensors records a graph node (functional API)."""
+        input_shape = map_structure(lambda k: k.shape, inputs)
+        self._maybe_build(input_shape)
+        self._check_input(input_shape)
+        out_shape = self.compute_output_shape(input_shape)
+        self._output_shape = out_shape
+        node = Node(self, inputs, args, kwargs)
+        outputs = _make_symbolic(out_shape, node)
+        node.outputs = outputs
+        self._inbound_nodes.append(node)
+        return outputs
+
+    # ------------------------------------------------------------------ misc
+    @property
+    def output_shape(self) -> Any:
+        if self._output_shape is None:
+            raise AttributeError(f"Layer '{self.name}' has not been called on a known shape yet")
+        return self._output_shape
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+# ---------------------------------------------------------------------- helpers
+_TRAINING_CACHE: dict[type, bool] = {}
+
+
+def _accepts_training(cls: type) -> bool:
+    hit = _TRAINING_CACHE.get(cls)
+    if hit is None:
+        params = inspect.signature(cls.call).parameters
+        hit = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+        _TRAINING_CACHE[cls] = hit
+    return hit
+
+
+def _to_tensor(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        t = torch.from_numpy(x)
+        return t.float() if t.is_floating_point() and t.dtype == torch.float64 else t
+    return x
+
+
+def _first_device(inputs: Any) -> torch.device:
+    found: list[torch.device] = []
+    map_structure(lambda t: found.append(t.device) if isinstance(t, torch.Tensor) else None, inputs)
+    return found[0] if found else torch.device("cpu")
+
+
+def _fmt(shape: Any) -> str:
+    return str(map_structure(lambda s: tuple(s), shape)) if shape is not None else "None"
+
+
+def _zeros_for(shape: Any, dtype: torch.dtype, device: torch.device) -> Any:
+    return map_structure(
+        lambda s: torch.zeros(tuple(1 if d is None else d for d in s), dtype=dtype, device=device),
+        shape,
+        is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+    )
+
+
+def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
+    """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape."""
+    params = list(layer.parameters()) + list(layer.buffers())
+    device = params[0].device if params else torch.device("cpu")
+    dtype = layer._dtype
+    x = _zeros_for(input_shape, dtype, device)
+    emit, layer._emit_logits = layer._emit_logits, False
+    try:
+        with torch.no_grad():
+            if _accepts_training(type(layer)):
+                out = layer.call(x, training=False)
+            else:
+                out = layer.call(x)
+    finally:
+        layer._emit_logits = emit
+    return map_structure(lambda t: (None, *t.shape[1:]), out)
+
+
+def _make_symbolic(shape: Any, node: Node) -> Any:
+    counter = iter(range(1_000_000))
+    return map_structure(
+        lambda s: KerasTensor(tuple(s), node=node, index=next(counter)),
+        shape,
+        is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+    )
+
+
+def get_activation_config(fn: Any) -> Any:
+    """Shared helper for layers with an `activation` argument."""
+    return activations_mod.serialize(fn)

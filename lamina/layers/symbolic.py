@@ -1,0 +1,91 @@
+"""Symbolic tensors for the functional API, and nested-structure helpers.
+
+`Input(shape=(784,))` returns a `KerasTensor`: a shape with no data. Calling a
+layer on one records a `Node` (layer, inputs, outputs); a functional `Model`
+walks these nodes back from its outputs to find its graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+class KerasTensor:
+    """A placeholder with a shape (batch dim None) and the node that made it."""
+
+    def __init__(self, shape: tuple, dtype: str = "float32", node: Node | None = None, index: int = 0):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.index = index
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        src = f", from layer '{self.node.layer.name}'" if self.node else ""
+        return f"<KerasTensor shape={self.shape}{src}>"
+
+    # Arithmetic on symbolic tensors is routed through merge layers.
+    def __add__(self, other: Any) -> KerasTensor:
+        from lamina.layers.merging import Add
+
+        return Add()([self, other])
+
+    def __mul__(self, other: Any) -> KerasTensor:
+        from lamina.layers.merging import Multiply
+
+        return Multiply()([self, other])
+
+
+class Node:
+    """One call of a layer in a functional graph."""
+
+    def __init__(self, layer: Any, inputs: Any, args: tuple = (), kwargs: dict | None = None):
+        self.layer = layer
+        self.inputs = inputs
+        self.args = args
+        self.kwargs = kwargs or {}
+        self.outputs: Any = None
+
+    @property
+    def parent_tensors(self) -> list[KerasTensor]:
+        found: list[KerasTensor] = []
+        map_structure(
+            lambda t: found.append(t) if isinstance(t, KerasTensor) else None,
+            (self.inputs, self.args, self.kwargs),
+        )
+        return found
+
+
+def _default_leaf(x: Any) -> bool:
+    return not isinstance(x, (list, tuple, dict)) or isinstance(x, torch.Size)
+
+
+def map_structure(
+    fn: Callable[[Any], Any], structure: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
+    """Apply `fn` to every leaf of nested lists, tuples and dicts."""
+    leaf = is_leaf or _default_leaf
+    if leaf(structure):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v, is_leaf) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(map_structure(fn, v, is_leaf) for v in structure)
+    return fn(structure)
+
+
+def flatten(structure: Any) -> list[Any]:
+    """Leaves of a nested structure, in order."""
+    out: list[Any] = []
+    map_structure(out.append, structure)
+    return out
+
+
+def any_symbolic(structure: Any) -> bool:
+    return any(isinstance(x, KerasTensor) for x in flatten(structure))
