@@ -1,0 +1,241 @@
+"""Turn what users pass to `fit` (arrays, tensors, Datasets, DataLoaders, Keras
+Sequences) into batches of device tensors.
+
+Arrays go to the device once; each epoch shuffles an index tensor on the device
+and gathers batches from it, so there is no per-sample Python work and no host
+sync per step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lamina.config import torch_dtype
+from lamina.layers.symbolic import flatten, map_structure
+
+Batch = tuple[Any, Any, Any]
+
+
+def to_tensor(x: Any, device: torch.device, name: str = "x") -> torch.Tensor:
+    """A NumPy array, list or tensor as a device tensor (float64/uint8 -> float32)."""
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        arr = np.asarray(x)
+        if arr.dtype == object:
+            raise TypeError(
+                f"Expected a numeric array for {name}, received: {name}.dtype=object "
+                "(ragged lists? pad them to one length first)"
+            )
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Expected a numeric array for {name}, received: {name}.dtype={arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dtype in (torch.float64, torch.float16, torch.uint8) and name.startswith("x"):
+        t = t.to(torch_dtype(None))
+    elif t.dtype == torch.float64:
+        t = t.to(torch_dtype(None))
+    return t.to(device, non_blocking=True)
+
+
+def _length(structure: Any, name: str) -> int:
+    lengths = {int(t.shape[0]) for t in flatten(structure)}
+    if len(lengths) != 1:
+        raise ValueError(
+            f"Expected all arrays in {name} to have the same number of samples, "
+            f"received: lengths={sorted(lengths)}"
+        )
+    return lengths.pop()
+
+
+def check_finite(structure: Any, name: str) -> None:
+    """Raise a clear error when float inputs hold NaN or Inf (checked once, before training)."""
+    for i, t in enumerate(flatten(structure)):
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = (~torch.isfinite(t)).nonzero()[0].tolist()
+            label = name if len(flatten(structure)) == 1 else f"{name}[{i}]"
+            raise ValueError(
+                f"Expected finite values in {label}, received: NaN or Inf at index {tuple(bad)} "
+                f"(sample {bad[0]}). Clean or impute the data before training."
+            )
+
+
+class ArrayData:
+    """In-memory arrays as device tensors, batched by index slicing."""
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        batch_size: int | None = 32,
+        shuffle: bool = True,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.device = torch.device(device)
+        self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
+        self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
+        self.sample_weight = (
+            None if sample_weight is None else to_tensor(sample_weight, self.device, "sample_weight")
+        )
+        self.n = _length(self.x, "x")
+        if self.y is not None:
+            ny = _length(self.y, "y")
+            if ny != self.n:
+                raise ValueError(
+                    f"Expected x and y to have the same number of samples, "
+                    f"received: len(x)={self.n}, len(y)={ny}"
+                )
+        if self.sample_weight is not None and self.sample_weight.shape[0] != self.n:
+            raise ValueError(
+                f"Expected one sample weight per sample ({self.n}), "
+                f"received: len(sample_weight)={self.sample_weight.shape[0]}"
+            )
+        if self.n == 0:
+            raise ValueError("Expected at least one sample, received: len(x)=0")
+        self.batch_size = int(batch_size or 32)
+        if self.batch_size <= 0:
+            raise ValueError(f"Expected a positive batch_size, received: batch_size={batch_size}")
+        self.shuffle = shuffle
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
+        """Keras's validation_split: the last `fraction` of samples, before shuffling."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"Expected 0 < validation_split < 1, received: validation_split={fraction}")
+        cut = int(self.n * (1.0 - fraction))
+        if cut == 0 or cut == self.n:
+            raise ValueError(
+                f"Expected validation_split to leave samples on both sides, received: "
+                f"validation_split={fraction} with {self.n} samples"
+            )
+
+        def part(sl: slice) -> ArrayData:
+            out = ArrayData.__new__(ArrayData)
+            out.__dict__.update(self.__dict__)
+            out.x = map_structure(lambda t: t[sl], self.x)
+            out.y = None if self.y is None else map_structure(lambda t: t[sl], self.y)
+            out.sample_weight = None if self.sample_weight is None else self.sample_weight[sl]
+            out.n = cut if sl.start is None else self.n - cut
+            return out
+
+        return part(slice(None, cut)), part(slice(cut, None))
+
+    def first_x(self) -> Any:
+        return map_structure(lambda t: t[:2], self.x)
+
+    def epoch(self) -> Iterator[Batch]:
+        bs = self.batch_size
+        if self.shuffle:
+            perm = torch.randperm(self.n, device=self.device)
+            for start in range(0, self.n, bs):
+                idx = perm[start : start + bs]
+                yield (
+                    map_structure(lambda t: t.index_select(0, idx), self.x),
+                    None if self.y is None else map_structure(lambda t: t.index_select(0, idx), self.y),
+                    None if self.sample_weight is None else self.sample_weight.index_select(0, idx),
+                )
+        else:
+            for start in range(0, self.n, bs):
+                sl = slice(start, start + bs)
+                yield (
+                    map_structure(lambda t: t[sl], self.x),
+                    None if self.y is None else map_structure(lambda t: t[sl], self.y),
+                    None if self.sample_weight is None else self.sample_weight[sl],
+                )
+
+
+class IterableData:
+    """Batches from a DataLoader, a Keras Sequence (len + getitem) or an iterable."""
+
+    def __init__(self, source: Any, device: torch.device | str, steps: int | None = None) -> None:
+        self.source = source
+        self.device = torch.device(device)
+        self.steps = steps
+        self._first: Any = None
+
+    def __len__(self) -> int:
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.source)
+        except TypeError:
+            return 0  # unknown: the progress bar shows a count without a total
+
+    def _unpack(self, batch: Any) -> Batch:
+        if isinstance(batch, dict) and "x" in batch:
+            batch = (batch["x"], batch.get("y"), batch.get("sample_weight"))
+        if isinstance(batch, (tuple, list)) and 1 <= len(batch) <= 3 and not _is_array(batch):
+            parts = list(batch) + [None] * (3 - len(batch))
+        else:
+            parts = [batch, None, None]
+        x, y, sw = parts
+        dev = self.device
+        return (
+            map_structure(lambda a: to_tensor(a, dev, "x"), x),
+            None if y is None else map_structure(lambda a: to_tensor(a, dev, "y"), y),
+            None if sw is None else to_tensor(sw, dev, "sample_weight"),
+        )
+
+    def _iterate(self) -> Iterator[Any]:
+        src = self.source
+        if hasattr(src, "__getitem__") and hasattr(src, "__len__") and not isinstance(src, DataLoader):
+            for i in range(len(src)):
+                yield src[i]
+            if hasattr(src, "on_epoch_end"):
+                src.on_epoch_end()
+        else:
+            yield from src
+
+    def first_x(self) -> Any:
+        for batch in self._iterate():
+            return self._unpack(batch)[0]
+        raise ValueError("Expected at least one batch, received: an empty dataset")
+
+    def epoch(self) -> Iterator[Batch]:
+        for step, batch in enumerate(self._iterate()):
+            if self.steps is not None and step >= self.steps:
+                break
+            yield self._unpack(batch)
+
+
+def _is_array(batch: Any) -> bool:
+    return isinstance(batch, (list, tuple)) and all(np.isscalar(v) for v in batch)
+
+
+def adapt(
+    x: Any,
+    y: Any = None,
+    sample_weight: Any = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    device: torch.device | str = "cpu",
+    steps: int | None = None,
+) -> ArrayData | IterableData:
+    """Pick the adapter for `x`; `y` must be None when `x` yields batches itself."""
+    if x is None:
+        raise ValueError("Expected input data, received: x=None")
+    if isinstance(x, Dataset) and not isinstance(x, DataLoader):
+        if y is not None:
+            raise ValueError("Expected y=None when x is a Dataset (it yields (x, y)), received: y")
+        x = DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle)
+    if isinstance(x, DataLoader) or _yields_batches(x):
+        if y is not None:
+            raise ValueError(
+                f"Expected y=None when x yields batches ({type(x).__name__}), received: y={type(y).__name__}"
+            )
+        return IterableData(x, device, steps)
+    return ArrayData(x, y, sample_weight, batch_size, shuffle, device)
+
+
+def _yields_batches(x: Any) -> bool:
+    if isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict)):
+        return False
+    return hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))

@@ -1,0 +1,7 @@
+"""Models: Sequential, functional Model, subclassed Model, and the training engine."""
+
+from lamina.models.functional import Functional
+from lamina.models.model import Model
+from lamina.models.sequential import Sequential
+
+__all__ = ["Functional", "Model", "Sequential"]

@@ -1,0 +1,137 @@
+"""Functional models: a graph of layers called on symbolic `Input` tensors.
+
+    inputs = Input(shape=(784,))
+    h = Dense(64, activation="relu")(inputs)
+    outputs = Dense(10, activation="softmax")(h)
+    model = Model(inputs, outputs)
+
+Several inputs and outputs are given as lists (or dicts); the graph is found by
+walking back from the outputs, and run in topological order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from lamina.layers.base import Layer
+from lamina.layers.core import InputLayer
+from lamina.layers.symbolic import KerasTensor, Node, flatten, map_structure
+from lamina.models.model import Model
+
+
+class Functional(Model):
+    """A model defined by its input and output symbolic tensors."""
+
+    def __init__(
+        self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True, **kw: Any
+    ) -> None:
+        super().__init__(name=name, trainable=trainable, **kw)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flatten(inputs)
+        self.outputs = flatten(outputs)
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Model '{self.name}' expected symbolic tensors (from lamina.Input and layer "
+                    f"calls), received: {type(t).__name__}"
+                )
+        for t in self.inputs:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(
+                    f"Model '{self.name}' expected inputs made by lamina.Input(...), received: "
+                    f"a tensor from layer '{t.node.layer.name}'"
+                )
+        self._nodes = _topological_nodes(self.outputs, self.inputs, self.name)
+        ordered: list[Layer] = [t.node.layer for t in self.inputs]
+        for node in self._nodes:
+            if all(node.layer is not la for la in ordered):
+                ordered.append(node.layer)
+        self._graph_layers = nn.ModuleList(ordered)
+        self.built = True
+        self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._graph_layers)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.outputs]
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        self.built = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model '{self.name}' expected inputs named {self.input_names}, "
+                    f"received: keys={sorted(inputs)}"
+                )
+            flat = [inputs[n] for n in self.input_names]
+        else:
+            flat = flatten(inputs)
+        if len(flat) != len(self.inputs):
+            raise ValueError(
+                f"Model '{self.name}' expected {len(self.inputs)} input(s), "
+                f"received: {len(flat)} input(s)"
+            )
+        values: dict[int, Any] = {id(k): v for k, v in zip(self.inputs, flat)}
+
+        def fetch(t: Any) -> Any:
+            return values[id(t)] if isinstance(t, KerasTensor) else t
+
+        for node in self._nodes:
+            args = map_structure(fetch, node.inputs)
+            extra = map_structure(fetch, node.args)
+            kwargs = map_structure(fetch, node.kwargs)
+            out = node.layer(args, *extra, training=training, **kwargs)
+            for k, v in zip(flatten(node.outputs), flatten(out)):
+                values[id(k)] = v
+        return map_structure(fetch, self._outputs_struct)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable}
+
+
+def _topological_nodes(outputs: list[KerasTensor], inputs: list[KerasTensor], name: str) -> list[Node]:
+    """The nodes between inputs and outputs, each after the nodes it depends on."""
+    order: list[Node] = []
+    state: dict[int, int] = {}  # 1 = visiting, 2 = done
+    input_ids = {id(t) for t in inputs}
+
+    def visit(tensor: KerasTensor) -> None:
+        node = tensor.node
+        if node is None:
+            raise ValueError(f"Model '{name}' expected a connected graph, received: {tensor!r}")
+        if id(tensor) in input_ids:
+            return
+        if isinstance(node.layer, InputLayer):
+            raise ValueError(
+                f"Model '{name}' expected every Input used by the outputs to be in `inputs`, "
+                f"received: an extra Input '{node.layer.name}' with shape {tensor.shape}"
+            )
+        if state.get(id(node)) == 2:
+            return
+        if state.get(id(node)) == 1:
+            raise ValueError(f"Model '{name}' expected an acyclic graph, received: a cycle")
+        state[id(node)] = 1
+        for parent in node.parent_tensors:
+            visit(parent)
+        state[id(node)] = 2
+        order.append(node)
+
+    for out in outputs:
+        visit(out)
+    return order

@@ -1,0 +1,110 @@
+"""`Model`: a Layer with training (compile/fit/evaluate/predict) and summary.
+
+Three ways to build one, as in Keras:
+
+    model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+    model = Model(inputs, outputs)           # functional: returns a Functional
+    class Net(Model):                        # subclassing, like torch.nn.Module
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(10)
+        def call(self, x):
+            return self.dense(x)
+
+A model is an `nn.Module`, so PyTorch code can use it directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lamina.layers.base import Layer
+from lamina.layers.symbolic import KerasTensor, flatten, map_structure
+from lamina.models.training import Trainer
+
+
+class Model(Trainer, Layer):
+    """Base class of all models; `Model(inputs, outputs)` builds a functional one."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and _looks_functional(args, kwargs):
+            from lamina.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if type(self) is Model and (args or "inputs" in kwargs):
+            raise TypeError(
+                "Expected Model(inputs, outputs) with symbolic tensors from lamina.Input, "
+                f"received: args={args!r}"
+            )
+        Layer.__init__(self, **kwargs)
+        Trainer.__init__(self)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's direct sublayers, in the order they were assigned."""
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or index, as in Keras."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Expected a layer index below {len(layers)}, received: index={index}"
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"Expected the name of a layer of model '{self.name}' "
+            f"({', '.join(la.name for la in layers)}), received: name={name!r}"
+        )
+
+    def build(self, input_shape: Any) -> None:
+        """Subclassed models build by running once on zeros of `input_shape`."""
+        if self.built:
+            return
+        shapes = input_shape
+        x = map_structure(
+            lambda s: torch.zeros(tuple(1 if d is None else d for d in s)),
+            shapes,
+            is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+        )
+        self.built = True  # so the call below does not recurse into build
+        with torch.no_grad():
+            self(x, training=False)
+        self._build_input_shape = input_shape
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        # Called just before the first forward pass, which builds the sublayers itself.
+        if not self.built:
+            self._build_input_shape = input_shape
+            self.built = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        raise NotImplementedError(
+            f"Model '{self.name}' ({type(self).__name__}) must define call(inputs) when subclassing"
+        )
+
+    def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
+        """Print each layer's output shape and parameter count, with totals (Keras's format)."""
+        from lamina.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _looks_functional(args: tuple, kwargs: dict) -> bool:
+    candidates = list(args[:2]) + [kwargs.get("inputs"), kwargs.get("outputs")]
+    return any(
+        isinstance(c, KerasTensor) or (c is not None and any(isinstance(t, KerasTensor) for t in flatten(c)))
+        for c in candidates
+    )

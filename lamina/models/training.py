@@ -1,0 +1,461 @@
+"""The training engine: `compile`, `fit`, `evaluate`, `predict` and the batch methods.
+
+`fit` is one explicit loop that reads top to bottom, with Keras's callback hooks
+and `model.stop_training`. Metrics accumulate on the device; `.item()` runs only
+when the progress bar redraws or an epoch ends.
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=128, epochs=5, validation_split=0.1)
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina import callbacks as callbacks_mod
+from lamina import metrics as metrics_mod
+from lamina import optimizers
+from lamina.data.adapter import ArrayData, adapt, check_finite
+from lamina.layers.base import Layer
+from lamina.models import compile_utils as cu
+from lamina.models.engine_utils import (
+    default_device,
+    logits_mode,
+    resolve_verbose,
+    warn_legacy,
+)
+
+
+class Trainer:
+    """Mixin giving a Model Keras's training API."""
+
+    def __init__(self) -> None:
+        self.optimizer: Any = None
+        self.compiled = False
+        self.stop_training = False
+        self.history: Any = None
+        self._heads: list[cu.OutputHead] = []
+        self._loss_tracker: Any = None
+        self._step_fn: Any = None
+        self._device: torch.device | None = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: bool | str = False,
+        device: str | torch.device | None = None,
+    ) -> None:
+        """Choose the optimizer, loss(es) and metrics (Keras's signature).
+
+        `device` overrides the automatic choice (CUDA when present, else CPU);
+        `jit_compile=True` compiles the train step with `torch.compile`.
+        """
+        if loss is None:
+            raise ValueError(
+                f"Model '{self.name}' expected a loss in compile(), received: loss=None "
+                "(e.g. loss='categorical_crossentropy')"
+            )
+        self.optimizer = optimizers.get(optimizer)
+        self._loss_arg, self._metrics_arg, self._loss_weights_arg = loss, metrics, loss_weights
+        self._weighted_metrics_arg = weighted_metrics
+        self._jit_compile = jit_compile
+        self.run_eagerly = run_eagerly
+        self._device = torch.device(device) if device is not None else default_device()
+        self._heads = []
+        self._step_fn = None
+        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self.compiled = True
+
+    def _resolve_heads(self) -> None:
+        """Once the model is built: per-output losses, metrics and logits shortcuts."""
+        if self._heads:
+            return
+        layers = cu.output_layers(self)
+        out_shapes = self._output_shapes()
+        n = max(len(layers), len(out_shapes))
+        if len(layers) < n:
+            layers = [None] * n
+        names = self._output_names(n)
+        losses_ = cu.normalise_per_output(self._loss_arg, names, "loss")
+        weights = cu.normalise_per_output(self._loss_weights_arg or 1.0, names, "loss weight")
+        metric_ids = cu.metrics_per_output(self._metrics_arg, names)
+        for i, name in enumerate(names):
+            head = cu.OutputHead(name, losses_[i], weights[i] if weights[i] is not None else 1.0, metric_ids[i])
+            head.resolve(layers[i], out_shapes[i] if i < len(out_shapes) else None, name if n > 1 else "")
+            self._heads.append(head)
+
+    def _output_names(self, n: int) -> list[str]:
+        names = getattr(self, "output_names", None)
+        if names and len(names) == n:
+            return list(names)
+        return ["output"] if n == 1 else [f"output_{i}" for i in range(n)]
+
+    def _output_shapes(self) -> list[tuple | None]:
+        shape = getattr(self, "_output_shape_cache", None)
+        return shape if shape is not None else [None]
+
+    @property
+    def metrics(self) -> list[Any]:
+        out = [self._loss_tracker] if self._loss_tracker is not None else []
+        for head in self._heads:
+            out += head.metrics
+        return out
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    # --------------------------------------------------------------- the steps
+    def _forward_loss(self, x: Any, y: Any, sw: Any, training: bool) -> tuple[torch.Tensor, list]:
+        """Forward pass and total loss (weighted per-output losses + regularization)."""
+        y_pred = cu.as_list(self(x, training=training))
+        ys = cu.as_list(y)
+        if len(ys) != len(y_pred):
+            raise ValueError(
+                f"Model '{self.name}' expected {len(y_pred)} target array(s), one per output, "
+                f"received: {len(ys)}"
+            )
+        total = None
+        for head, yt, yp in zip(self._heads, ys, y_pred):
+            loss = head.train_loss(yt, yp, sample_weight=sw) * head.weight
+            total = loss if total is None else total + loss
+        for layer in self._regularized:
+            for penalty in layer.regularization_losses():
+                total = total + penalty
+        for layer in self._all_layers:
+            for extra in layer._call_losses:
+                total = total + extra
+        return total, list(zip(ys, y_pred))
+
+    def _update_metrics(self, loss: torch.Tensor, pairs: list, sw: Any, batch: int) -> None:
+        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
+        with torch.no_grad():
+            for head, (yt, yp) in zip(self._heads, pairs):
+                if not head.metrics:
+                    continue
+                probs = head.activation(yp.detach()) if head.activation is not None else yp.detach()
+                for m in head.metrics:
+                    m.update_state(yt, probs, sample_weight=sw)
+
+    def _train_step(self, x: Any, y: Any, sw: Any) -> None:
+        loss, pairs = self._forward_loss(x, y, sw, training=True)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        if self._constrained:
+            for layer in self._constrained:
+                layer.apply_constraints()
+        self._update_metrics(loss, pairs, sw, _batch_size(x))
+
+    def _test_step(self, x: Any, y: Any, sw: Any) -> None:
+        loss, pairs = self._forward_loss(x, y, sw, training=False)
+        self._update_metrics(loss, pairs, sw, _batch_size(x))
+
+    # ------------------------------------------------------------ preparation
+    def _assert_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"Model '{self.name}' must be compiled before {what}(): expected a compiled model, "
+                "received: model.compile() not called. Call model.compile(optimizer, loss, metrics) first."
+            )
+
+    def _prepare(self, data: Any, y_full: Any = None) -> None:
+        """Build the model on a first batch, then resolve heads and the optimizer."""
+        device = self._device or default_device()
+        self._device = device
+        self.to(device)
+        if not self.built or not self._heads:
+            x0 = data.first_x()
+            with torch.no_grad():
+                out = self(x0, training=False)
+            self._output_shape_cache = [(None, *o.shape[1:]) for o in cu.as_list(out)]
+        self._resolve_heads()
+        if y_full is not None:
+            for head, yt in zip(self._heads, cu.as_list(y_full)):
+                head.loss.validate(yt, self._output_shape_cache[self._heads.index(head)])
+        self._all_layers = [m for m in self.modules() if isinstance(m, Layer)]
+        self._regularized = [
+            la for la in self._all_layers if any(s.regularizer is not None for s in la._weight_specs)
+        ]
+        self._constrained = [
+            la for la in self._all_layers if any(s.constraint is not None for s in la._weight_specs)
+        ]
+        params = [p for p in self.parameters() if p.requires_grad]
+        self.optimizer.build(params)
+        for m in self.metrics:
+            if hasattr(m, "to"):
+                m.to(device)
+
+    def _step_function(self) -> Any:
+        """The train step, compiled with torch.compile when asked (eager fallback)."""
+        if self._step_fn is not None:
+            return self._step_fn
+        self._step_fn = self._train_step
+        if self._jit_compile and not self.run_eagerly:
+            try:
+                self._step_fn = torch.compile(self._train_step)
+            except Exception as err:  # pragma: no cover - depends on the toolchain
+                warnings.warn(f"torch.compile failed ({err}); training eagerly.", stacklevel=3)
+        return self._step_fn
+
+    # ---------------------------------------------------------------------- fit
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: list[Any] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        **legacy: Any,
+    ) -> Any:
+        """Train for `epochs` epochs; returns a History whose `.history` holds the logs."""
+        epochs = warn_legacy(legacy, epochs)
+        self._assert_compiled("fit")
+        device = self._device or default_device()
+        data = adapt(x, y, sample_weight, batch_size, shuffle, device, steps_per_epoch)
+        val = None
+        if validation_data is not None:
+            val = self._adapt_validation(validation_data, validation_batch_size or batch_size, device, validation_steps)
+        elif validation_split:
+            if not isinstance(data, ArrayData):
+                raise ValueError(
+                    "Expected arrays when using validation_split, received: "
+                    f"x of type {type(x).__name__}. Pass validation_data instead."
+                )
+            data, val = data.split(validation_split)
+            val.shuffle = False
+        if isinstance(data, ArrayData):
+            check_finite(data.x, "x")
+            if data.y is not None:
+                check_finite(data.y, "y")
+        self._prepare(data, data.y if isinstance(data, ArrayData) else None)
+        class_table = self._class_weight_table(class_weight)
+
+        history = callbacks_mod.History()
+        cbs = callbacks_mod.CallbackList(
+            list(callbacks or []) + [history],
+            model=self,
+            params={"epochs": epochs, "steps": len(data) or None, "verbose": resolve_verbose(verbose)},
+        )
+        verbose = resolve_verbose(verbose)
+        batch_hooks = cbs_need_batch_logs(cbs)
+        step = self._step_function()
+        self.stop_training = False
+        self.history = history
+        cbs.on_train_begin()
+        with logits_mode(self._heads):
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                self.train()
+                cbs.on_epoch_begin(epoch)
+                bar = _progbar(len(data), verbose, epoch, epochs)
+                for i, (xb, yb, swb) in enumerate(data.epoch()):
+                    if class_table is not None:
+                        swb = _apply_class_weight(class_table, yb, swb)
+                    if batch_hooks:
+                        cbs.on_train_batch_begin(i)
+                    step(xb, yb, swb)
+                    if batch_hooks:
+                        cbs.on_train_batch_end(i, self._logs())
+                    if bar is not None and bar.due(i + 1):
+                        bar.update(i + 1, self._logs())
+                    if self.stop_training:
+                        break
+                logs = self._logs()
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._run_evaluation(val, cbs)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if bar is not None:
+                    bar.finish(logs)
+                if self.stop_training:
+                    break
+        cbs.on_train_end(self._logs())
+        return history
+
+    def _adapt_validation(self, data: Any, batch_size: int | None, device: Any, steps: int | None) -> Any:
+        if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+            vx, vy = data[0], data[1]
+            vsw = data[2] if len(data) == 3 else None
+            return ArrayData(vx, vy, vsw, batch_size, False, device)
+        return adapt(data, None, None, batch_size, False, device, steps)
+
+    def _class_weight_table(self, class_weight: dict[int, float] | None) -> torch.Tensor | None:
+        if not class_weight:
+            return None
+        n = max(int(k) for k in class_weight) + 1
+        table = torch.ones(n, device=self._device)
+        for k, v in class_weight.items():
+            table[int(k)] = float(v)
+        return table
+
+    def _logs(self) -> dict[str, float]:
+        """Current metric values as floats: the only host sync, done when shown."""
+        return {m.name: float(m.result().item()) for m in self.metrics}
+
+    # ------------------------------------------------------------ evaluation
+    def _run_evaluation(self, data: Any, cbs: Any = None) -> dict[str, float]:
+        self.reset_metrics()
+        self.eval()
+        if cbs is not None:
+            cbs.on_test_begin()
+        with torch.inference_mode():
+            for i, (xb, yb, swb) in enumerate(data.epoch()):
+                if yb is None:
+                    raise ValueError("Expected targets y for evaluation, received: y=None")
+                self._test_step(xb, yb, swb)
+        logs = self._logs()
+        if cbs is not None:
+            cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list[Any] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss and metrics on data: a scalar, a list [loss, *metrics], or a dict."""
+        self._assert_compiled("evaluate")
+        data = adapt(x, y, sample_weight, batch_size, False, self._device or default_device(), steps)
+        self._prepare(data, data.y if isinstance(data, ArrayData) else None)
+        cbs = callbacks_mod.CallbackList(list(callbacks or []), model=self, params={"steps": len(data)})
+        with logits_mode(self._heads):
+            logs = self._run_evaluation(data, cbs)
+        if resolve_verbose(verbose) == 1:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list[Any] | None = None,
+    ) -> Any:
+        """Model outputs for `x`, batch by batch, as NumPy arrays."""
+        device = self._device or default_device()
+        data = adapt(x, None, None, batch_size, False, device, steps)
+        self.to(device)
+        self.eval()
+        outs: list[list[torch.Tensor]] = []
+        with torch.inference_mode():
+            for xb, _, _ in data.epoch():
+                outs.append(cu.as_list(self(xb, training=False)))
+        if not outs:
+            raise ValueError("Expected at least one batch to predict, received: empty input")
+        result = [torch.cat([o[i] for o in outs]).cpu().numpy() for i in range(len(outs[0]))]
+        return result[0] if len(result) == 1 else result
+
+    def __call_batch(self, x: Any, y: Any, sample_weight: Any, train: bool) -> Any:
+        device = self._device or default_device()
+        data = ArrayData(x, y, sample_weight, batch_size=len(x) if not isinstance(x, (list, dict)) else None, shuffle=False, device=device)
+        data.batch_size = data.n
+        self._prepare(data)
+        self.reset_metrics()
+        (xb, yb, swb) = next(iter(data.epoch()))
+        with logits_mode(self._heads):
+            if train:
+                self.train()
+                self._step_function()(xb, yb, swb)
+            else:
+                self.eval()
+                with torch.inference_mode():
+                    self._test_step(xb, yb, swb)
+        return self._logs()
+
+    def train_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """One gradient step on one batch; returns the loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        if class_weight:
+            table = self._class_weight_table(class_weight)
+            yt = torch.as_tensor(np.asarray(y))
+            sample_weight = _apply_class_weight(table.cpu(), yt, sample_weight).numpy()
+        logs = self.__call_batch(x, y, sample_weight, train=True)
+        return _format_logs(logs, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Loss (and metrics) on one batch, without updating weights."""
+        self._assert_compiled("test_on_batch")
+        return _format_logs(self.__call_batch(x, y, sample_weight, train=False), return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        return self.predict(x, batch_size=len(x), verbose=0)
+
+
+# --------------------------------------------------------------------- helpers
+def _batch_size(x: Any) -> int:
+    return int(cu.as_list(x)[0].shape[0])
+
+
+def _apply_class_weight(table: torch.Tensor, y: Any, sw: Any) -> torch.Tensor:
+    y = cu.as_list(y)[0]
+    idx = y.argmax(-1) if y.dim() > 1 and y.shape[-1] > 1 else y.reshape(-1).round().long()
+    w = table[idx.clamp(0, table.shape[0] - 1)]
+    return w if sw is None else w * sw
+
+
+def _format_logs(logs: dict[str, float], return_dict: bool) -> Any:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def cbs_need_batch_logs(cbs: Any) -> bool:
+    """True when some callback overrides a batch hook (then batch logs must be computed)."""
+    base = callbacks_mod.Callback
+    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    for cb in getattr(cbs, "callbacks", []):
+        for h in hooks:
+            if getattr(type(cb), h, None) is not getattr(base, h, None):
+                return True
+    return False
+
+
+def _progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
+    if verbose == 0:
+        return None
+    from lamina.models.engine_utils import EpochBar
+
+    if verbose == 1:
+        print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+    return EpochBar(steps, verbose)
