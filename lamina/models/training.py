@@ -204,14 +204,10 @@ class Trainer:
 
     def _step_function(self) -> Any:
         """The train step, compiled with torch.compile when asked (eager fallback)."""
-        if self._step_fn is not None:
-            return self._step_fn
-        self._step_fn = self._train_step
-        if self._jit_compile and not self.run_eagerly:
-            try:
-                self._step_fn = torch.compile(self._train_step)
-            except Exception as err:  # pragma: no cover - depends on the toolchain
-                warnings.warn(f"torch.compile failed ({err}); training eagerly.", stacklevel=3)
+        if self._step_fn is None:
+            self._step_fn = self._train_step
+            if self._jit_compile and not self.run_eagerly:
+                self._step_fn = CompiledStep(self._train_step)
         return self._step_fn
 
     # ---------------------------------------------------------------------- fit
@@ -422,6 +418,29 @@ class Trainer:
 
 
 # --------------------------------------------------------------------- helpers
+class CompiledStep:
+    """`torch.compile` of a step; if compiling fails, warn once and run eagerly."""
+
+    def __init__(self, fn: Any) -> None:
+        self.eager = fn
+        self.compiled: Any = torch.compile(fn)
+        self.failed = False
+
+    def __call__(self, *args: Any) -> Any:
+        if self.failed:
+            return self.eager(*args)
+        try:
+            return self.compiled(*args)
+        except Exception as err:  # compilation errors surface on the first call
+            self.failed = True
+            warnings.warn(
+                f"torch.compile could not compile the train step ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''}); training eagerly instead.",
+                stacklevel=2,
+            )
+            return self.eager(*args)
+
+
 def _batch_size(x: Any) -> int:
     return int(cu.as_list(x)[0].shape[0])
 
