@@ -1,0 +1,22 @@
+"""Utilities, as `keras.utils`: labels, seeding, sessions and the progress bar.
+
+from lamina.utils import to_categorical, set_random_seed
+y = to_categorical(labels, 10)
+"""
+
+from lamina.utils import np_utils
+from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.utils.progbar import Progbar
+from lamina.utils.rng_utils import set_random_seed
+from lamina.utils.session import clear_session
+
+# Image helpers (load_img, img_to_array, ...) are added by lamina/utils/image_utils.py.
+
+__all__ = [
+    "to_categorical",
+    "normalize",
+    "np_utils",
+    "set_random_seed",
+    "clear_session",
+    "Progbar",
+]
