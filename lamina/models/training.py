@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from lamina import callbacks as callbacks_mod
+from lamina import losses as losses_mod
 from lamina import metrics as metrics_mod
 from lamina import optimizers
 from lamina.data.adapter import ArrayData, adapt, check_finite
@@ -68,6 +69,8 @@ class Trainer:
                 "(e.g. loss='categorical_crossentropy')"
             )
         self.optimizer = optimizers.get(optimizer)
+        for spec in loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]:
+            losses_mod.get(spec)  # unknown names fail here, with the closest valid names
         self._loss_arg, self._metrics_arg, self._loss_weights_arg = loss, metrics, loss_weights
         self._weighted_metrics_arg = weighted_metrics
         self._jit_compile = jit_compile
@@ -109,6 +112,7 @@ class Trainer:
     @property
     def metrics(self) -> list[Any]:
         out = [self._loss_tracker] if self._loss_tracker is not None else []
+        out += [h.loss_tracker for h in self._heads if h.loss_tracker is not None]
         for head in self._heads:
             out += head.metrics
         return out
@@ -133,7 +137,10 @@ class Trainer:
             )
         total = None
         for head, yt, yp in zip(self._heads, ys, y_pred):
-            loss = head.train_loss(yt, yp, sample_weight=sw) * head.weight
+            loss = head.train_loss(yt, yp, sample_weight=sw)
+            if head.loss_tracker is not None:
+                head.last_loss = loss
+            loss = loss * head.weight if head.weight != 1.0 else loss
             total = loss if total is None else total + loss
         for layer in self._regularized:
             for penalty in layer.regularization_losses():
@@ -147,6 +154,8 @@ class Trainer:
         self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
         with torch.no_grad():
             for head, (yt, yp) in zip(self._heads, pairs):
+                if head.loss_tracker is not None:
+                    head.loss_tracker.update_state(head.last_loss.detach(), sample_weight=batch)
                 if not head.metrics:
                     continue
                 probs = head.activation(yp.detach()) if head.activation is not None else yp.detach()
