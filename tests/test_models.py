@@ -39,6 +39,7 @@ def test_sequential_add_builds_and_matches_manual_forward():
 
 
 def test_functional_two_inputs_two_outputs_trains():
+    lamina.utils.set_random_seed(0)
     a = layers.Input(shape=(4,), name="a")
     b = layers.Input(shape=(2,), name="b")
     h = layers.Concatenate()([layers.Dense(6, activation="relu")(a), b])
@@ -73,9 +74,11 @@ def test_subclassed_model_trains_like_torch_module():
         def call(self, x, training=None):
             return self.out(self.hidden(x))
 
+    lamina.utils.set_random_seed(0)
     net = Net()
     x, y = _blobs()
-    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu")
+    net.compile(optimizer=lamina.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"], device="cpu")
     net.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert net.evaluate(x, y, verbose=0)[1] > 0.9
     assert len(net.get_weights()) == 4 and net.get_weights()[0].shape == (4, 8)
