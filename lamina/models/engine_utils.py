@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -66,31 +64,35 @@ def warn_legacy(legacy: dict[str, Any], epochs: int) -> int:
 
 
 class EpochBar:
-    """One epoch's progress bar; asks for metric values only when it will redraw."""
+    """One epoch's progress bar; metric values are read only when it will redraw."""
 
-    def __init__(self, steps: int, verbose: int, interval: float = 0.1) -> None:
+    def __init__(self, steps: int, verbose: int) -> None:
         from lamina.utils.progbar import Progbar
 
         self.steps = steps
+        self.bar: Any = None
         self.verbose = verbose
-        self.interval = interval
-        self.bar = Progbar(steps or None, verbose=verbose)
-        self.tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
-        self._last = 0.0
+        self._make = lambda names: Progbar(steps or None, verbose=verbose, stateful_metrics=names)
         self.seen = 0
 
     def due(self, step: int) -> bool:
+        """True when the bar wants fresh values (on a terminal, every `interval` seconds)."""
         self.seen = step
-        if self.verbose != 1 or not self.tty:
-            return False
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
+        if self.steps and step >= self.steps:
+            return False  # finish() draws the last line, with validation values
+        if self.bar is None:
             return True
+        if self.bar.should_redraw(step):
+            return True
+        self.bar.update(step)
         return False
 
     def update(self, step: int, logs: dict[str, float]) -> None:
+        if self.bar is None:
+            self.bar = self._make(list(logs))
         self.bar.update(step, list(logs.items()))
 
     def finish(self, logs: dict[str, float]) -> None:
+        if self.bar is None:
+            self.bar = self._make(list(logs))
         self.bar.update(self.steps or self.seen, list(logs.items()), finalize=True)

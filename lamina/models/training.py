@@ -359,8 +359,8 @@ class Trainer:
         cbs = callbacks_mod.CallbackList(list(callbacks or []), model=self, params={"steps": len(data)})
         with logits_mode(self._heads):
             logs = self._run_evaluation(data, cbs)
-        if resolve_verbose(verbose) == 1:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if resolve_verbose(verbose):
+            _progbar(len(data), resolve_verbose(verbose), -1, 0).finish(logs)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -484,6 +484,6 @@ def _progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
         return None
     from lamina.models.engine_utils import EpochBar
 
-    if verbose == 1:
+    if verbose == 1 and epoch >= 0:
         print(f"Epoch {epoch + 1}/{epochs}", flush=True)
     return EpochBar(steps, verbose)
