@@ -74,25 +74,22 @@ class EpochBar:
         self.verbose = verbose
         self._make = lambda names: Progbar(steps or None, verbose=verbose, stateful_metrics=names)
         self.seen = 0
+        self.bar = self._make(None)  # starts the clock
 
     def due(self, step: int) -> bool:
         """True when the bar wants fresh values (on a terminal, every `interval` seconds)."""
         self.seen = step
         if self.steps and step >= self.steps:
             return False  # finish() draws the last line, with validation values
-        if self.bar is None:
-            return True
         if self.bar.should_redraw(step):
             return True
         self.bar.update(step)
         return False
 
     def update(self, step: int, logs: dict[str, float]) -> None:
-        if self.bar is None:
-            self.bar = self._make(list(logs))
+        self.bar.stateful_metrics.update(logs)
         self.bar.update(step, list(logs.items()))
 
     def finish(self, logs: dict[str, float]) -> None:
-        if self.bar is None:
-            self.bar = self._make(list(logs))
+        self.bar.stateful_metrics.update(logs)
         self.bar.update(self.steps or self.seen, list(logs.items()), finalize=True)

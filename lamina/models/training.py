@@ -357,10 +357,11 @@ class Trainer:
         data = adapt(x, y, sample_weight, batch_size, False, self._device or default_device(), steps)
         self._prepare(data, data.y if isinstance(data, ArrayData) else None)
         cbs = callbacks_mod.CallbackList(list(callbacks or []), model=self, params={"steps": len(data)})
+        bar = _progbar(len(data), resolve_verbose(verbose), -1, 0)
         with logits_mode(self._heads):
             logs = self._run_evaluation(data, cbs)
-        if resolve_verbose(verbose):
-            _progbar(len(data), resolve_verbose(verbose), -1, 0).finish(logs)
+        if bar is not None:
+            bar.finish(logs)
         if return_dict:
             return logs
         values = list(logs.values())
