@@ -1,8 +1,120 @@
 """Layers with Keras's names and semantics, one family per module."""
 
+from lamina.layers.activation_layers import ELU, LeakyReLU, Maxout, PReLU, ReLU, Softmax
 from lamina.layers.base import Layer
+from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.core import Activation, Dense, Input, InputLayer
 from lamina.layers.input_spec import InputSpec
+from lamina.layers.legacy import Convolution1D, Convolution2D
+from lamina.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
+from lamina.layers.normalization import BatchNormalization, LayerNormalization
+from lamina.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from lamina.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
+from lamina.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from lamina.layers.reshaping import (
+    Cropping2D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling2D,
+    ZeroPadding2D,
+)
 from lamina.layers.symbolic import KerasTensor
 
-__all__ = ["Activation", "Dense", "Input", "InputLayer", "InputSpec", "KerasTensor", "Layer"]
+__all__ = [
+    "ELU",
+    "Activation",
+    "ActivityRegularization",
+    "Add",
+    "Average",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "CenterCrop",
+    "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "Cropping2D",
+    "Dense",
+    "Dot",
+    "Dropout",
+    "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "Input",
+    "InputLayer",
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "LayerNormalization",
+    "LeakyReLU",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "Maximum",
+    "Maxout",
+    "Minimum",
+    "Multiply",
+    "Normalization",
+    "PReLU",
+    "Permute",
+    "ReLU",
+    "RepeatVector",
+    "Rescaling",
+    "Reshape",
+    "Resizing",
+    "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "Subtract",
+    "UpSampling2D",
+    "ZeroPadding2D",
+]

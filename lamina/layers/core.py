@@ -127,7 +127,10 @@ class Dense(Layer):
         )
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                self.bias_regularizer,
                 self.bias_constraint,
             )
         else:
@@ -137,7 +140,7 @@ class Dense(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         out = self._activate(F.linear(inputs, self.kernel, self.bias))
         if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(out))
+            self.add_loss(self.activity_regularizer(out) / out.shape[0])  # per sample, as Keras
         return out
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
