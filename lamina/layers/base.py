@@ -108,6 +108,9 @@ class Layer(nn.Module):
         self._output_shape: Any = None
         self._inbound_nodes: list[Node] = []
         self._checked_shape: Any = None
+        # Keras semantics: a bare call runs in inference mode; fit() switches to training
+        # (and model.train() / model.eval() work as in PyTorch).
+        self.training = False
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
