@@ -1,7 +1,7 @@
 """Lamina: a Keras-compatible deep-learning library on PyTorch.
 
-    import lamina as keras
-    model = keras.Sequential([keras.layers.Dense(10, activation="softmax", input_shape=(784,))])
+import lamina as keras
+model = keras.Sequential([keras.layers.Dense(10, activation="softmax", input_shape=(784,))])
 """
 
 __version__ = "0.1.0"

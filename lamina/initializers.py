@@ -227,7 +227,9 @@ def get(identifier: Any) -> Initializer:
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
-    raise TypeError(f"Expected an initializer name or callable, received: initializer={identifier!r}")
+    raise TypeError(
+        f"Expected an initializer name or callable, received: initializer={identifier!r}"
+    )
 
 
 def serialize(init: Any) -> Any:

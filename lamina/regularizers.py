@@ -91,7 +91,9 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, dict):
         cls = registry.get("regularizer", identifier["class_name"])
         return cls.from_config(identifier.get("config", {}))
-    raise TypeError(f"Expected a regularizer name or callable, received: regularizer={identifier!r}")
+    raise TypeError(
+        f"Expected a regularizer name or callable, received: regularizer={identifier!r}"
+    )
 
 
 def serialize(reg: Any) -> Any:

@@ -17,10 +17,19 @@ def _train(jit: bool, **compile_kw):
     y = rng.integers(0, 3, size=64)
     lamina.utils.set_random_seed(0)
     model = lamina.Sequential(
-        [layers.Dense(8, activation="relu", input_shape=(6,)), layers.Dense(3, activation="softmax")]
+        [
+            layers.Dense(8, activation="relu", input_shape=(6,)),
+            layers.Dense(3, activation="softmax"),
+        ]
     )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=jit, device="cpu", **compile_kw)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+        device="cpu",
+        **compile_kw,
+    )
     hist = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     return hist.history, model.get_weights()
 

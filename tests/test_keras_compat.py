@@ -20,7 +20,9 @@ def _cnn(lib):
     L = lib.layers
     return lib.Sequential(
         [
-            L.Input((12, 12, 3)) if lib is keras else L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(12, 12, 3)),
+            L.Input((12, 12, 3))
+            if lib is keras
+            else L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(12, 12, 3)),
             *([L.Conv2D(8, 3, padding="same", activation="relu")] if lib is keras else []),
             L.BatchNormalization(),
             L.Conv2D(6, (3, 3), strides=2, padding="same", activation="tanh"),
@@ -53,10 +55,19 @@ def test_keras_weights_give_keras_predictions():
 
 
 def test_summary_matches_keras_table():
-    k = keras.Sequential([keras.Input((784,)), keras.layers.Dense(200, activation="relu"),
-                          keras.layers.Dense(10, activation="softmax")])
-    m = lamina.Sequential([layers.Dense(200, activation="relu", input_shape=(784,)),
-                           layers.Dense(10, activation="softmax")])
+    k = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(200, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    m = lamina.Sequential(
+        [
+            layers.Dense(200, activation="relu", input_shape=(784,)),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     k_lines, m_lines = [], []
     k.summary(print_fn=lambda s, **kw: k_lines.extend(s.splitlines()))
     m.summary(print_fn=m_lines.append)

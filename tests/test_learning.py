@@ -18,8 +18,12 @@ def test_xor_learns_with_2_2_1_sigmoid_mlp():
             layers.Dense(1, activation="sigmoid"),
         ]
     )
-    model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy",
-                  metrics=["accuracy"], device="cpu")
+    model.compile(
+        optimizer=lamina.optimizers.Adam(learning_rate=0.1),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        device="cpu",
+    )
     model.fit(x, y, batch_size=4, epochs=600, verbose=0)
     pred = model.predict(x, verbose=0)
     np.testing.assert_array_equal((pred > 0.5).astype("float32"), y)
@@ -34,8 +38,12 @@ def test_one_hidden_layer_mlp_approximates_sine():
     model = lamina.Sequential(
         [layers.Dense(32, activation="tanh", input_shape=(1,)), layers.Dense(1)]
     )
-    model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.01), loss="mse",
-                  metrics=["root_mean_squared_error"], device="cpu")
+    model.compile(
+        optimizer=lamina.optimizers.Adam(learning_rate=0.01),
+        loss="mse",
+        metrics=["root_mean_squared_error"],
+        device="cpu",
+    )
     model.fit(x, y, batch_size=64, epochs=60, verbose=0)
     grid = np.linspace(-np.pi, np.pi, 400, dtype="float32").reshape(-1, 1)
     rmse = float(np.sqrt(np.mean((model.predict(grid, verbose=0) - np.sin(grid)) ** 2)))

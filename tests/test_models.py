@@ -12,7 +12,10 @@ from lamina import layers
 
 def _mlp(**kw):
     return lamina.Sequential(
-        [layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(3, activation="softmax")],
+        [
+            layers.Dense(8, activation="relu", input_shape=(4,)),
+            layers.Dense(3, activation="softmax"),
+        ],
         **kw,
     )
 
@@ -50,8 +53,12 @@ def test_functional_two_inputs_two_outputs_trains():
     x, y = _blobs()
     extra = np.random.default_rng(2).normal(size=(len(x), 2)).astype("float32")
     target = x.sum(axis=1, keepdims=True)
-    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss=["sparse_categorical_crossentropy", "mse"],
-                  metrics={"cls": ["accuracy"]}, device="cpu")
+    model.compile(
+        optimizer=lamina.optimizers.Adam(0.01),
+        loss=["sparse_categorical_crossentropy", "mse"],
+        metrics={"cls": ["accuracy"]},
+        device="cpu",
+    )
     before = model.evaluate([x, extra], [y, target], verbose=0, return_dict=True)
     hist = model.fit([x, extra], [y, target], epochs=30, batch_size=16, verbose=0)
     after = model.evaluate([x, extra], [y, target], verbose=0, return_dict=True)
@@ -77,8 +84,12 @@ def test_subclassed_model_trains_like_torch_module():
     lamina.utils.set_random_seed(0)
     net = Net()
     x, y = _blobs()
-    net.compile(optimizer=lamina.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"], device="cpu")
+    net.compile(
+        optimizer=lamina.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        device="cpu",
+    )
     net.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert net.evaluate(x, y, verbose=0)[1] > 0.9
     assert len(net.get_weights()) == 4 and net.get_weights()[0].shape == (4, 8)
@@ -87,7 +98,9 @@ def test_subclassed_model_trains_like_torch_module():
 def test_history_and_validation_split_keys():
     x, y = _blobs()
     model = _mlp()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu")
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu"
+    )
     hist = model.fit(x, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0)
     assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 3 for v in hist.history.values())
@@ -99,7 +112,10 @@ def test_history_and_validation_split_keys():
 def test_sample_weight_and_class_weight_equivalent():
     x, y = _blobs(60)
     results = []
-    for kw in ({"sample_weight": np.where(y == 1, 3.0, 1.0).astype("float32")}, {"class_weight": {0: 1.0, 1: 3.0, 2: 1.0}}):
+    for kw in (
+        {"sample_weight": np.where(y == 1, 3.0, 1.0).astype("float32")},
+        {"class_weight": {0: 1.0, 1: 3.0, 2: 1.0}},
+    ):
         lamina.utils.set_random_seed(5)
         model = _mlp()
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", device="cpu")
@@ -112,7 +128,9 @@ def test_sample_weight_and_class_weight_equivalent():
 def test_train_and_test_on_batch():
     x, y = _blobs(32)
     model = _mlp()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu")
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu"
+    )
     loss0 = model.test_on_batch(x, y)[0]
     w0 = model.get_weights()[0].copy()
     out = model.train_on_batch(x, y, return_dict=True)
@@ -163,8 +181,16 @@ def test_freezing_a_layer_keeps_its_weights():
 
 def test_regularization_adds_to_loss():
     x, y = _blobs(32)
-    model = lamina.Sequential([layers.Dense(3, activation="softmax", input_shape=(4,),
-                                            kernel_regularizer=lamina.regularizers.l2(0.5))])
+    model = lamina.Sequential(
+        [
+            layers.Dense(
+                3,
+                activation="softmax",
+                input_shape=(4,),
+                kernel_regularizer=lamina.regularizers.l2(0.5),
+            )
+        ]
+    )
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", device="cpu")
     plain = lamina.Sequential([layers.Dense(3, activation="softmax", input_shape=(4,))])
     plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", device="cpu")
@@ -223,7 +249,9 @@ def test_image_into_dense_without_flatten_is_explained():
 
 def test_wrong_input_shape_names_the_layer():
     model = _mlp()
-    with pytest.raises(ValueError, match=r"Layer 'dense.*expected.*received: input_shape=\(None, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"Layer 'dense.*expected.*received: input_shape=\(None, 5\)"
+    ):
         model.predict(np.zeros((2, 5), "float32"), verbose=0)
 
 

@@ -34,7 +34,9 @@ def to_tensor(x: Any, device: torch.device, name: str = "x") -> torch.Tensor:
                 "(ragged lists? pad them to one length first)"
             )
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"Expected a numeric array for {name}, received: {name}.dtype={arr.dtype}")
+            raise TypeError(
+                f"Expected a numeric array for {name}, received: {name}.dtype={arr.dtype}"
+            )
         t = torch.from_numpy(np.ascontiguousarray(arr))
     if t.dtype in (torch.float64, torch.float16, torch.uint8) and name.startswith("x"):
         t = t.to(torch_dtype(None))
@@ -81,7 +83,9 @@ class ArrayData:
         self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
         self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
         self.sample_weight = (
-            None if sample_weight is None else to_tensor(sample_weight, self.device, "sample_weight")
+            None
+            if sample_weight is None
+            else to_tensor(sample_weight, self.device, "sample_weight")
         )
         self.n = _length(self.x, "x")
         if self.y is not None:
@@ -109,7 +113,9 @@ class ArrayData:
     def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
         """Keras's validation_split: the last `fraction` of samples, before shuffling."""
         if not 0.0 < fraction < 1.0:
-            raise ValueError(f"Expected 0 < validation_split < 1, received: validation_split={fraction}")
+            raise ValueError(
+                f"Expected 0 < validation_split < 1, received: validation_split={fraction}"
+            )
         cut = int(self.n * (1.0 - fraction))
         if cut == 0 or cut == self.n:
             raise ValueError(
@@ -133,23 +139,21 @@ class ArrayData:
 
     def epoch(self) -> Iterator[Batch]:
         bs = self.batch_size
-        if self.shuffle:
-            perm = torch.randperm(self.n, device=self.device)
-            for start in range(0, self.n, bs):
-                idx = perm[start : start + bs]
-                yield (
-                    map_structure(lambda t: t.index_select(0, idx), self.x),
-                    None if self.y is None else map_structure(lambda t: t.index_select(0, idx), self.y),
-                    None if self.sample_weight is None else self.sample_weight.index_select(0, idx),
-                )
-        else:
-            for start in range(0, self.n, bs):
-                sl = slice(start, start + bs)
-                yield (
-                    map_structure(lambda t: t[sl], self.x),
-                    None if self.y is None else map_structure(lambda t: t[sl], self.y),
-                    None if self.sample_weight is None else self.sample_weight[sl],
-                )
+        perm = torch.randperm(self.n, device=self.device) if self.shuffle else None
+        for start in range(0, self.n, bs):
+            index: Any = slice(start, start + bs) if perm is None else perm[start : start + bs]
+            yield (
+                _take(self.x, index),
+                None if self.y is None else _take(self.y, index),
+                None if self.sample_weight is None else _take(self.sample_weight, index),
+            )
+
+
+def _take(structure: Any, index: Any) -> Any:
+    """Rows `index` (a slice: views; an index tensor: one gather) of every array."""
+    if isinstance(index, slice):
+        return map_structure(lambda t: t[index], structure)
+    return map_structure(lambda t: t.index_select(0, index), structure)
 
 
 class IterableData:
@@ -186,7 +190,11 @@ class IterableData:
 
     def _iterate(self) -> Iterator[Any]:
         src = self.source
-        if hasattr(src, "__getitem__") and hasattr(src, "__len__") and not isinstance(src, DataLoader):
+        if (
+            hasattr(src, "__getitem__")
+            and hasattr(src, "__len__")
+            and not isinstance(src, DataLoader)
+        ):
             for i in range(len(src)):
                 yield src[i]
             if hasattr(src, "on_epoch_end"):

@@ -16,7 +16,9 @@ import torch
 class KerasTensor:
     """A placeholder with a shape (batch dim None) and the node that made it."""
 
-    def __init__(self, shape: tuple, dtype: str = "float32", node: Node | None = None, index: int = 0):
+    def __init__(
+        self, shape: tuple, dtype: str = "float32", node: Node | None = None, index: int = 0
+    ):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node

@@ -85,7 +85,9 @@ def normalise_per_output(value: Any, names: list[str], what: str) -> list[Any]:
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
-            raise ValueError(f"Expected {what} keys among outputs {names}, received: keys={unknown}")
+            raise ValueError(
+                f"Expected {what} keys among outputs {names}, received: keys={unknown}"
+            )
         return [value.get(n) for n in names]
     if isinstance(value, (list, tuple)) and len(names) > 1:
         if len(value) != len(names):

@@ -105,7 +105,9 @@ class Functional(Model):
         return {"name": self.name, "trainable": self.trainable}
 
 
-def _topological_nodes(outputs: list[KerasTensor], inputs: list[KerasTensor], name: str) -> list[Node]:
+def _topological_nodes(
+    outputs: list[KerasTensor], inputs: list[KerasTensor], name: str
+) -> list[Node]:
     """The nodes between inputs and outputs, each after the nodes it depends on."""
     order: list[Node] = []
     state: dict[int, int] = {}  # 1 = visiting, 2 = done

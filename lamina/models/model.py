@@ -74,7 +74,9 @@ class Model(Trainer, Layer):
         x = map_structure(
             lambda s: torch.zeros(tuple(1 if d is None else d for d in s)),
             shapes,
-            is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+            is_leaf=lambda s: (
+                isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+            ),
         )
         self.built = True  # so the call below does not recurse into build
         with torch.no_grad():
@@ -105,6 +107,7 @@ class Model(Trainer, Layer):
 def _looks_functional(args: tuple, kwargs: dict) -> bool:
     candidates = list(args[:2]) + [kwargs.get("inputs"), kwargs.get("outputs")]
     return any(
-        isinstance(c, KerasTensor) or (c is not None and any(isinstance(t, KerasTensor) for t in flatten(c)))
+        isinstance(c, KerasTensor)
+        or (c is not None and any(isinstance(t, KerasTensor) for t in flatten(c)))
         for c in candidates
     )

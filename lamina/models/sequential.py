@@ -143,8 +143,10 @@ def _build_layer(layer: Layer, shape: tuple) -> tuple:
     layer._maybe_build(shape)
     layer._check_input(shape)
     out = layer.compute_output_shape(shape)
-    out = tuple(out) if isinstance(out, (tuple, list)) and all(
-        d is None or isinstance(d, int) for d in out
-    ) else out
+    out = (
+        tuple(out)
+        if isinstance(out, (tuple, list)) and all(d is None or isinstance(d, int) for d in out)
+        else out
+    )
     layer._output_shape = out
     return out

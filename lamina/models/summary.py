@@ -15,7 +15,11 @@ def _fmt_shape(shape: Any) -> str:
         return "?"
     if isinstance(shape, list):
         return ", ".join(_fmt_shape(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 def _fmt_bytes(n: int) -> str:
@@ -44,7 +48,9 @@ def _connected(layer: Any, model: Any) -> str:
     return ", ".join(parts) or "-"
 
 
-def print_summary(model: Any, line_length: int | None = None, print_fn: Callable | None = None) -> None:
+def print_summary(
+    model: Any, line_length: int | None = None, print_fn: Callable | None = None
+) -> None:
     print_fn = print_fn or print
     layers = list(model.layers)
     functional = hasattr(model, "_nodes")
@@ -59,7 +65,9 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
         if functional:
             row.append(_connected(layer, model))
         rows.append(row)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     widths = [max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)] + widths[3:]
     if line_length:
         widths[0] = max(widths[0], line_length - sum(widths[1:]) - 3 * len(widths) - 1)
@@ -86,4 +94,6 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
     per = nbytes / total if total else 4
     print_fn(f" Total params: {total:,} ({_fmt_bytes(nbytes)})")
     print_fn(f" Trainable params: {trainable:,} ({_fmt_bytes(int(trainable * per))})")
-    print_fn(f" Non-trainable params: {total - trainable:,} ({_fmt_bytes(int((total - trainable) * per))})")
+    print_fn(
+        f" Non-trainable params: {total - trainable:,} ({_fmt_bytes(int((total - trainable) * per))})"
+    )

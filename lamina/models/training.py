@@ -10,7 +10,6 @@ when the progress bar redraws or an epoch ends.
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -69,7 +68,13 @@ class Trainer:
                 "(e.g. loss='categorical_crossentropy')"
             )
         self.optimizer = optimizers.get(optimizer)
-        for spec in loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]:
+        for spec in (
+            loss.values()
+            if isinstance(loss, dict)
+            else loss
+            if isinstance(loss, (list, tuple))
+            else [loss]
+        ):
             losses_mod.get(spec)  # unknown names fail here, with the closest valid names
         self._loss_arg, self._metrics_arg, self._loss_weights_arg = loss, metrics, loss_weights
         self._weighted_metrics_arg = weighted_metrics
@@ -95,8 +100,12 @@ class Trainer:
         weights = cu.normalise_per_output(self._loss_weights_arg or 1.0, names, "loss weight")
         metric_ids = cu.metrics_per_output(self._metrics_arg, names)
         for i, name in enumerate(names):
-            head = cu.OutputHead(name, losses_[i], weights[i] if weights[i] is not None else 1.0, metric_ids[i])
-            head.resolve(layers[i], out_shapes[i] if i < len(out_shapes) else None, name if n > 1 else "")
+            head = cu.OutputHead(
+                name, losses_[i], weights[i] if weights[i] is not None else 1.0, metric_ids[i]
+            )
+            head.resolve(
+                layers[i], out_shapes[i] if i < len(out_shapes) else None, name if n > 1 else ""
+            )
             self._heads.append(head)
 
     def _output_names(self, n: int) -> list[str]:
@@ -200,7 +209,9 @@ class Trainer:
                 head.loss.validate(yt, self._output_shape_cache[self._heads.index(head)])
         self._all_layers = [m for m in self.modules() if isinstance(m, Layer)]
         self._regularized = [
-            la for la in self._all_layers if any(s.regularizer is not None for s in la._weight_specs)
+            la
+            for la in self._all_layers
+            if any(s.regularizer is not None for s in la._weight_specs)
         ]
         self._constrained = [
             la for la in self._all_layers if any(s.constraint is not None for s in la._weight_specs)
@@ -247,7 +258,9 @@ class Trainer:
         data = adapt(x, y, sample_weight, batch_size, shuffle, device, steps_per_epoch)
         val = None
         if validation_data is not None:
-            val = self._adapt_validation(validation_data, validation_batch_size or batch_size, device, validation_steps)
+            val = self._adapt_validation(
+                validation_data, validation_batch_size or batch_size, device, validation_steps
+            )
         elif validation_split:
             if not isinstance(data, ArrayData):
                 raise ValueError(
@@ -267,10 +280,14 @@ class Trainer:
         cbs = callbacks_mod.CallbackList(
             list(callbacks or []) + [history],
             model=self,
-            params={"epochs": epochs, "steps": len(data) or None, "verbose": resolve_verbose(verbose)},
+            params={
+                "epochs": epochs,
+                "steps": len(data) or None,
+                "verbose": resolve_verbose(verbose),
+            },
         )
         verbose = resolve_verbose(verbose)
-        batch_hooks = cbs_need_batch_logs(cbs)
+        batch_hooks = cbs.needs_batch_hooks("train")
         step = self._step_function()
         self.stop_training = False
         self.history = history
@@ -305,7 +322,9 @@ class Trainer:
         cbs.on_train_end(self._logs())
         return history
 
-    def _adapt_validation(self, data: Any, batch_size: int | None, device: Any, steps: int | None) -> Any:
+    def _adapt_validation(
+        self, data: Any, batch_size: int | None, device: Any, steps: int | None
+    ) -> Any:
         if isinstance(data, (tuple, list)) and len(data) in (2, 3):
             vx, vy = data[0], data[1]
             vsw = data[2] if len(data) == 3 else None
@@ -329,13 +348,18 @@ class Trainer:
     def _run_evaluation(self, data: Any, cbs: Any = None) -> dict[str, float]:
         self.reset_metrics()
         self.eval()
+        hooks = cbs is not None and cbs.needs_batch_hooks("test")
         if cbs is not None:
             cbs.on_test_begin()
         with torch.inference_mode():
             for i, (xb, yb, swb) in enumerate(data.epoch()):
                 if yb is None:
                     raise ValueError("Expected targets y for evaluation, received: y=None")
+                if hooks:
+                    cbs.on_test_batch_begin(i)
                 self._test_step(xb, yb, swb)
+                if hooks:
+                    cbs.on_test_batch_end(i, self._logs())
         logs = self._logs()
         if cbs is not None:
             cbs.on_test_end(logs)
@@ -354,9 +378,13 @@ class Trainer:
     ) -> Any:
         """Loss and metrics on data: a scalar, a list [loss, *metrics], or a dict."""
         self._assert_compiled("evaluate")
-        data = adapt(x, y, sample_weight, batch_size, False, self._device or default_device(), steps)
+        data = adapt(
+            x, y, sample_weight, batch_size, False, self._device or default_device(), steps
+        )
         self._prepare(data, data.y if isinstance(data, ArrayData) else None)
-        cbs = callbacks_mod.CallbackList(list(callbacks or []), model=self, params={"steps": len(data)})
+        cbs = callbacks_mod.CallbackList(
+            list(callbacks or []), model=self, params={"steps": len(data)}
+        )
         bar = _progbar(len(data), resolve_verbose(verbose), -1, 0)
         with logits_mode(self._heads):
             logs = self._run_evaluation(data, cbs)
@@ -380,10 +408,20 @@ class Trainer:
         data = adapt(x, None, None, batch_size, False, device, steps)
         self.to(device)
         self.eval()
+        cbs = callbacks_mod.CallbackList(
+            list(callbacks or []), model=self, params={"steps": len(data)}
+        )
+        hooks = cbs.needs_batch_hooks("predict")
+        cbs.on_predict_begin()
         outs: list[list[torch.Tensor]] = []
         with torch.inference_mode():
-            for xb, _, _ in data.epoch():
+            for i, (xb, _, _) in enumerate(data.epoch()):
+                if hooks:
+                    cbs.on_predict_batch_begin(i)
                 outs.append(cu.as_list(self(xb, training=False)))
+                if hooks:
+                    cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+        cbs.on_predict_end()
         if not outs:
             raise ValueError("Expected at least one batch to predict, received: empty input")
         result = [torch.cat([o[i] for o in outs]).cpu().numpy() for i in range(len(outs[0]))]
@@ -391,7 +429,14 @@ class Trainer:
 
     def __call_batch(self, x: Any, y: Any, sample_weight: Any, train: bool) -> Any:
         device = self._device or default_device()
-        data = ArrayData(x, y, sample_weight, batch_size=len(x) if not isinstance(x, (list, dict)) else None, shuffle=False, device=device)
+        data = ArrayData(
+            x,
+            y,
+            sample_weight,
+            batch_size=len(x) if not isinstance(x, (list, dict)) else None,
+            shuffle=False,
+            device=device,
+        )
         data.batch_size = data.n
         self._prepare(data)
         self.reset_metrics()
@@ -407,7 +452,12 @@ class Trainer:
         return self._logs()
 
     def train_on_batch(
-        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None, return_dict: bool = False
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        return_dict: bool = False,
     ) -> Any:
         """One gradient step on one batch; returns the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
@@ -418,7 +468,9 @@ class Trainer:
         logs = self.__call_batch(x, y, sample_weight, train=True)
         return _format_logs(logs, return_dict)
 
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
         """Loss (and metrics) on one batch, without updating weights."""
         self._assert_compiled("test_on_batch")
         return _format_logs(self.__call_batch(x, y, sample_weight, train=False), return_dict)
@@ -467,17 +519,6 @@ def _format_logs(logs: dict[str, float], return_dict: bool) -> Any:
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
-
-
-def cbs_need_batch_logs(cbs: Any) -> bool:
-    """True when some callback overrides a batch hook (then batch logs must be computed)."""
-    base = callbacks_mod.Callback
-    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-    for cb in getattr(cbs, "callbacks", []):
-        for h in hooks:
-            if getattr(type(cb), h, None) is not getattr(base, h, None):
-                return True
-    return False
 
 
 def _progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
