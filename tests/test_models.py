@@ -271,3 +271,13 @@ def test_summary_counts(capsys):
     assert 'Model: "tiny"' in out and "(None, 8)" in out and "(None, 3)" in out
     assert "Total params: 67 (268.00 B)" in out
     assert "Trainable params: 67" in out and "Non-trainable params: 0" in out
+
+
+def test_integer_and_float64_inputs_are_cast_like_keras():
+    model = _mlp()
+    ints = np.arange(8).reshape(2, 4)
+    expected = model.predict(ints.astype("float32"), verbose=0)
+    np.testing.assert_allclose(model.predict(ints, verbose=0), expected, atol=1e-6)
+    out = model(torch.from_numpy(ints.astype("float64")))
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.detach().numpy(), expected, atol=1e-6)

@@ -73,6 +73,9 @@ class Layer(nn.Module):
     input_spec: InputSpec | Sequence[InputSpec] | None = None
     # Set by the training engine on the output layer when the loss takes logits.
     _emit_logits: bool = False
+    # Cast inputs of another dtype (ints, float64) to the layer's dtype, as Keras does.
+    # Layers that take integer ids (Embedding) or wrap whole models set this to False.
+    autocast: bool = True
 
     def __init__(
         self,
@@ -343,6 +346,13 @@ class Layer(nn.Module):
             return
         check_input(self, spec, input_shape)
 
+    def _convert_input(self, x: Any) -> Any:
+        """NumPy to tensor; numbers of another dtype cast to the layer's (Keras's autocast)."""
+        x = _to_tensor(x)
+        if isinstance(x, torch.Tensor) and x.dtype != self._dtype and self.autocast:
+            x = x.to(self._dtype)
+        return x
+
     def _activate(self, z: torch.Tensor) -> torch.Tensor:
         """Apply `self.activation`, unless the engine asked for logits."""
         if self._emit_logits:
@@ -353,10 +363,15 @@ class Layer(nn.Module):
         if not args:
             raise TypeError(f"Layer '{self.name}' expected inputs, received: no arguments")
         inputs, rest = args[0], args[1:]
-        if any_symbolic(inputs):
-            return self._call_symbolic(inputs, *rest, **kwargs)
-        inputs = map_structure(_to_tensor, inputs)
-        shape = map_structure(lambda t: t.shape[1:], inputs)
+        if isinstance(inputs, torch.Tensor):  # the hot path: one tensor
+            if inputs.dtype != self._dtype and self.autocast:
+                inputs = inputs.to(self._dtype)
+            shape = inputs.shape[1:]
+        else:
+            if any_symbolic(inputs):
+                return self._call_symbolic(inputs, *rest, **kwargs)
+            inputs = map_structure(self._convert_input, inputs)
+            shape = map_structure(lambda t: t.shape[1:], inputs)
         if shape != self._checked_shape:
             full = map_structure(lambda t: (None, *t.shape[1:]), inputs)
             if not self.built:

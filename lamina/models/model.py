@@ -28,6 +28,8 @@ from lamina.models.training import Trainer
 class Model(Trainer, Layer):
     """Base class of all models; `Model(inputs, outputs)` builds a functional one."""
 
+    autocast = False  # each layer casts its own inputs; a model passes them through
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         if cls is Model and _looks_functional(args, kwargs):
             from lamina.models.functional import Functional

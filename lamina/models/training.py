@@ -205,8 +205,9 @@ class Trainer:
             self._output_shape_cache = [(None, *o.shape[1:]) for o in cu.as_list(out)]
         self._resolve_heads()
         if y_full is not None:
-            for head, yt in zip(self._heads, cu.as_list(y_full)):
-                head.loss.validate(yt, self._output_shape_cache[self._heads.index(head)])
+            targets = cu.as_list(y_full)
+            for head, yt, shape in zip(self._heads, targets, self._output_shape_cache):
+                head.loss.validate(yt, shape)
         self._all_layers = [m for m in self.modules() if isinstance(m, Layer)]
         self._regularized = [
             la
@@ -427,17 +428,10 @@ class Trainer:
         result = [torch.cat([o[i] for o in outs]).cpu().numpy() for i in range(len(outs[0]))]
         return result[0] if len(result) == 1 else result
 
-    def __call_batch(self, x: Any, y: Any, sample_weight: Any, train: bool) -> Any:
+    def _run_one_batch(self, x: Any, y: Any, sample_weight: Any, train: bool) -> Any:
         device = self._device or default_device()
-        data = ArrayData(
-            x,
-            y,
-            sample_weight,
-            batch_size=len(x) if not isinstance(x, (list, dict)) else None,
-            shuffle=False,
-            device=device,
-        )
-        data.batch_size = data.n
+        data = ArrayData(x, y, sample_weight, shuffle=False, device=device)
+        data.batch_size = data.n  # the whole batch at once
         self._prepare(data)
         self.reset_metrics()
         (xb, yb, swb) = next(iter(data.epoch()))
@@ -465,7 +459,7 @@ class Trainer:
             table = self._class_weight_table(class_weight)
             yt = torch.as_tensor(np.asarray(y))
             sample_weight = _apply_class_weight(table.cpu(), yt, sample_weight).numpy()
-        logs = self.__call_batch(x, y, sample_weight, train=True)
+        logs = self._run_one_batch(x, y, sample_weight, train=True)
         return _format_logs(logs, return_dict)
 
     def test_on_batch(
@@ -473,7 +467,7 @@ class Trainer:
     ) -> Any:
         """Loss (and metrics) on one batch, without updating weights."""
         self._assert_compiled("test_on_batch")
-        return _format_logs(self.__call_batch(x, y, sample_weight, train=False), return_dict)
+        return _format_logs(self._run_one_batch(x, y, sample_weight, train=False), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         return self.predict(x, batch_size=len(x), verbose=0)
