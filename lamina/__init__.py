@@ -18,6 +18,7 @@ from lamina import (  # noqa: F401
     metrics,
     models,
     optimizers,
+    preprocessing,
     registry,
     regularizers,
     utils,

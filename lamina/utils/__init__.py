@@ -1,16 +1,15 @@
-"""Utilities, as `keras.utils`: labels, seeding, sessions and the progress bar.
+"""Utilities, as `keras.utils`: labels, seeding, sessions, images and the progress bar.
 
 from lamina.utils import to_categorical, set_random_seed
 y = to_categorical(labels, 10)
 """
 
 from lamina.utils import np_utils
+from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.utils.progbar import Progbar
 from lamina.utils.rng_utils import set_random_seed
 from lamina.utils.session import clear_session
-
-# Image helpers (load_img, img_to_array, ...) are added by lamina/utils/image_utils.py.
 
 __all__ = [
     "to_categorical",
@@ -19,4 +18,8 @@ __all__ = [
     "set_random_seed",
     "clear_session",
     "Progbar",
+    "load_img",
+    "img_to_array",
+    "array_to_img",
+    "save_img",
 ]

@@ -1,0 +1,131 @@
+"""Image files to arrays and back, as `keras.utils.load_img` and friends (NHWC, Pillow).
+
+img = load_img("cat.jpg", target_size=(150, 150))
+x = img_to_array(img) / 255.0        # (150, 150, 3) float32
+save_img("out.png", x)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
+
+
+def _pil() -> Any:
+    try:
+        from PIL import Image
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Expected Pillow for image files, received: not installed. pip install pillow"
+        ) from err
+    return Image
+
+
+def load_img(
+    path: str | os.PathLike | io.BytesIO,
+    color_mode: str = "rgb",
+    target_size: tuple[int, int] | None = None,
+    interpolation: str = "nearest",
+    keep_aspect_ratio: bool = False,
+) -> Any:
+    """Open an image as a PIL Image in `color_mode` ('rgb', 'rgba', 'grayscale').
+
+    `target_size=(height, width)` resizes; `keep_aspect_ratio=True` centre-crops
+    to the target's aspect ratio first, so nothing is stretched.
+    """
+    image_mod = _pil()
+    if color_mode not in ("rgb", "rgba", "grayscale"):
+        raise ValueError(
+            f"Expected color_mode in 'rgb', 'rgba', 'grayscale', received: color_mode={color_mode!r}"
+        )
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(
+            f"Expected interpolation in {_INTERPOLATIONS}, received: interpolation={interpolation!r}"
+        )
+    if isinstance(path, (str, os.PathLike)) and not Path(path).is_file():
+        raise FileNotFoundError(
+            f"Expected an image file, received: path={str(path)!r} (no such file)"
+        )
+    try:
+        img = image_mod.open(path)
+        img.load()
+    except Exception as err:
+        raise ValueError(
+            f"Expected a readable image file, received: path={str(path)!r} "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    mode = {"rgb": "RGB", "rgba": "RGBA", "grayscale": "L"}[color_mode]
+    if img.mode != mode:
+        if img.mode in ("I;16", "I;16B", "I", "F") and mode != "L":
+            arr = np.asarray(img, dtype=np.float64)
+            top = arr.max() or 1.0
+            img = image_mod.fromarray((arr / top * 255).astype(np.uint8))
+        img = img.convert(mode)
+    if target_size is not None:
+        height, width = int(target_size[0]), int(target_size[1])
+        if keep_aspect_ratio:
+            w, h = img.size
+            crop_w, crop_h = min(w, round(h * width / height)), min(h, round(w * height / width))
+            left, top = (w - crop_w) // 2, (h - crop_h) // 2
+            img = img.crop((left, top, left + crop_w, top + crop_h))
+        if img.size != (width, height):
+            resample = getattr(image_mod.Resampling, interpolation.upper())
+            img = img.resize((width, height), resample)
+    return img
+
+
+def img_to_array(img: Any, dtype: str = "float32") -> np.ndarray:
+    """A PIL Image as an (H, W, C) array (grayscale gets C=1)."""
+    arr = np.asarray(img, dtype=dtype)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"Expected an image of rank 2 or 3, received: shape={arr.shape}")
+    return arr
+
+
+def array_to_img(x: Any, scale: bool = True, dtype: str = "float32") -> Any:
+    """An (H, W, C) array as a PIL Image; `scale=True` maps its range to 0..255."""
+    image_mod = _pil()
+    arr = np.asarray(x, dtype=dtype)
+    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"Expected an (height, width, 1|3|4) array, received: shape={arr.shape}")
+    if scale:
+        arr = arr - arr.min()
+        top = arr.max()
+        if top > 0:
+            arr = arr / top
+        arr = arr * 255.0
+    arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[-1] == 1:
+        return image_mod.fromarray(arr[:, :, 0], "L")
+    return image_mod.fromarray(arr, "RGB" if arr.shape[-1] == 3 else "RGBA")
+
+
+def save_img(
+    path: str | os.PathLike, x: Any, file_format: str | None = None, scale: bool = True
+) -> None:
+    """Write an array (or PIL Image) to `path`, atomically (temp file, then rename)."""
+    img = (
+        x if hasattr(x, "save") and not isinstance(x, np.ndarray) else array_to_img(x, scale=scale)
+    )
+    path = Path(path)
+    fmt = file_format or (path.suffix.lstrip(".").upper() or "PNG")
+    fmt = "JPEG" if fmt == "JPG" else fmt
+    if fmt == "JPEG" and img.mode == "RGBA":
+        img = img.convert("RGB")
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        img.save(tmp, format=fmt)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
