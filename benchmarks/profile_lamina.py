@@ -140,9 +140,6 @@ def components(
     def lam_forward() -> Any:
         return model(xb, training=True)
 
-    def lam_loss() -> Any:
-        return head.train_loss(yoh, model(xb, training=True))
-
     def lam_backward() -> None:
         model.optimizer.zero_grad()
         head.train_loss(yoh, model(xb, training=True)).backward()
@@ -177,33 +174,56 @@ def components(
         loss_t = F.cross_entropy(logits_t, yint)
         lam_backward()
         torch_backward()
+        x1, tx1 = xb[:1], txb[:1]
+        tor_opt = model.optimizer.torch_optimizer
+        # (label, Lamina, hand-written, calls per timing): "fixed logits" rows time the engine's
+        # loss/metrics alone; "batch 1" makes the forward's per-layer Python cost visible. The
+        # optimizer row comes last: its repeated steps on stale gradients move the weights.
         pairs = [
-            ("batch gather (x, y)", lam_batch, torch_batch),
-            ("forward", lam_forward, lambda: tmodel(txb)),
-            ("forward + loss", lam_loss, lambda: F.cross_entropy(tmodel(txb), yint)),
-            (
-                "  (hand-written loss on one-hot targets)",
-                lam_loss,
-                lambda: F.cross_entropy(tmodel(txb), yoh),
-            ),
-            ("zero_grad + forward + loss + backward", lam_backward, torch_backward),
-            ("optimizer step", model.optimizer.step, topt.step),
-            ("metrics update (loss + accuracy)", lam_metrics, torch_metrics),
             (
                 "whole train step (engine _train_step)",
                 lambda: model._train_step(xb, yoh, None),
                 torch_step,
+                n,
+            ),
+            ("batch gather (x, y)", lam_batch, torch_batch, 2000),
+            ("forward, batch 128", lam_forward, lambda: tmodel(txb), n),
+            (
+                "forward, batch 1 (per-call overhead)",
+                lambda: model(x1, training=True),
+                lambda: tmodel(tx1),
+                2000,
+            ),
+            (
+                "loss on fixed logits (hand: int targets)",
+                lambda: head.train_loss(yoh, logits_l),
+                lambda: F.cross_entropy(logits_t, yint),
+                2000,
+            ),
+            (
+                "loss on fixed logits (hand: one-hot targets)",
+                lambda: head.train_loss(yoh, logits_l),
+                lambda: F.cross_entropy(logits_t, yoh),
+                2000,
+            ),
+            ("zero_grad + forward + loss + backward", lam_backward, torch_backward, n),
+            ("metrics update (loss mean + accuracy)", lam_metrics, torch_metrics, 2000),
+            (
+                "optimizer step (hand: Lamina's own torch optimizer)",
+                model.optimizer.step,
+                tor_opt.step,
+                n,
             ),
         ]
-        for _, a, b in pairs:  # warm-up
+        for _, a, b, _ in pairs:  # warm-up
             _timeit(a, 20)
             _timeit(b, 20)
         out = []
-        for label, a, b in pairs:
+        for label, a, b, calls in pairs:
             ta, tb = [], []
             for _ in range(rounds):
-                ta.append(_timeit(a, n))
-                tb.append(_timeit(b, n))
+                ta.append(_timeit(a, calls))
+                tb.append(_timeit(b, calls))
             out.append((label, statistics.median(ta) * 1e6, statistics.median(tb) * 1e6))
     return out
 
