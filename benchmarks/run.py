@@ -1,6 +1,6 @@
 """Training-speed benchmark: Lamina `fit` against hand-written PyTorch and Keras 3.
 
-    python benchmarks/run.py            # full run (~6-9 min on 2 quiet cores), rewrites RESULTS.md's section
+    python benchmarks/run.py            # full run (~4 min on 2 quiet cores, more with re-runs), rewrites RESULTS.md
     python benchmarks/run.py --quick    # tiny epochs, checks every peer works (< 1 min), writes nothing
 
 Peers, all in this one run, on the same data, batch size and optimizer settings:
