@@ -349,10 +349,18 @@ class Loss:
         return None if ignore is None else (y_true != ignore).reshape(values.shape)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        if sample_weight is None and self.reduction == "sum_over_batch_size":
+            fast = self._fused_mean(y_true, y_pred)
+            if fast is not None:
+                return fast
         y_pred = _pred(y_pred)
         y_true = torch.as_tensor(y_true, device=y_pred.device)
         values = self.call(y_true, y_pred)
         return reduce_values(values, sample_weight, self._mask(y_true, values), self.reduction)
+
+    def _fused_mean(self, y_true: Any, y_pred: Any) -> Tensor | None:
+        """The batch mean in one fused kernel where that is exact (training's hot path)."""
+        return None
 
     def get_config(self) -> dict[str, Any]:
         return {"reduction": self.reduction, "name": self.name}
@@ -410,6 +418,32 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def _fused_mean(self, y_true: Any, y_pred: Any) -> Tensor | None:
+        kw = self._fn_kwargs
+        if not (
+            kw.get("from_logits")
+            and isinstance(y_true, Tensor)
+            and isinstance(y_pred, Tensor)
+            and y_pred.ndim == 2
+            and kw.get("axis", -1) in (-1, 1)
+        ):
+            return None
+        if (
+            self.fn is categorical_crossentropy
+            and not kw.get("label_smoothing")
+            and y_true.shape == y_pred.shape
+            and y_true.dtype == y_pred.dtype
+        ):
+            return F.cross_entropy(y_pred, y_true)
+        if (
+            self.fn is sparse_categorical_crossentropy
+            and kw.get("ignore_class") is None
+            and y_true.ndim == 1
+            and not y_true.is_floating_point()
+        ):
+            return F.cross_entropy(y_pred, y_true.long())
+        return None
 
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), **self._fn_kwargs}

@@ -164,6 +164,18 @@ class Mean(Metric):
         self.add_state("count")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        if (
+            isinstance(values, Tensor)
+            and values.ndim <= 1
+            and values.dtype == self.total.dtype
+            and values.device == self._device
+            and (sample_weight is None or (values.ndim == 0 and isinstance(sample_weight, int)))
+        ):
+            # The hot path (the engine's loss tracker, unweighted accuracy): two in-place adds.
+            weight = 1 if sample_weight is None else sample_weight
+            self.total.add_((values.sum() if values.ndim else values).detach(), alpha=weight)
+            self.count.add_(values.numel() * weight)
+            return
         values = _tensor(values).to(self.dtype)
         self._follow(values)
         values, sw = _samplewise(values, sample_weight, torch.mean)

@@ -494,3 +494,24 @@ def test_config_round_trip(loss):
         y = y.clamp(0, 1)
     p = _t(_softmax(RNG.normal(size=(4, 3))))
     torch.testing.assert_close(again(y, p), loss(y, p))
+
+
+def test_fused_batch_mean_equals_the_general_path():
+    """The unweighted fast path (one F.cross_entropy) gives the weighted path's value."""
+    rng = np.random.default_rng(7)
+    logits = torch.as_tensor(rng.normal(size=(16, 5)) * 3)
+    labels = torch.as_tensor(rng.integers(0, 5, 16))
+    onehot = torch.nn.functional.one_hot(labels, 5).double()
+    ones = torch.ones(16, dtype=torch.float64)
+    for loss, y in (
+        (losses.CategoricalCrossentropy(from_logits=True), onehot),
+        (losses.SparseCategoricalCrossentropy(from_logits=True), labels),
+    ):
+        assert loss._fused_mean(y, logits) is not None
+        np.testing.assert_allclose(
+            loss(y, logits).item(), loss(y, logits, sample_weight=ones).item(), rtol=1e-12
+        )
+        expected = -np.log(np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True))[
+            np.arange(16), labels.numpy()
+        ].mean()
+        np.testing.assert_allclose(loss(y, logits).item(), expected, rtol=1e-10)

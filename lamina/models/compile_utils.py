@@ -48,6 +48,14 @@ def final_activation(layer: Layer | None) -> str | None:
     return None
 
 
+_RANKING = (
+    metrics.CategoricalAccuracy,
+    metrics.SparseCategoricalAccuracy,
+    metrics.TopKCategoricalAccuracy,
+    metrics.SparseTopKCategoricalAccuracy,
+)
+
+
 class OutputHead:
     """Loss, weight and metrics of one model output."""
 
@@ -78,6 +86,9 @@ class OutputHead:
             if prefix:
                 m.name = f"{prefix}_{m.name}"
             self.metrics.append(m)
+        # Softmax keeps the order of the logits, so ranking metrics can skip it.
+        if act == "softmax" and all(isinstance(m, _RANKING) for m in self.metrics):
+            self.activation = None
 
 
 def normalise_per_output(value: Any, names: list[str], what: str) -> list[Any]:

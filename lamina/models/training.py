@@ -193,7 +193,7 @@ class Trainer:
                 "received: model.compile() not called. Call model.compile(optimizer, loss, metrics) first."
             )
 
-    def _prepare(self, data: Any, y_full: Any = None) -> None:
+    def _prepare(self, data: Any, y_full: Any = None, for_training: bool = True) -> None:
         """Build the model on a first batch, then resolve heads and the optimizer."""
         device = self._device or default_device()
         self._device = device
@@ -204,6 +204,8 @@ class Trainer:
                 out = self(x0, training=False)
             self._output_shape_cache = [(None, *o.shape[1:]) for o in cu.as_list(out)]
         self._resolve_heads()
+        if for_training:
+            self.optimizer.build([p for p in self.parameters() if p.requires_grad])
         if y_full is not None:
             targets = cu.as_list(y_full)
             for head, yt, shape in zip(self._heads, targets, self._output_shape_cache):
@@ -217,8 +219,6 @@ class Trainer:
         self._constrained = [
             la for la in self._all_layers if any(s.constraint is not None for s in la._weight_specs)
         ]
-        params = [p for p in self.parameters() if p.requires_grad]
-        self.optimizer.build(params)
         for m in self.metrics:
             if hasattr(m, "to"):
                 m.to(device)
@@ -382,7 +382,7 @@ class Trainer:
         data = adapt(
             x, y, sample_weight, batch_size, False, self._device or default_device(), steps
         )
-        self._prepare(data, data.y if isinstance(data, ArrayData) else None)
+        self._prepare(data, data.y if isinstance(data, ArrayData) else None, for_training=False)
         cbs = callbacks_mod.CallbackList(
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
@@ -432,7 +432,7 @@ class Trainer:
         device = self._device or default_device()
         data = ArrayData(x, y, sample_weight, shuffle=False, device=device)
         data.batch_size = data.n  # the whole batch at once
-        self._prepare(data)
+        self._prepare(data, for_training=train)
         self.reset_metrics()
         (xb, yb, swb) = next(iter(data.epoch()))
         with logits_mode(self._heads):
