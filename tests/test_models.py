@@ -281,3 +281,16 @@ def test_integer_and_float64_inputs_are_cast_like_keras():
     out = model(torch.from_numpy(ints.astype("float64")))
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out.detach().numpy(), expected, atol=1e-6)
+
+
+def test_set_weights_with_a_wrong_shape_changes_nothing():
+    model = _mlp()
+    before = model.get_weights()
+    bad = [w.copy() + 1 for w in before]
+    bad[2] = np.zeros((9, 3), "float32")
+    with pytest.raises(
+        ValueError, match=r"expected weight 'kernel' of shape \(8, 3\), received: shape=\(9, 3\)"
+    ):
+        model.set_weights(bad)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

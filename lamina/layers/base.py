@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from lamina import activations as activations_mod
 from lamina import initializers, regularizers
 from lamina.config import torch_dtype
 from lamina.layers.input_spec import InputSpec, check_input
@@ -33,7 +32,6 @@ from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, map_structur
 Shape = tuple[int | None, ...]
 
 _NAME_COUNTS: dict[str, int] = {}
-_BASE_KWARGS = {"name", "trainable", "dtype", "input_shape", "batch_input_shape", "input_dim"}
 
 
 def _snake(name: str) -> str:
@@ -243,22 +241,24 @@ class Layer(nn.Module):
                 f"Layer '{self.name}' expected {len(entries)} weight arrays "
                 f"({', '.join(s.name for _, s in entries)}), received: len(weights)={len(weights)}"
             )
+        # Check every array before copying any, so a bad list leaves the weights intact.
+        staged = []
+        for (layer, spec), array in zip(entries, weights):
+            target = getattr(layer, spec.attr)
+            value = torch.as_tensor(np.asarray(array), dtype=target.dtype)
+            keras_shape = tuple(target.shape)
+            if spec.to_torch is not None:
+                keras_shape = tuple(target.permute(*np.argsort(spec.to_torch).tolist()).shape)
+            if tuple(value.shape) != keras_shape:
+                raise ValueError(
+                    f"Layer '{layer.name}' expected weight '{spec.name}' of shape {keras_shape}, "
+                    f"received: shape={tuple(value.shape)}"
+                )
+            if spec.to_torch is not None:
+                value = value.permute(*spec.to_torch)
+            staged.append((target, value))
         with torch.no_grad():
-            for (layer, spec), value in zip(entries, weights):
-                target = getattr(layer, spec.attr)
-                value = torch.as_tensor(np.asarray(value), dtype=target.dtype)
-                if spec.to_torch is not None:
-                    value = value.permute(*spec.to_torch)
-                if tuple(value.shape) != tuple(target.shape):
-                    keras_shape = tuple(
-                        target.permute(*np.argsort(spec.to_torch).tolist()).shape
-                        if spec.to_torch
-                        else target.shape
-                    )
-                    raise ValueError(
-                        f"Layer '{layer.name}' expected weight '{spec.name}' of shape "
-                        f"{keras_shape}, received: shape={tuple(np.shape(np.asarray(weights[entries.index((layer, spec))])))}"
-                    )
+            for target, value in staged:
                 target.copy_(value)
 
     def count_params(self) -> int:
@@ -478,8 +478,3 @@ def _make_symbolic(shape: Any, node: Node) -> Any:
         shape,
         is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
     )
-
-
-def get_activation_config(fn: Any) -> Any:
-    """Shared helper for layers with an `activation` argument."""
-    return activations_mod.serialize(fn)
