@@ -260,6 +260,18 @@ def _check_mode(owner: str, mode: str) -> str:
     return mode
 
 
+def _is_chief() -> bool:
+    """False on the non-zero ranks of a distributed run: only rank 0 writes files and prints."""
+    from lamina.distributed import is_main_process
+
+    return is_main_process()
+
+
+def _say(message: str) -> None:
+    if _is_chief():
+        print(message)
+
+
 def _missing(owner: str, monitor: str, logs: dict[str, Any]) -> None:
     warnings.warn(
         f"{owner} is conditioned on metric '{monitor}', which is not available. "
@@ -343,10 +355,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            _say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                _say(
                     f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}."
                 )
             if hasattr(self.model, "set_weights"):
@@ -445,7 +457,7 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(
+                        _say(
                             f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
                         )
                     self.cooldown_counter, self.wait = self.cooldown, 0
@@ -482,7 +494,7 @@ class LearningRateScheduler(Callback):
             )
         optimizer.learning_rate = new_lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr}.")
+            _say(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr}.")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:
@@ -498,7 +510,7 @@ class TerminateOnNaN(Callback):
     def _check(self, where: str, logs: dict[str, Any] | None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(f"{where}: Invalid loss, terminating training")
+            _say(f"{where}: Invalid loss, terminating training")
             self.model.stop_training = True
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -512,6 +524,7 @@ class CSVLogger(Callback):
     """Write one CSV row per epoch: `epoch` then the log keys in sorted order.
 
     `append=True` continues an existing file (without repeating its header).
+    In distributed training only rank 0 writes (every rank sees the same logs).
     """
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
@@ -522,6 +535,8 @@ class CSVLogger(Callback):
         self._writer: Any = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if not _is_chief():
+            return
         header = True
         if self.append and os.path.exists(self.filename):
             with open(self.filename) as f:
@@ -533,6 +548,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
+        if not _is_chief():
+            return
         if self._file is None:
             self.on_train_begin()
         if self.keys is None:
@@ -551,6 +568,118 @@ class CSVLogger(Callback):
         if self._file is not None and not self._file.closed:
             self._file.close()
         self._file = self._writer = None
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's weights after every epoch (or every `save_freq` batches), as Keras's.
+
+    `filepath` may hold format fields: `"ckpt-{epoch:02d}-{val_loss:.3f}.pt"` (epochs count
+    from 1). `save_best_only` saves only when `monitor` improves (`mode` 'auto', 'min' or
+    'max', as EarlyStopping; `initial_value_threshold` is the value to beat first).
+    The model's `save_weights(path)` (or `save(path)` unless `save_weights_only`) writes
+    the file when it has one, else `torch.save(model.state_dict(), path)`: restore with
+    `model.load_state_dict(torch.load(path))`. In distributed training only rank 0 writes.
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ):
+        super().__init__()
+        if save_freq != "epoch" and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
+            raise ValueError(
+                "ModelCheckpoint expected save_freq='epoch' or a positive number of batches, "
+                f"received: save_freq={save_freq!r}"
+            )
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.mode = _check_mode("ModelCheckpoint", mode)
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.best: float | None = None
+        self._mode: str | None = None
+        self._epoch = 0
+        self._batches = 0
+
+    def overrides(self, hook: str) -> bool:
+        if hook in _BATCH_HOOKS["train"]:  # batch logs only when saving every n batches
+            return self.save_freq != "epoch" and hook == "on_train_batch_end"
+        return super().overrides(hook)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._batches = 0
+        self._mode = _infer_mode(self.monitor, self.model) if self.mode == "auto" else self.mode
+        self.best = self.initial_value_threshold
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._save(self._epoch, logs, batch)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save(epoch, logs)
+
+    def _improved(self, logs: dict[str, Any]) -> bool:
+        current = logs.get(self.monitor)
+        if current is None:
+            _missing("ModelCheckpoint", self.monitor, logs)
+            return False
+        current = float(current)
+        if self._mode is None:
+            self.on_train_begin()
+        better = (
+            self.best is None
+            or (self._mode == "min" and current < self.best)
+            or (self._mode == "max" and current > self.best)
+        )
+        if better:
+            self.best = current
+        return better
+
+    def _save(self, epoch: int, logs: dict[str, Any] | None, batch: int | None = None) -> None:
+        logs = dict(logs or {})
+        if self.save_best_only and not self._improved(logs):
+            return  # every rank keeps the same `best`: the logs are the same on all ranks
+        try:
+            path = self.filepath.format(
+                epoch=epoch + 1, batch=None if batch is None else batch + 1, **logs
+            )
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                "ModelCheckpoint expected filepath fields among epoch, batch and the log keys "
+                f"({', '.join(logs) or 'none'}), received: filepath={self.filepath!r} ({err})"
+            ) from err
+        if not _is_chief():
+            return
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        method = getattr(self.model, "save_weights" if self.save_weights_only else "save", None)
+        if method is None and not self.save_weights_only:
+            method = getattr(self.model, "save_weights", None)
+        if method is not None:
+            method(path)
+        else:
+            import torch
+
+            torch.save(self.model.state_dict(), path)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
 
 
 def _cell(value: Any) -> Any:

@@ -1,0 +1,72 @@
+"""Collectives on small host-side values: summed metric states, agreed flags, shared seeds.
+
+Every function here is a collective: all ranks must call it, in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def _dist() -> Any:
+    import torch.distributed as dist
+
+    return dist
+
+
+def comm_device() -> torch.device:
+    """Where tensors must live for the default group's collectives (CUDA for nccl)."""
+    dist = _dist()
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def reduced_logs(metrics: list[Any]) -> dict[str, float]:
+    """`{name: value}` of `metrics` as if one process had seen every rank's batches.
+
+    Metric states are sums (`state_tensors()`), so the states of all ranks are summed
+    with one all_reduce, each metric's `result()` is read from the sums, and the local
+    states are put back: the running (per-rank) accumulation is left untouched.
+    """
+    states = [t for m in metrics for t in m.state_tensors()]
+    if not states:
+        return {m.name: float(m.result().item()) for m in metrics}
+    device = comm_device()
+    flat = torch.cat([t.detach().reshape(-1).to(device, torch.float64) for t in states])
+    _dist().all_reduce(flat)
+    saved = [t.clone() for t in states]
+    offset = 0
+    for t in states:
+        n = t.numel()
+        t.copy_(flat[offset : offset + n].reshape(t.shape).to(t.device, t.dtype))
+        offset += n
+    try:
+        return {m.name: float(m.result().item()) for m in metrics}
+    finally:
+        for t, s in zip(states, saved):
+            t.copy_(s)
+
+
+def any_rank(flag: bool) -> bool:
+    """True on every rank when `flag` is True on at least one (e.g. stop_training)."""
+    dist = _dist()
+    t = torch.tensor([1 if flag else 0], dtype=torch.int64, device=comm_device())
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def shared_seed() -> int:
+    """A seed drawn from rank 0's torch generator and given to every rank.
+
+    Every rank then shuffles with the same permutation each epoch, and
+    `set_random_seed` on rank 0 makes the shuffling reproducible.
+    """
+    dist = _dist()
+    seed = int(torch.randint(0, 2**62, (1,)).item())
+    t = torch.tensor([seed], dtype=torch.int64, device=comm_device())
+    dist.broadcast(t, src=0)
+    return int(t.item())

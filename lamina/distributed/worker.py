@@ -1,0 +1,125 @@
+"""The worker process of `fit(distribute=N)`: join the group, rebuild the model, run fit.
+
+Each worker reads the job file, joins the process group through the parent's TCP
+store, calls the same `fit` on its shard, and exits. Rank 0 writes the result file.
+On any error the worker writes a report (type, message, traceback) for the parent
+and exits with code 1 at once, so a broken rank never keeps the others waiting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+JOB_FILE = "job.pt"
+RESULT_FILE = "result.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerArgs:
+    rank: int
+    world_size: int
+    workdir: str
+    host: str
+    port: int
+    backend: str
+    timeout: float  # seconds
+    threads: int
+    parent_pid: int
+    seed: int
+
+
+def error_path(workdir: str, rank: int) -> str:
+    return os.path.join(workdir, f"error-rank{rank}.json")
+
+
+def _set_env(args: WorkerArgs) -> None:
+    os.environ.update(
+        RANK=str(args.rank),
+        LOCAL_RANK=str(args.rank),
+        WORLD_SIZE=str(args.world_size),
+        LOCAL_WORLD_SIZE=str(args.world_size),
+    )
+    from lamina.distributed.env import use_loopback
+
+    use_loopback()  # all ranks are on this machine
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Stop if the parent disappears (killed), instead of training on as an orphan."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lamina-parent-watch", daemon=True).start()
+
+
+def _report(args: WorkerArgs, err: BaseException) -> None:
+    import torch.distributed as dist
+
+    collateral = isinstance(err, dist.DistError) or any(
+        s in str(err) for s in ("Connection closed by peer", "Connection reset by peer", "gloo")
+    )
+    report = {
+        "type": type(err).__name__,
+        "message": str(err),
+        "traceback": "".join(traceback.format_exception(err)),
+        "collateral": collateral,
+    }
+    tmp = error_path(args.workdir, args.rank) + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(report, f)
+    os.replace(tmp, error_path(args.workdir, args.rank))
+
+
+def run(args: WorkerArgs) -> None:
+    """The worker's entry point (the target of the spawned process)."""
+    _set_env(args)
+    _exit_with_parent(args.parent_pid)
+    try:
+        _train(args)
+    except BaseException as err:
+        try:
+            _report(args, err)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+
+
+def _train(args: WorkerArgs) -> None:
+    import datetime
+    import random
+
+    import numpy as np
+    import torch
+    import torch.distributed as dist
+
+    from lamina.distributed import env, payload
+
+    torch.set_num_threads(args.threads)
+    job = torch.load(os.path.join(args.workdir, JOB_FILE), weights_only=False)
+    seed = (args.seed + args.rank) % 2**32  # own dropout masks per rank; shuffling is shared
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    timeout = datetime.timedelta(seconds=args.timeout)
+    store = dist.TCPStore(args.host, args.port, is_master=False, timeout=timeout)
+    env.initialize(
+        args.backend, args.timeout, store=store, rank=args.rank, world_size=args.world_size
+    )
+    model = payload.unpack(job)
+    history = model.fit(**job["fit"])
+    if args.rank == 0:
+        path = os.path.join(args.workdir, RESULT_FILE)
+        torch.save(payload.result(model, history), path + ".tmp")
+        os.replace(path + ".tmp", path)
+    env.shutdown()
