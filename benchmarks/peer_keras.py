@@ -1,19 +1,23 @@
-"""Subprocess worker: time Keras 3 `fit` (and `evaluate`) on one backend; prints one JSON line.
+"""Subprocess worker: one Keras peer, driven epoch by epoch over stdin.
 
-Keras fixes its backend at import, so `run.py` starts this once per backend with
-KERAS_BACKEND set (torch in the main venv, jax in `.bench-envs/jax`):
+Keras fixes its backend at import, so `run.py` starts one worker per flavor:
 
-    KERAS_BACKEND=torch python benchmarks/peer_keras.py --data d.npz --epochs 4 \
-        --run mlp:60000:6 --run cnn:12800:3 [--eval-samples 10000 --eval-repeats 5]
+- `torch`: Keras 3, KERAS_BACKEND=torch (the main venv);
+- `jax`: Keras 3, KERAS_BACKEND=jax (`.bench-envs/jax`);
+- `tensorflow`: Keras 3, KERAS_BACKEND=tensorflow (`.bench-envs/tf`);
+- `tf_keras`: tf.keras 2, `import tf_keras as keras` (`.bench-envs/tf`).
 
-One process per backend runs every workload (one Keras import); `evaluate` is
-timed for the MLP only. `--run WORKLOAD:SAMPLES:EXTRA` runs 1 warm-up + `--epochs`
-timed epochs, plus up to EXTRA more while other processes disturb epochs (each
-epoch's other load is measured, see `loadmeter.py`). The output maps workload -> timings.
+    python benchmarks/peer_keras.py --flavor jax --data d.npz [--eval-samples 10000]
 
-Epochs are timed by a callback from `on_epoch_begin` to `on_epoch_end` (Keras turns
-the epoch's logs into Python floats before `on_epoch_end`, which waits for the device);
-the callback leaves batch hooks alone, so Keras keeps its asynchronous batch dispatch.
+The worker imports Keras, prints `{"event": "ready", ...}` and then reads one command
+per line, answering each with one JSON line: `build WORKLOAD SAMPLES` builds and
+compiles a fresh model on the first SAMPLES training images; `epoch` runs one training epoch (the first starts `fit`, which a callback holds at
+the end of each epoch until the next command), `evaluate` / `predict` time one call
+on the test images, `quit` ends. So `run.py` can interleave epochs of every peer.
+Epochs are timed from `on_epoch_begin` to `on_epoch_end` (Keras has turned the logs
+into Python floats by then, which waits for the device); batch hooks stay unused,
+so Keras keeps its asynchronous dispatch. Each epoch reports the cores other
+processes used meanwhile (`loadmeter.py`).
 """
 
 from __future__ import annotations
@@ -32,106 +36,155 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadmeter  # noqa: E402
 import workloads  # noqa: E402
 
+FLAVORS = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow", "tf_keras": "tensorflow"}
 
-def run(
-    args: argparse.Namespace, data: workloads.Data, workload: str, samples: int, extra: int
-) -> dict[str, Any]:
-    """Build, fit (and for the MLP evaluate) one workload; return timings and versions."""
-    import keras
 
-    x, y = workloads.prepare(data.x_train[:samples], data.y_train[:samples], workload)
-    keras.utils.set_random_seed(0)
-    model, optimizer = workloads.build_keras_style(keras, workload)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+def import_keras(flavor: str) -> Any:
+    """The Keras module of `flavor` (KERAS_BACKEND must be set before the import)."""
+    if flavor not in FLAVORS:
+        raise ValueError(f"Expected a flavor in {sorted(FLAVORS)}, received: flavor={flavor!r}")
+    os.environ["KERAS_BACKEND"] = FLAVORS[flavor]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if flavor == "tf_keras":
+        import tf_keras as keras
+    else:
+        import keras
+    return keras
 
-    max_epochs = 1 + args.epochs + extra
 
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.seconds: list[float] = []
-            self.loads: list[float] = []
-            self.meter = loadmeter.LoadMeter()
-            self._t0 = 0.0
+def versions(flavor: str, keras: Any) -> str:
+    """A short set-up description: package versions and the framework's defaults used."""
+    text = f"keras {keras.__version__}"
+    if flavor == "torch":
+        import torch
 
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.meter.start()
-            self._t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.seconds.append(time.perf_counter() - self._t0)
-            self.loads.append(self.meter.stop())
-            quiet = sum(1 for ld in self.loads[1:] if not ld > loadmeter.QUIET)
-            if quiet >= args.epochs or len(self.loads) >= max_epochs:
-                self.model.stop_training = True
-
-    timer = EpochTimer()
-    hist = model.fit(
-        x, y, batch_size=workloads.BATCH_SIZE, epochs=max_epochs, verbose=0, callbacks=[timer]
-    )
-    out: dict[str, Any] = {
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "samples": int(x.shape[0]),
-        "epoch_seconds": timer.seconds,
-        "epoch_loads": timer.loads,
-        "accuracy": [float(a) for a in hist.history.get("accuracy", [])],
-        "threads": _threads(keras.backend.backend()),
-    }
-    if keras.backend.backend() == "jax":
+        return f"{text}, torch {torch.__version__} (intra-op threads {torch.get_num_threads()})"
+    if flavor == "jax":
         import jax
 
-        out["jax"] = jax.__version__
-        out["device"] = str(jax.devices()[0])
-    else:
-        import torch
+        return f"{text}, jax {jax.__version__} ({jax.devices()[0]}, XLA default threads)"
+    import tensorflow as tf
 
-        out["torch"] = torch.__version__
-    if args.eval_samples and workload == "mlp":
-        xt, yt = workloads.prepare(
-            data.x_test[: args.eval_samples], data.y_test[: args.eval_samples], workload
+    return f"{text}, tensorflow {tf.__version__} (default threads)"
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def command() -> str:
+    """The next command from stdin ("quit" at end of input)."""
+    return sys.stdin.readline().strip() or "quit"
+
+
+class Worker:
+    """Keras, the data and the current workload's compiled model; answers the stdin commands."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.keras = import_keras(args.flavor)
+        self.flavor = args.flavor
+        self.data = workloads.load_npz(args.data)
+        self.eval_samples = args.eval_samples
+        self.model: Any = None
+        emit(event="ready", setup=versions(args.flavor, self.keras))
+
+    def build(self, wl: str, samples: int) -> None:
+        """Fresh arrays and a compiled model for workload `wl` (`samples` training images)."""
+        keras, data, n = self.keras, self.data, self.eval_samples
+        self.model = None
+        keras.backend.clear_session()
+        self.x, self.y = workloads.prepare(data.x_train[:samples], data.y_train[:samples], wl)
+        self.xt, self.yt = workloads.prepare(data.x_test[:n], data.y_test[:n], wl)
+        keras.utils.set_random_seed(0)
+        self.model, optimizer = workloads.build_keras_style(keras, wl)
+        self.model.compile(
+            optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"]
         )
-        model.evaluate(xt, yt, batch_size=workloads.BATCH_SIZE, verbose=0)  # warm-up
-        secs, loads = [], []
-        for _ in range(args.eval_repeats):
-            with loadmeter.LoadMeter() as meter:
-                t0 = time.perf_counter()
-                model.evaluate(xt, yt, batch_size=workloads.BATCH_SIZE, verbose=0)
-                secs.append(time.perf_counter() - t0)
-            loads.append(meter.load)
-        out["eval_samples"] = int(xt.shape[0])
-        out["eval_seconds"] = secs
-        out["eval_loads"] = loads
-    return out
+        jit = getattr(self.model, "jit_compile", None)
+        emit(event="build", setup=f"{versions(self.flavor, keras)}, jit_compile={jit}")
 
+    def serve(self) -> None:
+        cmd = command()
+        while cmd != "quit":
+            name, *rest = cmd.split()
+            if name == "build" and len(rest) == 2 and rest[0] in workloads.WORKLOADS:
+                self.build(rest[0], int(rest[1]))
+                cmd = command()
+            elif self.model is None:
+                emit(
+                    event="error",
+                    message=f"Expected a build command first, received: command={cmd!r}",
+                )
+                cmd = command()
+            elif name == "epoch":
+                cmd = self.fit()
+            elif name in ("evaluate", "predict"):
+                bs = workloads.BATCH_SIZE
+                with loadmeter.LoadMeter() as meter:
+                    t0 = time.perf_counter()
+                    if name == "evaluate":
+                        self.model.evaluate(self.xt, self.yt, batch_size=bs, verbose=0)
+                    else:
+                        self.model.predict(self.xt, batch_size=bs, verbose=0)
+                    seconds = time.perf_counter() - t0
+                emit(event=name, seconds=seconds, load=meter.load, samples=int(self.xt.shape[0]))
+                cmd = command()
+            else:
+                emit(
+                    event="error",
+                    message="Expected build WORKLOAD SAMPLES, epoch, evaluate, predict or quit, "
+                    f"received: command={cmd!r}",
+                )
+                cmd = command()
 
-def _threads(backend: str) -> str:
-    if backend == "torch":
-        import torch
+    def fit(self) -> str:
+        """Run `fit` one epoch per `epoch` command; return the first other command."""
+        keras = self.keras
 
-        return f"torch intra-op {torch.get_num_threads()}"
-    return f"XLA default (os.cpu_count()={os.cpu_count()})"
+        class Hold(keras.callbacks.Callback):
+            """Times each epoch, reports it, then waits for the next command."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.meter = loadmeter.LoadMeter()
+                self.t0 = 0.0
+                self.pending = "quit"
+
+            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+                self.meter.start()
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                seconds = time.perf_counter() - self.t0
+                acc = float((logs or {}).get("accuracy", float("nan")))
+                emit(event="epoch", seconds=seconds, load=self.meter.stop(), accuracy=acc)
+                nxt = command()
+                if nxt != "epoch":
+                    self.pending = nxt
+                    self.model.stop_training = True
+
+        hold = Hold()
+        self.model.fit(
+            self.x,
+            self.y,
+            batch_size=workloads.BATCH_SIZE,
+            epochs=1_000_000,
+            verbose=0,
+            callbacks=[hold],
+        )
+        return hold.pending
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--flavor", choices=sorted(FLAVORS), required=True)
     p.add_argument("--data", required=True, help=".npz written by workloads.save_npz")
     p.add_argument(
-        "--run", action="append", required=True, help="WORKLOAD:SAMPLES:EXTRA, e.g. mlp:60000:6"
+        "--eval-samples", type=int, default=10000, help="test images for evaluate/predict"
     )
-    p.add_argument("--epochs", type=int, required=True, help="timed epochs (after 1 warm-up)")
-    p.add_argument("--eval-samples", type=int, default=0, help="MLP evaluate samples (0: skip)")
-    p.add_argument("--eval-repeats", type=int, default=5)
     args = p.parse_args()
     warnings.filterwarnings("ignore")
-    data = workloads.load_npz(args.data)
-    out = {}
-    for spec in args.run:
-        workload, samples, extra = spec.split(":")
-        if workload not in workloads.WORKLOADS:
-            p.error(f"expected a workload in {workloads.WORKLOADS}, received: {workload!r}")
-        out[workload] = run(args, data, workload, int(samples), int(extra))
-    print(json.dumps(out), flush=True)
+    Worker(args).serve()
 
 
 if __name__ == "__main__":

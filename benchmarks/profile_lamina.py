@@ -326,13 +326,13 @@ def main() -> None:
         for label, a, b in parts:
             emit(f"{a:9.1f} {b:9.1f} {a - b:8.1f}  {label}")
     if args.write:
-        import run
+        import report
 
         date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         cmd = "python " + " ".join(["benchmarks/profile_lamina.py", *sys.argv[1:]])
         section = [f"## Per-step profile, {wl.upper()} (`{cmd}`, {date})", "", "```", *out, "```"]
-        run.write_results("\n".join(section), name=f"profile-{wl}")
-        print(f"wrote the profile-{wl} section of {run.RESULTS}")
+        report.write_results("\n".join(section), name=f"profile-{wl}")
+        print(f"wrote the profile-{wl} section of {report.RESULTS}")
 
 
 if __name__ == "__main__":

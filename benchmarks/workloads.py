@@ -28,6 +28,15 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, float]]] = {
     "mlp": ("RMSprop", {"learning_rate": 0.001, "rho": 0.9, "epsilon": 1e-7}),
     "cnn": ("Adam", {"learning_rate": 0.001, "epsilon": 1e-7}),
 }
+# Extra keyword arguments of Lamina's `model.compile(...)` in every benchmark run
+# (e.g. {"jit_compile": True, "steps_per_execution": 4}); tuned by the engine's authors.
+LAMINA_COMPILE: dict[str, Any] = {}
+
+# The CNN's convolutions as (in channels, out channels, input height/width, kernel), valid padding.
+CNN_CONVS: tuple[tuple[int, int, int, int], ...] = ((1, 32, 28, 3), (32, 32, 26, 3))
+# The CNN's dense layers as (inputs, outputs).
+CNN_DENSES: tuple[tuple[int, int], ...] = ((32 * 12 * 12, 256), (256, NUM_CLASSES))
+MLP_DENSES: tuple[tuple[int, int], ...] = ((784, 200), (200, 100), (100, 60), (60, 30), (30, 10))
 
 
 @dataclass
@@ -76,9 +85,10 @@ def load_npz(path: str | os.PathLike[str]) -> Data:
 
 def prepare(images: np.ndarray, labels: np.ndarray, workload: str) -> tuple[np.ndarray, np.ndarray]:
     """Keras-side arrays: images scaled to [0, 1] float32 in the workload's shape, one-hot float32 labels."""
-    x = (images.astype(np.float32) / np.float32(255.0)).reshape((-1, *INPUT_SHAPES[workload]))
+    x = images.astype(np.float32).reshape((-1, *INPUT_SHAPES[workload]))
+    x /= np.float32(255.0)  # in place: no second full-size temporary
     y = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
-    return np.ascontiguousarray(x), y
+    return x, y
 
 
 # ------------------------------------------------------------ Keras and Lamina
@@ -146,3 +156,28 @@ def torch_optimizer(workload: str, params: Any, foreach: bool | None = None) -> 
             params, lr=kw["learning_rate"], alpha=kw["rho"], eps=kw["epsilon"], foreach=foreach
         )
     return torch.optim.Adam(params, lr=kw["learning_rate"], eps=kw["epsilon"], foreach=foreach)
+
+
+# --------------------------------------------------------------------- FLOPs
+def conv_forward_flops(c_in: int, c_out: int, size: int, k: int) -> int:
+    """FLOPs of one sample through a valid k x k convolution: 2 * multiply-adds."""
+    out = size - k + 1
+    return 2 * out * out * c_out * c_in * k * k
+
+
+def train_flops_per_sample(workload: str) -> dict[str, int]:
+    """Forward and training FLOPs per sample of the convolutions and dense layers.
+
+    Forward = 2 * MACs per layer. Backward = 2 x forward (weight gradient + input
+    gradient), except that the first layer needs no input gradient. Bias adds,
+    activations, pooling, dropout, the loss and the optimizer are not counted.
+    """
+    if workload == "cnn":
+        layers = [conv_forward_flops(*c) for c in CNN_CONVS]
+        layers += [2 * a * b for a, b in CNN_DENSES]
+    elif workload == "mlp":
+        layers = [2 * a * b for a, b in MLP_DENSES]
+    else:
+        raise ValueError(f"Expected a workload in {WORKLOADS}, received: workload={workload!r}")
+    forward = sum(layers)
+    return {"forward": forward, "train": 3 * forward - layers[0]}
