@@ -98,6 +98,13 @@ def lamina_status() -> tuple[Any, str]:
         return None, f"lamina not importable ({type(err).__name__}: {first})"
 
 
+def lamina_setup(model: Any) -> str:
+    """Lamina's jit_compile setting and, where the engine exposes it, what its step runner chose."""
+    text = f"jit_compile={getattr(model, '_jit_compile', '?')!r}"
+    decision = getattr(getattr(model, "_step_fn", None), "decision", None)
+    return text + (f" (train step: {decision})" if isinstance(decision, str) else "")
+
+
 class Runner:
     """One peer in the rounds: runs an epoch and records it into `result`."""
 
@@ -118,20 +125,33 @@ class Runner:
 
 
 def torch_runner(name: str, peer: TorchPeer, n: int) -> Runner:
-    def epoch() -> tuple[float, float, float]:
-        with LoadMeter() as meter:
-            secs, _, _, acc = peer.train_epoch()
+    result = Result(name, n, note=peer.variant.label())
+
+    def epoch() -> tuple[float, float, float] | None:
+        if result.skipped:
+            return None
+        try:
+            with LoadMeter() as meter:
+                secs, _, _, acc = peer.train_epoch()
+        except Exception as err:  # e.g. a torch.compile failure on the last, smaller batch
+            result.skipped = f"failed: {type(err).__name__}: {err}"[:300]
+            return None
         return secs, meter.load, acc
 
-    return Runner(Result(name, n, note=peer.variant.label()), epoch)
+    return Runner(result, epoch)
 
 
 def worker_runner(w: workers.KerasWorker, n: int) -> Runner:
-    def epoch() -> tuple[float, float, float] | None:
-        out = w.request("epoch")
-        return (out["seconds"], out["load"], out["accuracy"]) if out else None
+    result = Result(w.name, n, note=w.setup, skipped=w.failed)
 
-    return Runner(Result(w.name, n, note=w.setup, skipped=w.failed), epoch)
+    def epoch() -> tuple[float, float, float] | None:
+        out = w.request("epoch") if not result.skipped else {}
+        if not out:
+            result.skipped = w.failed or "worker failed"
+            return None
+        return out["seconds"], out["load"], out["accuracy"]
+
+    return Runner(result, epoch)
 
 
 def run_rounds(
@@ -196,7 +216,7 @@ def run_rounds(
     model.fit(
         x, y, batch_size=workloads.BATCH_SIZE, epochs=max_rounds, verbose=0, callbacks=[Rounds()]
     )
-    lam.result.note = f"final train acc {lam.accuracy:.3f}"
+    lam.result.note = f"{lamina_setup(model)}, final train acc {lam.accuracy:.3f}"
     for r in others:
         if r.result.note and not r.result.skipped:
             r.result.note += f", final train acc {r.accuracy:.3f}"
