@@ -25,7 +25,13 @@ from lamina.distributed.env import (
     world_size,
 )
 from lamina.distributed.launch import Spawn, spawn_count, spawn_fit
-from lamina.distributed.session import current, fit_session, forward_module, is_active
+from lamina.distributed.session import (
+    current,
+    fit_session,
+    forward_module,
+    is_active,
+    session_of,
+)
 
 __all__ = [
     "Spawn",
@@ -39,6 +45,7 @@ __all__ = [
     "is_main_process",
     "local_rank",
     "rank",
+    "session_of",
     "shutdown",
     "spawn_count",
     "spawn_fit",

@@ -20,6 +20,7 @@ import datetime
 import json
 import multiprocessing
 import multiprocessing.connection
+import numbers
 import os
 import signal
 import tempfile
@@ -52,18 +53,19 @@ def as_spawn(distribute: Any) -> Spawn:
     """Validate `distribute` (an int >= 1 or a Spawn)."""
     spec = distribute if isinstance(distribute, Spawn) else Spawn(distribute)
     n = spec.processes
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(
             "Expected distribute to be a number of processes (an int >= 1) or "
             f"lamina.distributed.Spawn, received: distribute={distribute!r}"
         )
+    n = int(n)
     if n < 1:
         raise ValueError(
             f"Expected distribute >= 1 (the number of processes), received: distribute={n}"
         )
     env.check_backend(spec.backend)
     env.resolve_timeout(spec.timeout)
-    return spec
+    return dataclasses.replace(spec, processes=n)
 
 
 def spawn_count(distribute: Any) -> int:

@@ -70,3 +70,27 @@ def shared_seed() -> int:
     t = torch.tensor([seed], dtype=torch.int64, device=comm_device())
     dist.broadcast(t, src=0)
     return int(t.item())
+
+
+def gather_ints(value: int) -> list[int]:
+    """`value` of every rank, in rank order (e.g. to check that all ranks agree)."""
+    dist = _dist()
+    device = comm_device()
+    mine = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    out = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, mine)
+    return [int(t.item()) for t in out]
+
+
+@torch.no_grad()
+def broadcast_buffers(module: torch.nn.Module) -> None:
+    """Give every rank rank 0's buffers (e.g. BatchNorm statistics) before evaluating."""
+    dist = _dist()
+    device = comm_device()
+    for buf in module.buffers():
+        if buf.device == device:
+            dist.broadcast(buf, src=0)
+        else:
+            tmp = buf.to(device)
+            dist.broadcast(tmp, src=0)
+            buf.copy_(tmp.to(buf.device))

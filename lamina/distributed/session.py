@@ -30,6 +30,12 @@ def current() -> FitSession | None:
     return _current
 
 
+def session_of(model: Any) -> FitSession | None:
+    """The open session when it trains `model`, else None."""
+    session = _current
+    return session if session is not None and session.model is model else None
+
+
 def forward_module(model: Any) -> Any:
     """What the engine calls for a training forward pass: the DDP wrapper of `model`
     inside a distributed fit, else `model` itself."""
@@ -86,7 +92,17 @@ class FitSession:
         data = sharding.shard(data, self.rank, self.world_size, self.seed, True, self.weight)
         if val is not None:
             val = sharding.shard(val, self.rank, self.world_size, self.seed, False)
+        steps = reduce.gather_ints(len(data))
+        if len(set(steps)) > 1:  # different data on different ranks: they would hang later
+            raise ValueError(
+                "Expected the same training data on every rank (each takes its own shard), "
+                f"received: steps per epoch by rank={steps}"
+            )
         return data, val
+
+    def sync_buffers(self) -> None:
+        """Rank 0's buffers (BatchNorm statistics) on every rank: evaluations agree."""
+        reduce.broadcast_buffers(self.model)
 
     def wrap(self) -> None:
         """Wrap the built model in DDP (rank 0's weights are broadcast to all ranks)."""
