@@ -11,6 +11,7 @@ from lamina import (  # noqa: F401
     applications,
     callbacks,
     config,
+    constraints,
     datasets,
     initializers,
     layers,

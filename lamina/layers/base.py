@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.config import torch_dtype
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, map_structure
@@ -54,13 +54,15 @@ def reset_names() -> None:
 class _WeightSpec:
     """Where one weight lives and how it maps to Keras's layout."""
 
-    __slots__ = ("attr", "name", "trainable", "to_torch", "regularizer", "constraint")
+    __slots__ = ("attr", "name", "trainable", "to_torch", "to_keras", "regularizer", "constraint")
 
     def __init__(self, attr, name, trainable, to_torch, regularizer, constraint):
         self.attr = attr
         self.name = name
         self.trainable = trainable
         self.to_torch = to_torch  # permutation Keras->torch, or None
+        # The inverse permutation, torch->Keras (constraints see Keras's layout).
+        self.to_keras = tuple(np.argsort(to_torch).tolist()) if to_torch is not None else None
         self.regularizer = regularizer
         self.constraint = constraint
 
@@ -136,7 +138,7 @@ class Layer(nn.Module):
         shape: Sequence[int],
         initializer: Any = "glorot_uniform",
         regularizer: Any = None,
-        constraint: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        constraint: Any = None,
         trainable: bool = True,
         torch_layout: Sequence[int] | None = None,
     ) -> torch.Tensor:
@@ -144,8 +146,11 @@ class Layer(nn.Module):
 
         Trainable weights are `nn.Parameter`s (seen by optimizers); non-trainable
         ones (BatchNorm's moving statistics) are buffers, saved with the model.
+        `constraint` (a name, config dict or callable) sees the weight in Keras's layout.
         """
         init = initializers.get(initializer)
+        constraint = constraints.get(constraint)
+        constraints.check_axis(constraint, tuple(shape), name)
         value = init(tuple(int(s) for s in shape), dtype=self._dtype)
         value = torch.as_tensor(value, dtype=self._dtype)
         if torch_layout is not None:
@@ -303,12 +308,20 @@ class Layer(nn.Module):
         return out
 
     def apply_constraints(self) -> None:
-        """Project weights onto their constraints (after each optimizer step)."""
+        """Project trainable weights onto their constraints (after each optimizer step).
+
+        Each constraint sees its weight in Keras's layout, so `axis` means what it does
+        in Keras; frozen weights are left alone, as Keras's optimizers leave them.
+        """
         with torch.no_grad():
             for spec in self._weight_specs:
-                if spec.constraint is not None:
-                    w = getattr(self, spec.attr)
+                if spec.constraint is None or not (spec.trainable and self._trainable):
+                    continue
+                w = getattr(self, spec.attr)
+                if spec.to_torch is None:
                     w.copy_(spec.constraint(w))
+                else:
+                    w.copy_(spec.constraint(w.permute(*spec.to_keras)).permute(*spec.to_torch))
         for layer in self._sublayers():
             layer.apply_constraints()
 

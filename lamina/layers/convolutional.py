@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import activations, initializers, registry, regularizers
+from lamina import activations, constraints, initializers, registry, regularizers
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 
@@ -90,11 +90,6 @@ def conv_output_length(
         return -(-size // stride)
     effective = (kernel - 1) * dilation + 1
     return (size - effective) // stride + 1
-
-
-def _serialize_constraint(constraint: Any) -> Any:
-    # Lamina has no constraints registry yet; like Dense, configs record None.
-    return None
 
 
 # --------------------------------------------------------------- convolutions
@@ -232,8 +227,8 @@ class _Conv(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": _serialize_constraint(self.kernel_constraint),
-            "bias_constraint": _serialize_constraint(self.bias_constraint),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import activations, initializers, registry, regularizers
+from lamina import activations, constraints, initializers, registry, regularizers
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.symbolic import KerasTensor
@@ -157,8 +157,8 @@ class Dense(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
