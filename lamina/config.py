@@ -51,3 +51,26 @@ def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
     if name not in _DTYPES:
         raise ValueError(f"Expected a float dtype in {sorted(_DTYPES)}, received: dtype={name!r}")
     return _DTYPES[name]
+
+
+_FLUSH_DENORMAL = True
+
+
+def flush_denormal() -> bool:
+    """Whether `fit` flushes denormal floats to zero while it trains on the CPU (default True)."""
+    return _FLUSH_DENORMAL
+
+
+def set_flush_denormal(enabled: bool) -> None:
+    """Turn off (or on) flushing denormals to zero during `fit` on the CPU.
+
+    Why: optimizer state of dead units decays into denormal floats, which the CPU
+    computes with up to 100x slower; TensorFlow and XLA flush them by default. The
+    process's own setting is restored when `fit` returns.
+
+        lamina.config.set_flush_denormal(False)   # exact IEEE denormals, slower
+    """
+    global _FLUSH_DENORMAL
+    if not isinstance(enabled, bool):
+        raise TypeError(f"Expected a bool, received: enabled={enabled!r}")
+    _FLUSH_DENORMAL = enabled

@@ -34,6 +34,14 @@ _UNSUPPORTED = {
 _COMMON = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name"]
 
 
+def _undecorated_step(cls: type) -> Any:
+    """`cls.step` without torch.optim's `_use_grad` / profiling wrappers."""
+    fn = cls.step
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
 class Optimizer:
     """Base class: Keras's optimizer API over a lazily built `torch.optim` optimizer.
 
@@ -164,8 +172,28 @@ class Optimizer:
         lr = lr / (1.0 + self.decay * self._steps) if self.decay else lr
         if self._torch is not None:
             for group in self._torch.param_groups:
-                group["lr"] = lr
+                if isinstance(group["lr"], torch.Tensor):  # a compiled step reads it as an input
+                    group["lr"].fill_(lr)
+                else:
+                    group["lr"] = lr
         return lr
+
+    def use_tensor_lr(self) -> bool:
+        """Hold the rate as a 0-d tensor, so a compiled step sees changes without recompiling.
+
+        Returns False (rate stays a float) when torch rejects a tensor rate for this
+        optimizer (e.g. foreach Adam without capturable).
+        """
+        if self._torch is None or not self._owns_groups:
+            return False
+        if all(isinstance(g["lr"], torch.Tensor) for g in self._torch.param_groups):
+            return True
+        if self._torch_class is torch.optim.Adam and "foreach" in self._flags:
+            return False
+        device = self._params[0].device if self._params else None
+        for group in self._torch.param_groups:
+            group["lr"] = torch.tensor(float(group["lr"]), device=device)
+        return True
 
     # ------------------------------------------------------------------ build
     def _torch_hparams(self) -> dict[str, Any]:
@@ -243,13 +271,35 @@ class Optimizer:
                 f"Optimizer '{self.name}' expected build(params) before step(), received: an unbuilt optimizer"
             )
         if self._torch is not None:
-            lr = self._sync_lr() if (self.decay or not isinstance(self._lr, float)) else self._lr
-            self._clip(self._params)
-            if self.weight_decay and not self._torch_weight_decay:
-                decayed = [p for p in self._params if p.grad is not None]
-                if decayed:
-                    torch._foreach_mul_(decayed, 1.0 - lr * self.weight_decay)
+            self.before_update()
+            self.apply_update()
+        self.count_step()
+
+    def before_update(self) -> None:
+        """Host-side work before an update: evaluate the schedule into the param groups."""
+        if self.decay or not isinstance(self._lr, float):
+            self._sync_lr()
+
+    def apply_update(self) -> None:
+        """The update itself, from `p.grad`: clipping, decoupled weight decay, the torch step.
+
+        Pure tensor work with no host-side counters, so a compiled train step can trace it;
+        the caller runs `before_update()` first and `count_step()` after.
+        """
+        self._clip(self._params)
+        if self.weight_decay and not self._torch_weight_decay:
+            decayed = [p for p in self._params if p.grad is not None]
+            if decayed:
+                lr = self._torch.param_groups[0]["lr"]
+                torch._foreach_mul_(decayed, 1.0 - lr * self.weight_decay)
+        if torch.compiler.is_compiling():
+            # torch.optim's step wrapper graph-breaks around the update on purpose; inside
+            # the compiled train step (already no_grad) the undecorated update fuses instead.
+            _undecorated_step(type(self._torch))(self._torch)
+        else:
             self._torch.step()
+
+    def count_step(self) -> None:
         self.iterations.add_(1)
         self._steps += 1
 

@@ -69,7 +69,6 @@ class OutputHead:
         self.train_loss = self.loss  # replaced by the logits variant where possible
         self.activation: Any = None  # applied to logits before the metrics
         self.loss_tracker: Any = None  # per-output loss, for models with several outputs
-        self.last_loss: Any = None
 
     def resolve(self, layer: Layer | None, output_shape: tuple | None, prefix: str) -> None:
         """Pick the logits shortcut and concrete metric classes for this output."""

@@ -42,6 +42,30 @@ def logits_mode(heads: list[Any]) -> Iterator[None]:
             layer._emit_logits = False
 
 
+def denormals_flushed_now() -> bool:
+    """Whether this thread flushes denormals: a denormal times one reads as zero."""
+    tiny = torch.tensor([1e-39], dtype=torch.float32)
+    return bool((tiny * 1.0).item() == 0.0)
+
+
+@contextlib.contextmanager
+def flush_denormals(device: torch.device | None) -> Iterator[None]:
+    """While training on the CPU, flush denormal floats to zero (`lamina.config`), then restore."""
+    from lamina import config
+
+    if not config.flush_denormal() or (device is not None and device.type != "cpu"):
+        yield
+        return
+    before = denormals_flushed_now()
+    if not before:
+        torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if not before:
+            torch.set_flush_denormal(False)
+
+
 def resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
         return 1

@@ -1,0 +1,213 @@
+"""The train step as one `torch.compile` region, and the policy that decides to use it.
+
+On small models a step costs Python and kernel launches more than arithmetic. Here the
+forward pass, the loss, the gradients (`torch.func.grad_and_value`, no autograd tape),
+the optimizer update (the same `torch.optim` code as the eager step, traced), the
+weight constraints and the metric sums are traced into one graph that Inductor turns
+into fused C++ kernels around the matrix products. The optimizer state stays in the
+`torch.optim` object, so checkpoints, `get_weights` and a later eager step see it.
+
+A batch of another shape (the last, partial batch of an epoch) runs the eager step
+instead of recompiling; both update the same weights and optimizer state.
+
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True)
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import torch
+from torch.func import functional_call, grad_and_value
+
+from lamina.models import compile_utils as cu
+from lamina.traced_updates import clip_grads, traced_rule
+
+# Inductor options that cut per-call overhead; measured in benchmarks/RESULTS.md.
+INDUCTOR_OPTIONS: dict[str, Any] = {}
+# 'auto': time this many eager steps before deciding (the first ones include warm-up).
+AUTO_PROBE_STEPS = 8
+# 'auto': assumed compile cost when deciding (seconds) and the expected speed-up.
+AUTO_COMPILE_SECONDS = 20.0
+AUTO_SPEEDUP = 1.4
+
+
+def _shape_key(*structures: Any) -> tuple:
+    key = []
+    for s in structures:
+        for t in cu.as_list(s) if s is not None else [None]:
+            key.append(None if t is None else (tuple(t.shape), t.dtype))
+    return tuple(key)
+
+
+class CompiledTrainStep:
+    """forward + loss + grads + update + metrics, compiled once for one batch shape.
+
+    Build it after one eager step, so the optimizer state exists (`traced_rule`).
+    """
+
+    def __init__(self, model: Any, options: dict[str, Any] | None = None) -> None:
+        self.model = model
+        self.optimizer = model.optimizer
+        self.torch_opt = self.optimizer.torch_optimizer
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.names = [n for n, _ in named]
+        self.params = [p for _, p in named]
+        self.buffers = dict(model.named_buffers())
+        if [id(p) for p in self.params] != [id(p) for p in self.optimizer._params or []]:
+            raise RuntimeError(
+                "Expected the optimizer to hold the model's trainable weights in order, "
+                f"received: {len(self.optimizer._params or [])} optimizer params for "
+                f"{len(self.params)} trainable weights"
+            )
+        self.optimizer.use_tensor_lr()
+        lr = self.torch_opt.param_groups[0]["lr"] if self.torch_opt is not None else None
+        self.lr = lr if isinstance(lr, torch.Tensor) else None
+        self.rule = traced_rule(self.optimizer)
+        # each model compiles the same code object: allow many models per process
+        dynamo_config = torch._dynamo.config
+        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 64)
+        opts = {**INDUCTOR_OPTIONS, **(options or {})}
+        self.compiled = torch.compile(self._step, dynamic=False, options=opts or None)
+        self.key: tuple | None = None
+        self.compile_seconds: float | None = None
+
+    def _step(self, x: Any, y: Any, sw: Any) -> list[torch.Tensor] | None:
+        model, names, opt = self.model, self.names, self.optimizer
+
+        def loss_of(params: list[torch.Tensor], buffers: dict) -> tuple[torch.Tensor, tuple]:
+            # buffers are arguments: layers update them in place (BatchNorm's moving stats)
+            weights = {**dict(zip(names, params)), **buffers}
+
+            def call(inputs: Any, training: bool) -> Any:
+                return functional_call(model, weights, (inputs,), {"training": training})
+
+            total, pairs, head_losses = model._forward_loss(x, y, sw, True, call=call)
+            return total, (pairs, head_losses)
+
+        grads, (total, (pairs, head_losses)) = grad_and_value(loss_of, has_aux=True)(
+            self.params, self.buffers
+        )
+        grads = list(grads)
+        with torch.no_grad():
+            batch = int(cu.as_list(x)[0].shape[0])
+            model._update_metrics(total, pairs, head_losses, sw, batch)
+            if self.rule is None:
+                return grads  # the optimizer updates eagerly, from these gradients
+            clip_grads(opt, grads)
+            lr = self.lr if self.lr is not None else self.torch_opt.param_groups[0]["lr"]
+            if opt.weight_decay and not opt._torch_weight_decay:
+                for p in self.params:
+                    p.mul_(1 - lr * opt.weight_decay)
+            self.rule(self.params, grads, lr)
+            for layer in model._constrained:
+                layer.apply_constraints()
+        return None
+
+    def matches(self, x: Any, y: Any, sw: Any) -> bool:
+        """True when this batch has the compiled shape (the first batch fixes it)."""
+        key = _shape_key(x, y, sw)
+        if self.key is None:
+            self.key = key
+        return key == self.key
+
+    def __call__(self, x: Any, y: Any, sw: Any) -> None:
+        opt = self.optimizer
+        opt.before_update()
+        start = time.perf_counter() if self.compile_seconds is None else None
+        grads = self.compiled(x, y, sw)
+        if start is not None:
+            self.compile_seconds = time.perf_counter() - start
+        if grads is not None:  # no traced rule: the eager update, as in the eager step
+            with torch.no_grad():
+                for p, g in zip(self.params, grads):
+                    p.grad = g
+                opt.apply_update()
+                opt.zero_grad()
+                for layer in self.model._constrained:
+                    layer.apply_constraints()
+        opt.count_step()
+
+    def still_valid(self) -> bool:
+        """False once the optimizer was rebuilt (new torch optimizer, new state)."""
+        return self.optimizer is self.model.optimizer and (
+            self.optimizer.torch_optimizer is self.torch_opt
+        )
+
+
+class StepRunner:
+    """Runs the train step eagerly or compiled, as `jit_compile` asks.
+
+    `jit_compile=True` compiles on the first full batch; `False` never compiles;
+    `'auto'` times a few eager steps and compiles only when the remaining steps of the
+    run would save more than the compile costs. If compiling fails, it warns once and
+    trains eagerly.
+    """
+
+    def __init__(self, model: Any, jit_compile: bool | str, verbose: int = 0) -> None:
+        self.model = model
+        self.mode = jit_compile
+        self.verbose = verbose
+        self.compiled: CompiledTrainStep | None = None
+        self.failed = False
+        self.planned_steps: int | None = None
+        self.done = 0
+        self.eager_steps = 0  # the first step is eager: it creates the optimizer state
+        self._probe_start: float | None = None
+        self.decision: str = "eager" if jit_compile is False else "undecided"
+
+    def plan(self, total_steps: int | None) -> None:
+        """Tell the runner how many steps the run will take (None: unknown)."""
+        self.planned_steps = total_steps
+
+    def __call__(self, x: Any, y: Any, sw: Any) -> None:
+        self.done += 1
+        if self.decision == "undecided":
+            self._decide()
+        if self.decision == "compiled" and not self.failed and self.eager_steps > 0:
+            if self.compiled is None or not self.compiled.still_valid():
+                try:
+                    self.compiled = CompiledTrainStep(self.model)
+                except Exception as err:  # noqa: BLE001
+                    self._fail(err)
+            if self.compiled is not None and self.compiled.matches(x, y, sw):
+                try:
+                    self.compiled(x, y, sw)
+                except Exception as err:  # noqa: BLE001  compile errors surface on the first call
+                    self._fail(err)
+                else:
+                    self._report()
+                    return
+        self.model._train_step(x, y, sw)
+        self.eager_steps += 1
+
+    def _decide(self) -> None:
+        if self.mode is True:
+            self.decision = "compiled"
+            return
+        # 'auto': time AUTO_PROBE_STEPS eager steps after the first two (warm-up)
+        if self.done == 3:
+            self._probe_start = time.perf_counter()
+        elif self.done == 3 + AUTO_PROBE_STEPS and self._probe_start is not None:
+            step_seconds = (time.perf_counter() - self._probe_start) / AUTO_PROBE_STEPS
+            remaining = (self.planned_steps or 0) - self.done
+            saving = remaining * step_seconds * (1.0 - 1.0 / AUTO_SPEEDUP)
+            self.decision = "compiled" if saving > AUTO_COMPILE_SECONDS else "eager"
+
+    def _report(self) -> None:
+        seconds = self.compiled.compile_seconds if self.compiled else None
+        if seconds is not None and not getattr(self, "_reported", False):
+            self._reported = True
+            if self.verbose:
+                print(f"\n[lamina] compiled the train step in {seconds:.1f} s", flush=True)
+
+    def _fail(self, err: Exception) -> None:
+        self.failed = True
+        first = str(err).splitlines()[0] if str(err) else ""
+        warnings.warn(
+            f"torch.compile could not compile the train step of model '{self.model.name}' "
+            f"({type(err).__name__}: {first[:300]}); training eagerly instead.",
+            stacklevel=3,
+        )

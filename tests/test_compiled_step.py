@@ -1,0 +1,196 @@
+"""The compiled train step (`jit_compile=True`) trains exactly like the eager step.
+
+Each case trains the same model from the same weights twice, eagerly and compiled,
+and compares the per-epoch logs and the final weights. The cases cover every traced
+optimizer rule (SGD with Nesterov momentum, centered RMSprop with momentum, Adam with
+AMSGrad and weight decay, AdamW), the eager-update fallback (Adagrad), gradient
+clipping, constraints, several outputs with loss weights, sample weights, BatchNorm
+and a last partial batch (run eagerly, no recompile).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers, optimizers
+from lamina.models import compiled_step
+from lamina.models.engine_utils import denormals_flushed_now
+
+
+def _data(n: int = 100, features: int = 6, classes: int = 3):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, features)).astype("float32")
+    y = rng.integers(0, classes, size=n)
+    return x, y
+
+
+def _mlp(batchnorm: bool = False, constraint: bool = False) -> lamina.Sequential:
+    lamina.utils.set_random_seed(0)
+    body = [
+        layers.Dense(
+            16,
+            activation="relu",
+            input_shape=(6,),
+            kernel_constraint=(lambda w: w.clamp(-0.3, 0.3)) if constraint else None,
+        )
+    ]
+    if batchnorm:
+        body.append(layers.BatchNormalization())
+    body += [layers.Dense(8, activation="tanh"), layers.Dense(3, activation="softmax")]
+    return lamina.Sequential(body)
+
+
+def _train(jit: bool, optimizer_factory, batchnorm=False, constraint=False, **fit_kw):
+    x, y = _data()
+    model = _mlp(batchnorm, constraint)
+    model.compile(
+        optimizer=optimizer_factory(),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+        device="cpu",
+    )
+    hist = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, **fit_kw)
+    if jit is True:
+        assert not model._step_fn.failed, "the compiled step fell back to eager"
+    return model, hist.history, model.get_weights()
+
+
+def _assert_same(a, b, rtol=2e-5, atol=2e-6):
+    (_, hist_a, w_a), (_, hist_b, w_b) = a, b
+    assert hist_a.keys() == hist_b.keys()
+    for key in hist_a:
+        np.testing.assert_allclose(hist_a[key], hist_b[key], rtol=rtol, atol=atol, err_msg=key)
+    for wa, wb in zip(w_a, w_b):
+        np.testing.assert_allclose(wa, wb, rtol=rtol * 10, atol=atol * 10)
+
+
+OPTIMIZERS = {
+    "sgd_nesterov": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "rmsprop_centered_momentum": lambda: optimizers.RMSprop(
+        0.01, momentum=0.5, centered=True, weight_decay=0.01
+    ),
+    "adam_amsgrad_decay": lambda: optimizers.Adam(0.01, amsgrad=True, weight_decay=0.01),
+    "adamw_clipnorm": lambda: optimizers.AdamW(0.01, clipnorm=0.5),
+    "adagrad_fallback": lambda: optimizers.Adagrad(0.05, global_clipnorm=1.0),
+    "sgd_clipvalue": lambda: optimizers.SGD(0.1, clipvalue=0.01),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_compiled_matches_eager(name):
+    eager = _train(False, OPTIMIZERS[name])
+    jit = _train(True, OPTIMIZERS[name])
+    assert jit[0]._step_fn.compiled is not None and jit[0]._step_fn.compiled.compile_seconds
+    assert (jit[0]._step_fn.compiled.rule is None) == (name == "adagrad_fallback")
+    _assert_same(eager, jit)
+    # the optimizer state is the torch optimizer's, shared with the eager path
+    assert eager[0].optimizer.iterations.item() == jit[0].optimizer.iterations.item() == 21
+
+
+def test_compiled_batchnorm_and_constraints_match_eager():
+    factory = lambda: optimizers.RMSprop(0.01)  # noqa: E731
+    eager = _train(False, factory, batchnorm=True, constraint=True)
+    jit = _train(True, factory, batchnorm=True, constraint=True)
+    _assert_same(eager, jit)
+    bn_eager = eager[0].layers[1].moving_mean.detach().numpy()
+    bn_jit = jit[0].layers[1].moving_mean.detach().numpy()
+    np.testing.assert_allclose(bn_jit, bn_eager, rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_sample_weights_multi_output_and_schedule():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(96, 5)).astype("float32")
+    y1 = rng.integers(0, 2, size=(96, 1)).astype("float32")
+    y2 = rng.normal(size=(96, 2)).astype("float32")
+    sw = rng.uniform(0.5, 2.0, size=96).astype("float32")
+
+    def run(jit):
+        lamina.utils.set_random_seed(0)
+        inp = layers.Input((5,))
+        h = layers.Dense(8, activation="relu")(inp)
+        a = layers.Dense(1, activation="sigmoid", name="a")(h)
+        b = layers.Dense(2, name="b")(h)
+        model = lamina.Model(inp, [a, b])
+        schedule = lamina.optimizers.schedules.ExponentialDecay(0.05, 3, 0.5)
+        model.compile(
+            optimizer=optimizers.SGD(schedule, momentum=0.9),
+            loss=["binary_crossentropy", "mse"],
+            loss_weights=[1.0, 0.5],
+            metrics=[["accuracy"], ["mae"]],
+            jit_compile=jit,
+            device="cpu",
+        )
+        hist = model.fit(x, [y1, y2], sample_weight=sw, batch_size=32, epochs=3, verbose=0)
+        return model, hist.history, model.get_weights()
+
+    eager, jit = run(False), run(True)
+    _assert_same(eager, jit)
+    # the schedule moved the rate every step, and the compiled step followed it
+    lr = jit[0].optimizer.torch_optimizer.param_groups[0]["lr"]
+    assert isinstance(lr, torch.Tensor) and float(lr) < 0.05 * 0.5**2
+
+
+def test_partial_last_batch_runs_eagerly_without_recompile(monkeypatch):
+    calls = {"compiled": 0}
+    original = compiled_step.CompiledTrainStep.__call__
+
+    def counting(self, *args):
+        calls["compiled"] += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(compiled_step.CompiledTrainStep, "__call__", counting)
+    factory = lambda: optimizers.Adam(0.01)  # noqa: E731
+    eager = _train(False, factory)  # 100 samples, batch 16: 6 full batches + 4 samples
+    jit = _train(True, factory)
+    _assert_same(eager, jit)
+    # 3 epochs x 6 full batches, minus the first (eager) step; partial batches run eagerly
+    assert calls["compiled"] == 3 * 6 - 1
+    assert jit[0]._step_fn.compiled.key[0] == ((16, 6), torch.float32)
+
+
+def test_auto_stays_eager_for_a_short_run():
+    model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
+    assert model._step_fn.decision == "eager" and model._step_fn.compiled is None
+
+
+def test_auto_compiles_when_the_run_repays_it(monkeypatch):
+    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
+    assert model._step_fn.decision == "compiled" and model._step_fn.compiled is not None
+
+
+def test_jit_compile_rejects_unknown_values():
+    model = _mlp()
+    with pytest.raises(ValueError, match="jit_compile"):
+        model.compile("adam", "mse", jit_compile="yes")
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile("adam", "mse", steps_per_execution=0)
+
+
+class _Probe(lamina.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.flushed = denormals_flushed_now()
+
+
+def test_fit_flushes_denormals_on_cpu_and_restores_the_setting():
+    torch.set_flush_denormal(False)
+    x, y = _data()
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=False, device="cpu")
+    probe = _Probe()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[probe])
+    assert probe.flushed is True
+    assert denormals_flushed_now() is False  # restored
+
+    lamina.config.set_flush_denormal(False)
+    try:
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[probe])
+        assert probe.flushed is False
+    finally:
+        lamina.config.set_flush_denormal(True)
+    with pytest.raises(TypeError, match="Expected a bool"):
+        lamina.config.set_flush_denormal("no")
