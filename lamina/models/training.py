@@ -10,21 +10,22 @@ when the progress bar redraws or an epoch ends.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from lamina import callbacks as callbacks_mod
+from lamina import distributed, optimizers
 from lamina import losses as losses_mod
 from lamina import metrics as metrics_mod
-from lamina import optimizers
 from lamina.data.adapter import ArrayData, adapt, check_finite
 from lamina.layers.base import Layer
 from lamina.models import compile_utils as cu
+from lamina.models.compiled_step import StepRunner
 from lamina.models.engine_utils import (
     default_device,
+    flush_denormals,
     logits_mode,
     resolve_verbose,
     warn_legacy,
@@ -54,14 +55,31 @@ class Trainer:
         weighted_metrics: Any = None,
         run_eagerly: bool = False,
         steps_per_execution: int = 1,
-        jit_compile: bool | str = False,
+        jit_compile: bool | str = "auto",
         device: str | torch.device | None = None,
     ) -> None:
         """Choose the optimizer, loss(es) and metrics (Keras's signature).
 
-        `device` overrides the automatic choice (CUDA when present, else CPU);
-        `jit_compile=True` compiles the train step with `torch.compile`.
+        `jit_compile`: True compiles the whole train step with `torch.compile` (see
+        `lamina.models.compiled_step`), False never does, 'auto' (the default) compiles
+        when the run is long enough to repay the compile time. `steps_per_execution=N`
+        runs callbacks' batch hooks and the progress bar every N steps, as in Keras.
+        `device` overrides the automatic choice (CUDA when present, else CPU).
         """
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(
+                f"Expected jit_compile in True, False or 'auto', received: jit_compile={jit_compile!r}"
+            )
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int):
+            raise TypeError(
+                "Expected an int >= 1 for steps_per_execution, received: "
+                f"steps_per_execution={steps_per_execution!r}"
+            )
+        if steps_per_execution < 1:
+            raise ValueError(
+                "Expected steps_per_execution >= 1, received: "
+                f"steps_per_execution={steps_per_execution}"
+            )
         if loss is None:
             raise ValueError(
                 f"Model '{self.name}' expected a loss in compile(), received: loss=None "
@@ -79,6 +97,7 @@ class Trainer:
         self._loss_arg, self._metrics_arg, self._loss_weights_arg = loss, metrics, loss_weights
         self._weighted_metrics_arg = weighted_metrics
         self._jit_compile = jit_compile
+        self._steps_per_execution = steps_per_execution
         self.run_eagerly = run_eagerly
         self._device = torch.device(device) if device is not None else default_device()
         self._heads = []
@@ -135,9 +154,21 @@ class Trainer:
             m.reset_state()
 
     # --------------------------------------------------------------- the steps
-    def _forward_loss(self, x: Any, y: Any, sw: Any, training: bool) -> tuple[torch.Tensor, list]:
-        """Forward pass and total loss (weighted per-output losses + regularization)."""
-        y_pred = cu.as_list(self(x, training=training))
+    def _forward_module(self, training: bool) -> Any:
+        """What a step calls: in a distributed fit's training steps the DDP wrapper
+        (it averages gradients across ranks in backward()), else the model itself."""
+        return distributed.forward_module(self) if training else self
+
+    def _forward_loss(
+        self, x: Any, y: Any, sw: Any, training: bool, call: Any = None
+    ) -> tuple[torch.Tensor, list, list]:
+        """Forward pass and total loss (weighted per-output losses + regularization).
+
+        Returns the total, the (target, prediction) pairs and the per-output losses.
+        `call` replaces the model for the forward pass (the compiled step's functional call).
+        """
+        module = call if call is not None else self._forward_module(training)
+        y_pred = cu.as_list(module(x, training=training))
         ys = cu.as_list(y)
         if len(ys) != len(y_pred):
             raise ValueError(
@@ -145,10 +176,10 @@ class Trainer:
                 f"received: {len(ys)}"
             )
         total = None
+        head_losses = []
         for head, yt, yp in zip(self._heads, ys, y_pred):
             loss = head.train_loss(yt, yp, sample_weight=sw)
-            if head.loss_tracker is not None:
-                head.last_loss = loss
+            head_losses.append(loss)
             loss = loss * head.weight if head.weight != 1.0 else loss
             total = loss if total is None else total + loss
         for layer in self._regularized:
@@ -157,14 +188,16 @@ class Trainer:
         for layer in self._all_layers:
             for extra in layer._call_losses:
                 total = total + extra
-        return total, list(zip(ys, y_pred))
+        return total, list(zip(ys, y_pred)), head_losses
 
-    def _update_metrics(self, loss: torch.Tensor, pairs: list, sw: Any, batch: int) -> None:
+    def _update_metrics(
+        self, loss: torch.Tensor, pairs: list, head_losses: list, sw: Any, batch: int
+    ) -> None:
         self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
         with torch.no_grad():
-            for head, (yt, yp) in zip(self._heads, pairs):
+            for head, (yt, yp), head_loss in zip(self._heads, pairs, head_losses):
                 if head.loss_tracker is not None:
-                    head.loss_tracker.update_state(head.last_loss.detach(), sample_weight=batch)
+                    head.loss_tracker.update_state(head_loss.detach(), sample_weight=batch)
                 if not head.metrics:
                     continue
                 probs = head.activation(yp.detach()) if head.activation is not None else yp.detach()
@@ -172,18 +205,18 @@ class Trainer:
                     m.update_state(yt, probs, sample_weight=sw)
 
     def _train_step(self, x: Any, y: Any, sw: Any) -> None:
-        loss, pairs = self._forward_loss(x, y, sw, training=True)
+        loss, pairs, head_losses = self._forward_loss(x, y, sw, training=True)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         if self._constrained:
             for layer in self._constrained:
                 layer.apply_constraints()
-        self._update_metrics(loss, pairs, sw, _batch_size(x))
+        self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     def _test_step(self, x: Any, y: Any, sw: Any) -> None:
-        loss, pairs = self._forward_loss(x, y, sw, training=False)
-        self._update_metrics(loss, pairs, sw, _batch_size(x))
+        loss, pairs, head_losses = self._forward_loss(x, y, sw, training=False)
+        self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     # ------------------------------------------------------------ preparation
     def _assert_compiled(self, what: str) -> None:
@@ -223,12 +256,18 @@ class Trainer:
             if hasattr(m, "to"):
                 m.to(device)
 
-    def _step_function(self) -> Any:
-        """The train step, compiled with torch.compile when asked (eager fallback)."""
+    def _step_function(self, verbose: int = 0) -> Any:
+        """The train step: a StepRunner that runs eagerly or compiled, as `jit_compile` asks.
+
+        The eager step when `run_eagerly=True` or in a distributed fit (DDP's gradient
+        averaging hooks into autograd's backward, which the compiled step replaces).
+        """
         if self._step_fn is None:
-            self._step_fn = self._train_step
-            if self._jit_compile and not self.run_eagerly:
-                self._step_fn = CompiledStep(self._train_step)
+            mode = self._jit_compile
+            if self.run_eagerly or _distributed_active():
+                mode = False
+            self._step_fn = StepRunner(self, mode)
+        self._step_fn.verbose = verbose
         return self._step_fn
 
     # ---------------------------------------------------------------------- fit
@@ -250,78 +289,119 @@ class Trainer:
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
+        distribute: Any = None,
         **legacy: Any,
     ) -> Any:
-        """Train for `epochs` epochs; returns a History whose `.history` holds the logs."""
+        """Train for `epochs` epochs; returns a History whose `.history` holds the logs.
+
+        `distribute=N` trains data-parallel in N processes on this machine, after which
+        this model holds the trained weights; under torchrun, fit trains data-parallel
+        on the launched processes by itself. `batch_size` is then the global batch
+        (see `lamina.distributed` and docs/scaling.md).
+        """
         epochs = warn_legacy(legacy, epochs)
         self._assert_compiled("fit")
-        device = self._device or default_device()
-        data = adapt(x, y, sample_weight, batch_size, shuffle, device, steps_per_epoch)
-        val = None
-        if validation_data is not None:
-            val = self._adapt_validation(
-                validation_data, validation_batch_size or batch_size, device, validation_steps
+        if distribute is not None and distributed.spawn_count(distribute) > 1:
+            fit_args = dict(
+                x=x,
+                y=y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
             )
-        elif validation_split:
-            if not isinstance(data, ArrayData):
-                raise ValueError(
-                    "Expected arrays when using validation_split, received: "
-                    f"x of type {type(x).__name__}. Pass validation_data instead."
+            return distributed.spawn_fit(self, distribute, fit_args)
+        with distributed.fit_session(self) as session:  # None unless torch.distributed runs
+            device = self._device or default_device()
+            data = adapt(x, y, sample_weight, batch_size, shuffle, device, steps_per_epoch)
+            val = None
+            if validation_data is not None:
+                val = self._adapt_validation(
+                    validation_data, validation_batch_size or batch_size, device, validation_steps
                 )
-            data, val = data.split(validation_split)
-            val.shuffle = False
-        if isinstance(data, ArrayData):
-            check_finite(data.x, "x")
-            if data.y is not None:
-                check_finite(data.y, "y")
-        self._prepare(data, data.y if isinstance(data, ArrayData) else None)
-        class_table = self._class_weight_table(class_weight)
+            elif validation_split:
+                if not isinstance(data, ArrayData):
+                    raise ValueError(
+                        "Expected arrays when using validation_split, received: "
+                        f"x of type {type(x).__name__}. Pass validation_data instead."
+                    )
+                data, val = data.split(validation_split)
+                val.shuffle = False
+            if session is not None:  # this rank's shards; equal step counts on all ranks
+                data, val = session.shard(data, val)
+            if isinstance(data, ArrayData):
+                check_finite(data.x, "x")
+                if data.y is not None:
+                    check_finite(data.y, "y")
+            self._prepare(data, data.y if isinstance(data, ArrayData) else None)
+            if session is not None:
+                session.wrap()  # DDP: rank 0's weights go to every rank
+            class_table = self._class_weight_table(class_weight)
 
-        history = callbacks_mod.History()
-        cbs = callbacks_mod.CallbackList(
-            list(callbacks or []) + [history],
-            model=self,
-            params={
-                "epochs": epochs,
-                "steps": len(data) or None,
-                "verbose": resolve_verbose(verbose),
-            },
-        )
-        verbose = resolve_verbose(verbose)
-        batch_hooks = cbs.needs_batch_hooks("train")
-        step = self._step_function()
-        self.stop_training = False
-        self.history = history
-        cbs.on_train_begin()
-        with logits_mode(self._heads):
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                self.train()
-                cbs.on_epoch_begin(epoch)
-                bar = _progbar(len(data), verbose, epoch, epochs)
-                for i, (xb, yb, swb) in enumerate(data.epoch()):
-                    if class_table is not None:
-                        swb = _apply_class_weight(class_table, yb, swb)
-                    if batch_hooks:
-                        cbs.on_train_batch_begin(i)
-                    step(xb, yb, swb)
-                    if batch_hooks:
-                        cbs.on_train_batch_end(i, self._logs())
-                    if bar is not None and bar.due(i + 1):
-                        bar.update(i + 1, self._logs())
+            verbose = resolve_verbose(verbose)
+            if session is not None:
+                verbose = session.verbose(verbose)  # the progress bar on rank 0 only
+            history = callbacks_mod.History()
+            cbs = callbacks_mod.CallbackList(
+                list(callbacks or []) + [history],
+                model=self,
+                params={"epochs": epochs, "steps": len(data) or None, "verbose": verbose},
+            )
+            batch_hooks = cbs.needs_batch_hooks("train")
+            step = self._step_function(verbose)
+            step.plan((epochs - initial_epoch) * len(data) if len(data) else None)
+            self.stop_training = False
+            self.history = history
+
+            def agree_stop() -> None:  # a callback on one rank stops every rank
+                if session is not None:
+                    self.stop_training = session.agree(self.stop_training)
+
+            cbs.on_train_begin()
+            with logits_mode(self._heads), flush_denormals(self._device):
+                for epoch in range(initial_epoch, epochs):
+                    self.reset_metrics()
+                    self.train()
+                    cbs.on_epoch_begin(epoch)
+                    agree_stop()
+                    bar = _progbar(len(data), verbose, epoch, epochs)
+                    for i, (xb, yb, swb) in enumerate(data.epoch()):
+                        if class_table is not None:
+                            swb = _apply_class_weight(class_table, yb, swb)
+                        if batch_hooks:
+                            cbs.on_train_batch_begin(i)
+                        step(xb, yb, swb)
+                        if batch_hooks:
+                            cbs.on_train_batch_end(i, self._logs())
+                            agree_stop()
+                        if bar is not None and bar.due(i + 1):
+                            bar.update(i + 1, self._logs(local=True))
+                        if self.stop_training:
+                            break
+                    logs = self._logs()
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        val_logs = self._run_evaluation(val, cbs)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    cbs.on_epoch_end(epoch, logs)
+                    agree_stop()
+                    if bar is not None:
+                        bar.finish(logs)
                     if self.stop_training:
                         break
-                logs = self._logs()
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._run_evaluation(val, cbs)
-                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                cbs.on_epoch_end(epoch, logs)
-                if bar is not None:
-                    bar.finish(logs)
-                if self.stop_training:
-                    break
-        cbs.on_train_end(self._logs())
-        return history
+            if session is not None:
+                session.sync_buffers()  # every rank ends with rank 0's model
+            cbs.on_train_end(self._logs())
+            return history
 
     def _adapt_validation(
         self, data: Any, batch_size: int | None, device: Any, steps: int | None
@@ -341,12 +421,22 @@ class Trainer:
             table[int(k)] = float(v)
         return table
 
-    def _logs(self) -> dict[str, float]:
-        """Current metric values as floats: the only host sync, done when shown."""
+    def _logs(self, local: bool = False) -> dict[str, float]:
+        """Current metric values as floats: the only host sync, done when shown.
+
+        In a distributed fit of this model the metric states of all ranks are summed
+        first (a collective: every rank must ask), unless `local` (this rank's values).
+        """
+        session = None if local else distributed.session_of(self)
+        if session is not None:
+            return session.logs(self.metrics)
         return {m.name: float(m.result().item()) for m in self.metrics}
 
     # ------------------------------------------------------------ evaluation
     def _run_evaluation(self, data: Any, cbs: Any = None) -> dict[str, float]:
+        session = distributed.session_of(self)
+        if session is not None:
+            session.sync_buffers()  # every rank evaluates with rank 0's BatchNorm statistics
         self.reset_metrics()
         self.eval()
         hooks = cbs is not None and cbs.needs_batch_hooks("test")
@@ -359,8 +449,8 @@ class Trainer:
                 if hooks:
                     cbs.on_test_batch_begin(i)
                 self._test_step(xb, yb, swb)
-                if hooks:
-                    cbs.on_test_batch_end(i, self._logs())
+                if hooks:  # ranks may hold different numbers of validation batches
+                    cbs.on_test_batch_end(i, self._logs(local=True))
         logs = self._logs()
         if cbs is not None:
             cbs.on_test_end(logs)
@@ -474,27 +564,11 @@ class Trainer:
 
 
 # --------------------------------------------------------------------- helpers
-class CompiledStep:
-    """`torch.compile` of a step; if compiling fails, warn once and run eagerly."""
+def _distributed_active() -> bool:
+    from lamina import distributed
 
-    def __init__(self, fn: Any) -> None:
-        self.eager = fn
-        self.compiled: Any = torch.compile(fn)
-        self.failed = False
-
-    def __call__(self, *args: Any) -> Any:
-        if self.failed:
-            return self.eager(*args)
-        try:
-            return self.compiled(*args)
-        except Exception as err:  # compilation errors surface on the first call
-            self.failed = True
-            warnings.warn(
-                f"torch.compile could not compile the train step ({type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else ''}); training eagerly instead.",
-                stacklevel=2,
-            )
-            return self.eager(*args)
+    check = getattr(distributed, "is_active", None)
+    return bool(check()) if check is not None else False
 
 
 def _batch_size(x: Any) -> int:
