@@ -194,3 +194,27 @@ def test_fit_flushes_denormals_on_cpu_and_restores_the_setting():
         lamina.config.set_flush_denormal(True)
     with pytest.raises(TypeError, match="Expected a bool"):
         lamina.config.set_flush_denormal("no")
+
+
+class _BatchCounter(lamina.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.begins, self.ends = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.begins.append(batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(batch)
+
+
+def test_steps_per_execution_runs_batch_hooks_once_per_execution():
+    x, y = _data(n=96)
+    model = _mlp()
+    model.compile(
+        "sgd", "sparse_categorical_crossentropy", steps_per_execution=4, jit_compile=False
+    )
+    counter = _BatchCounter()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[counter])  # 12 batches
+    assert counter.begins == [0, 4, 8]
+    assert counter.ends == [3, 7, 11]

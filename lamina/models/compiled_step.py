@@ -15,6 +15,7 @@ instead of recompiling; both update the same weights and optimizer state.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from typing import Any
@@ -24,6 +25,16 @@ from torch.func import functional_call, grad_and_value
 
 from lamina.models import compile_utils as cu
 from lamina.traced_updates import clip_grads, traced_rule
+
+
+class _QuietProfilerNote(logging.Filter):
+    """Drop Dynamo's note that torch.optim's profiler ranges are not traced (harmless)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be ignored" not in record.getMessage()
+
+
+logging.getLogger("torch._dynamo.variables.ctx_manager").addFilter(_QuietProfilerNote())
 
 # Inductor options that cut per-call overhead; measured in benchmarks/RESULTS.md.
 INDUCTOR_OPTIONS: dict[str, Any] = {}

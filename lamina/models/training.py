@@ -358,6 +358,7 @@ class Trainer:
                 params={"epochs": epochs, "steps": len(data) or None, "verbose": verbose},
             )
             batch_hooks = cbs.needs_batch_hooks("train")
+            spe = self._steps_per_execution
             step = self._step_function(verbose)
             step.plan((epochs - initial_epoch) * len(data) if len(data) else None)
             self.stop_training = False
@@ -378,10 +379,11 @@ class Trainer:
                     for i, (xb, yb, swb) in enumerate(data.epoch()):
                         if class_table is not None:
                             swb = _apply_class_weight(class_table, yb, swb)
-                        if batch_hooks:
+                        # with steps_per_execution=N, batch hooks run once per N batches (Keras)
+                        if batch_hooks and i % spe == 0:
                             cbs.on_train_batch_begin(i)
                         step(xb, yb, swb)
-                        if batch_hooks:
+                        if batch_hooks and (i + 1) % spe == 0:
                             cbs.on_train_batch_end(i, self._logs())
                             agree_stop()
                         if bar is not None and bar.due(i + 1):
