@@ -33,6 +33,7 @@ _COMPILE_ATTRS = {
     "weighted_metrics": "_weighted_metrics_arg",
     "run_eagerly": "run_eagerly",
     "jit_compile": "_jit_compile",
+    "steps_per_execution": "_steps_per_execution",
 }
 
 
