@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -85,8 +86,6 @@ class ArrayShard(ArrayData):
             return
         perm = None
         if self.shuffle:
-            import torch
-
             gen = torch.Generator().manual_seed(self.seed + self._epochs)
             perm = torch.randperm(self.n, generator=gen).to(self.device)
         self._epochs += 1
