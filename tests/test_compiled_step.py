@@ -218,3 +218,31 @@ def test_steps_per_execution_runs_batch_hooks_once_per_execution():
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[counter])  # 12 batches
     assert counter.begins == [0, 4, 8]
     assert counter.ends == [3, 7, 11]
+
+
+def test_compiled_cnn_matches_eager():
+    """Conv2D, ReLU, non-overlapping max pooling (a reshape + amax when compiled), Dense."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=(48, 10, 10, 2)).astype("float32")
+    y = rng.integers(0, 4, size=48)
+
+    def run(jit):
+        lamina.utils.set_random_seed(0)
+        model = lamina.Sequential(
+            [
+                layers.Conv2D(6, 3, activation="relu", input_shape=(10, 10, 2)),
+                layers.MaxPooling2D(2),
+                layers.Conv2D(4, 2, padding="same", activation="relu"),
+                layers.MaxPooling2D((2, 2), padding="valid"),
+                layers.Flatten(),
+                layers.Dense(4, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"], jit_compile=jit
+        )
+        hist = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        assert jit is False or not model._step_fn.failed
+        return model, hist.history, model.get_weights()
+
+    _assert_same(run(False), run(True), rtol=1e-4, atol=1e-5)

@@ -34,6 +34,7 @@ _COMPILE_ATTRS = {
     "run_eagerly": "run_eagerly",
     "jit_compile": "_jit_compile",
     "steps_per_execution": "_steps_per_execution",
+    "mixed_precision": "_mixed_precision",
 }
 
 

@@ -52,6 +52,19 @@ def _pool_nchw(
     return sums / counts
 
 
+def _max_pool_blocks(x: torch.Tensor, pool: tuple[int, int]) -> torch.Tensor:
+    """Non-overlapping max pooling of NHWC as a reshape and `amax`.
+
+    Inside a compiled train step this fuses with its neighbours and its backward is
+    element-wise, where `max_pool2d`'s backward becomes a slow scatter. Same forward
+    values; the gradient of exact ties is shared instead of going to one input.
+    """
+    n, h, w, c = x.shape
+    ho, wo = h // pool[0], w // pool[1]
+    x = x[:, : ho * pool[0], : wo * pool[1]]
+    return x.reshape(n, ho, pool[0], wo, pool[1], c).amax(dim=(2, 4))
+
+
 class _Pooling(Layer):
     """Shared config and shape logic of windowed pooling layers."""
 
@@ -97,6 +110,13 @@ class _Pooling(Layer):
             x = inputs.unsqueeze(1).permute(0, 3, 1, 2)  # (N, W, C) -> (N, C, 1, W)
             out = _pool_nchw(x, self.kind, (1, *self.pool_size), (1, *self.strides), self.padding)
             return out.permute(0, 2, 3, 1).squeeze(1)
+        if (
+            self.kind == "max"
+            and self.padding == "valid"
+            and self.strides == self.pool_size
+            and torch.compiler.is_compiling()
+        ):
+            return _max_pool_blocks(inputs, self.pool_size)
         out = _pool_nchw(
             inputs.permute(0, 3, 1, 2), self.kind, self.pool_size, self.strides, self.padding
         )

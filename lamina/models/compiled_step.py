@@ -95,7 +95,8 @@ class CompiledTrainStep:
             def call(inputs: Any, training: bool) -> Any:
                 return functional_call(model, weights, (inputs,), {"training": training})
 
-            total, pairs, head_losses = model._forward_loss(x, y, sw, True, call=call)
+            with model._precision.autocast():
+                total, pairs, head_losses = model._forward_loss(x, y, sw, True, call=call)
             return total, (pairs, head_losses)
 
         grads, (total, (pairs, head_losses)) = grad_and_value(loss_of, has_aux=True)(
@@ -168,6 +169,7 @@ class StepRunner:
         self.eager_steps = 0  # the first step is eager: it creates the optimizer state
         self._probe_start: float | None = None
         self.decision: str = "eager" if jit_compile is False else "undecided"
+        self.distributed = False  # set by the engine: built for a distributed fit
 
     def plan(self, total_steps: int | None) -> None:
         """Tell the runner how many steps the run will take (None: unknown)."""

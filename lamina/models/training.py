@@ -30,6 +30,7 @@ from lamina.models.engine_utils import (
     resolve_verbose,
     warn_legacy,
 )
+from lamina.models.precision import MixedPrecision, resolve_policy
 
 
 class Trainer:
@@ -44,6 +45,7 @@ class Trainer:
         self._loss_tracker: Any = None
         self._step_fn: Any = None
         self._device: torch.device | None = None
+        self._precision = MixedPrecision(None, torch.device("cpu"))
 
     # ------------------------------------------------------------------ compile
     def compile(
@@ -57,6 +59,7 @@ class Trainer:
         steps_per_execution: int = 1,
         jit_compile: bool | str = "auto",
         device: str | torch.device | None = None,
+        mixed_precision: str | None = None,
     ) -> None:
         """Choose the optimizer, loss(es) and metrics (Keras's signature).
 
@@ -65,7 +68,10 @@ class Trainer:
         when the run is long enough to repay the compile time. `steps_per_execution=N`
         runs callbacks' batch hooks and the progress bar every N steps, as in Keras.
         `device` overrides the automatic choice (CUDA when present, else CPU).
+        `mixed_precision='bf16'` or `'fp16'` (Keras: 'mixed_bfloat16', 'mixed_float16')
+        runs the forward pass under autocast, fp16 with loss scaling (`models.precision`).
         """
+        resolve_policy(mixed_precision)
         if jit_compile not in (True, False, "auto"):
             raise ValueError(
                 f"Expected jit_compile in True, False or 'auto', received: jit_compile={jit_compile!r}"
@@ -100,6 +106,8 @@ class Trainer:
         self._steps_per_execution = steps_per_execution
         self.run_eagerly = run_eagerly
         self._device = torch.device(device) if device is not None else default_device()
+        self._precision = MixedPrecision(mixed_precision, self._device)
+        self._mixed_precision = mixed_precision
         self._heads = []
         self._step_fn = None
         self._loss_tracker = metrics_mod.Mean(name="loss")
@@ -205,17 +213,18 @@ class Trainer:
                     m.update_state(yt, probs, sample_weight=sw)
 
     def _train_step(self, x: Any, y: Any, sw: Any) -> None:
-        loss, pairs, head_losses = self._forward_loss(x, y, sw, training=True)
+        with self._precision.autocast():
+            loss, pairs, head_losses = self._forward_loss(x, y, sw, training=True)
         self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self._precision.backward_and_step(loss, self.optimizer)
         if self._constrained:
             for layer in self._constrained:
                 layer.apply_constraints()
         self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     def _test_step(self, x: Any, y: Any, sw: Any) -> None:
-        loss, pairs, head_losses = self._forward_loss(x, y, sw, training=False)
+        with self._precision.autocast():
+            loss, pairs, head_losses = self._forward_loss(x, y, sw, training=False)
         self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     # ------------------------------------------------------------ preparation
@@ -256,17 +265,26 @@ class Trainer:
             if hasattr(m, "to"):
                 m.to(device)
 
+    def _inference_precision(self) -> MixedPrecision:
+        """predict() may run before compile(): then no autocast."""
+        precision = getattr(self, "_precision", None)
+        return precision if precision is not None else MixedPrecision(None, torch.device("cpu"))
+
     def _step_function(self, verbose: int = 0) -> Any:
         """The train step: a StepRunner that runs eagerly or compiled, as `jit_compile` asks.
 
         The eager step when `run_eagerly=True` or in a distributed fit (DDP's gradient
         averaging hooks into autograd's backward, which the compiled step replaces).
         """
+        distributed_now = _distributed_active()
+        if self._step_fn is not None and self._step_fn.distributed != distributed_now:
+            self._step_fn = None  # a distributed fit trains eagerly (DDP hooks autograd)
         if self._step_fn is None:
             mode = self._jit_compile
-            if self.run_eagerly or _distributed_active():
-                mode = False
+            if self.run_eagerly or distributed_now or self._precision.scaler is not None:
+                mode = False  # fp16 loss scaling skips steps on the host: eager
             self._step_fn = StepRunner(self, mode)
+            self._step_fn.distributed = distributed_now
         self._step_fn.verbose = verbose
         return self._step_fn
 
@@ -511,7 +529,9 @@ class Trainer:
             for i, (xb, _, _) in enumerate(data.epoch()):
                 if hooks:
                     cbs.on_predict_batch_begin(i)
-                outs.append(cu.as_list(self(xb, training=False)))
+                with self._inference_precision().autocast():
+                    batch_out = cu.as_list(self(xb, training=False))
+                outs.append([o.float() if o.is_floating_point() else o for o in batch_out])
                 if hooks:
                     cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
         cbs.on_predict_end()
