@@ -3,8 +3,11 @@
 Times `F.conv2d` forward (with bias, under `torch.inference_mode`) at batch 128 on
 the CNN's shapes (1->32 channels 28x28->26x26 and 32->32 26x26->24x24, 3x3 valid),
 in NCHW and in channels_last, interleaved: `rounds` rounds of `repeats` timed calls
-each after a warm-up; a convolution's time is the median of a round's calls, best
-round. The ceiling is the faster layout's
+each after a warm-up. A convolution's time is its fastest call: each call allocates
+its output (11 MB for the first convolution), and whether glibc's malloc hands back
+warm memory or fresh pages (thousands of page faults, up to 8x slower here) varies
+from call to call, so the median mixes in allocator state; the median is reported
+too. The ceiling is the faster layout's
 GFLOP/s = FLOPs of both convolutions / time of both; the second (big) convolution
 is reported alone too.
 
@@ -30,9 +33,10 @@ from loadmeter import LoadMeter  # noqa: E402
 
 @dataclass
 class Ceiling:
-    """Median seconds per batch of each convolution, per layout, and the derived GFLOP/s."""
+    """Fastest (and median) seconds per batch of each convolution per layout; GFLOP/s."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)  # layout -> [conv1, conv2]
+    medians: dict[str, list[float]] = field(default_factory=dict)  # same, median call
     flops: list[int] = field(default_factory=list)  # per batch, per convolution
     load: float = float("nan")
 
@@ -55,13 +59,13 @@ class Ceiling:
         return max(self.gflops(lay, slice(1, 2)) for lay in self.seconds)
 
 
-def _time(fn: object, repeats: int) -> float:
+def _time(fn: object, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()  # type: ignore[operator]
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
 def measure(repeats: int = 30, rounds: int = 3, device: str = "cpu") -> Ceiling:
@@ -87,9 +91,10 @@ def measure(repeats: int = 30, rounds: int = 3, device: str = "cpu") -> Ceiling:
         for _ in range(rounds):
             for name, fns in calls.items():
                 for i, fn in enumerate(fns):
-                    best[name][i].append(_time(fn, repeats))
+                    best[name][i].extend(_time(fn, repeats))
     result.load = meter.load
     result.seconds = {name: [min(t) for t in per] for name, per in best.items()}
+    result.medians = {name: [statistics.median(t) for t in per] for name, per in best.items()}
     return result
 
 
@@ -98,8 +103,9 @@ def describe(c: Ceiling) -> list[str]:
     lines = []
     for name, secs in c.seconds.items():
         per = ", ".join(
-            f"conv{i + 1} {f / s / 1e9:.1f} GFLOP/s ({s * 1e3:.2f} ms/batch)"
-            for i, (f, s) in enumerate(zip(c.flops, secs))
+            f"conv{i + 1} {f / s / 1e9:.1f} GFLOP/s ({s * 1e3:.2f} ms/batch; median call "
+            f"{m * 1e3:.2f} ms)"
+            for i, (f, s, m) in enumerate(zip(c.flops, secs, c.medians[name]))
         )
         lines.append(f"{name}: both {c.gflops(name):.1f} GFLOP/s; {per}")
     return lines
