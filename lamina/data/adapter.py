@@ -55,10 +55,16 @@ def _length(structure: Any, name: str) -> int:
     return lengths.pop()
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    """No NaN or Inf, without a full-size temporary: min and max propagate NaN."""
+    low, high = torch.aminmax(t)
+    return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
 def check_finite(structure: Any, name: str) -> None:
     """Raise a clear error when float inputs hold NaN or Inf (checked once, before training)."""
     for i, t in enumerate(flatten(structure)):
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        if t.is_floating_point() and t.numel() and not _all_finite(t):
             bad = (~torch.isfinite(t)).nonzero()[0].tolist()
             label = name if len(flatten(structure)) == 1 else f"{name}[{i}]"
             raise ValueError(
