@@ -31,6 +31,7 @@ class Result:
     samples: int
     seconds: list[float] = field(default_factory=list)  # every timed epoch, in round order
     loads: list[float] = field(default_factory=list)  # other processes' cores, per timed epoch
+    rounds: list[int] = field(default_factory=list)  # the round of each timed epoch
     first: float = float("nan")  # seconds of the warm-up epoch
     note: str = ""
     skipped: str = ""  # why the peer did not run
@@ -67,13 +68,14 @@ def ratio(a: Result, b: Result) -> float:
 
 
 def paired_ratio(lam: Result, ref: Result) -> float:
-    """Median of time_ref / time_lamina over rounds where both epochs were quiet (else all)."""
-    n = min(len(lam.seconds), len(ref.seconds))
-    rounds = [i for i in range(n) if not lam.loads[i] > QUIET and not ref.loads[i] > QUIET]
-    rounds = rounds or list(range(n))
-    if not rounds:
+    """Median of time_ref / time_lamina over rounds where both ran quiet epochs (else all shared)."""
+    mine = {r: i for i, r in enumerate(lam.rounds)}
+    pairs = [(mine[r], j) for j, r in enumerate(ref.rounds) if r in mine]
+    quiet = [(i, j) for i, j in pairs if not lam.loads[i] > QUIET and not ref.loads[j] > QUIET]
+    pairs = quiet or pairs
+    if not pairs:
         return float("nan")
-    return statistics.median(ref.seconds[i] / lam.seconds[i] for i in rounds)
+    return statistics.median(ref.seconds[j] / lam.seconds[i] for i, j in pairs)
 
 
 def best_peer(results: list[Result]) -> Result | None:

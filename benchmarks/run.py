@@ -69,7 +69,7 @@ class Config:
     def make(cls, quick: bool) -> Config:
         if quick:
             return cls({"mlp": 2048, "cnn": 256}, 1, 0, 1024, 1, {"mlp": 2, "cnn": 1}, 1, 3)
-        return cls({"mlp": 60000, "cnn": 12800}, 3, 3, 10000, 3, {"mlp": 100, "cnn": 10}, 3, 30)
+        return cls({"mlp": 60000, "cnn": 6400}, 3, 3, 10000, 3, {"mlp": 100, "cnn": 10}, 3, 30)
 
 
 @dataclass
@@ -112,7 +112,8 @@ class Runner:
         self.result, self._epoch = result, epoch
         self.accuracy = float("nan")
 
-    def epoch(self, warmup: bool) -> None:
+    def epoch(self, round_no: int) -> None:
+        warmup = round_no == 0
         out = self._epoch()
         if not out:  # a worker that failed
             return
@@ -122,6 +123,7 @@ class Runner:
         else:
             self.result.seconds.append(seconds)
             self.result.loads.append(load)
+            self.result.rounds.append(round_no)
 
 
 def torch_runner(name: str, peer: TorchPeer, n: int) -> Runner:
@@ -164,8 +166,9 @@ def run_rounds(
     rounds = [0]
 
     def round_done() -> bool:
-        for r in others:
-            r.epoch(warmup=rounds[0] == 0)
+        for r in others:  # a peer with enough quiet epochs sits out the extra rounds
+            if rounds[0] == 0 or r.result.quiet_count() < cfg.epochs:
+                r.epoch(rounds[0])
         rounds[0] += 1
         runners = [lam, *others] if lamina is not None else others
         live = [r for r in runners if not r.result.skipped]
@@ -198,6 +201,7 @@ def run_rounds(
             else:
                 lam.result.seconds.append(end - self.t0)
                 lam.result.loads.append(load)
+                lam.result.rounds.append(rounds[0])
             lam.accuracy = float((logs or {}).get("accuracy", float("nan")))
             if round_done():
                 self.model.stop_training = True
