@@ -154,13 +154,29 @@ def test_partial_last_batch_runs_eagerly_without_recompile(monkeypatch):
 
 def test_auto_stays_eager_for_a_short_run():
     model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
-    assert model._step_fn.decision == "eager" and model._step_fn.compiled is None
+    assert model._step_fn.decision == "auto" and model._step_fn.compiled is None
 
 
 def test_auto_compiles_when_the_run_repays_it(monkeypatch):
     monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
     model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
     assert model._step_fn.decision == "compiled" and model._step_fn.compiled is not None
+
+
+def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch):
+    """Ski rental: many short fits add up; the runner compiles once they cost enough."""
+    x, y = _data()
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile="auto", device="cpu")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    runner = model._step_fn
+    assert runner.decision == "auto" and runner.timed_steps > 0
+    # the time lost so far now exceeds a (tiny) compile cost
+    monkeypatch.setattr(
+        compiled_step, "AUTO_COMPILE_SECONDS", 0.9 * runner.eager_seconds * (1 - 1 / 1.4)
+    )
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert runner.decision == "compiled" and runner.compiled is not None
 
 
 def test_jit_compile_rejects_unknown_values():

@@ -41,7 +41,7 @@ INDUCTOR_OPTIONS: dict[str, Any] = {}
 # 'auto': time this many eager steps before deciding (the first ones include warm-up).
 AUTO_PROBE_STEPS = 8
 # 'auto': assumed compile cost when deciding (seconds) and the expected speed-up.
-AUTO_COMPILE_SECONDS = 20.0
+AUTO_COMPILE_SECONDS = 10.0
 AUTO_SPEEDUP = 1.4
 
 
@@ -152,9 +152,11 @@ class CompiledTrainStep:
 class StepRunner:
     """Runs the train step eagerly or compiled, as `jit_compile` asks.
 
-    `jit_compile=True` compiles on the first full batch; `False` never compiles;
-    `'auto'` times a few eager steps and compiles only when the remaining steps of the
-    run would save more than the compile costs. If compiling fails, it warns once and
+    `jit_compile=True` compiles on the first full batch after one eager step; `False`
+    never compiles. `'auto'` times the eager steps and compiles once either the rest of
+    this fit would save more than the compile costs, or the time eager steps have lost
+    so far (across fit calls) reaches that cost: the ski-rental rule, which never
+    spends more than twice the better choice. If compiling fails, it warns once and
     trains eagerly.
     """
 
@@ -165,20 +167,20 @@ class StepRunner:
         self.compiled: CompiledTrainStep | None = None
         self.failed = False
         self.planned_steps: int | None = None
-        self.done = 0
+        self.done = 0  # steps in the current fit
         self.eager_steps = 0  # the first step is eager: it creates the optimizer state
-        self._probe_start: float | None = None
-        self.decision: str = "eager" if jit_compile is False else "undecided"
+        self.eager_seconds = 0.0  # timed eager steps, all fits (auto)
+        self.timed_steps = 0
+        self.decision: str = {True: "compiled", False: "eager"}.get(jit_compile, "auto")
         self.distributed = False  # set by the engine: built for a distributed fit
 
     def plan(self, total_steps: int | None) -> None:
-        """Tell the runner how many steps the run will take (None: unknown)."""
+        """A fit starts: how many steps it will take (None: unknown)."""
         self.planned_steps = total_steps
+        self.done = 0
 
     def __call__(self, x: Any, y: Any, sw: Any) -> None:
         self.done += 1
-        if self.decision == "undecided":
-            self._decide()
         if self.decision == "compiled" and not self.failed and self.eager_steps > 0:
             if self.compiled is None or not self.compiled.still_valid():
                 try:
@@ -193,21 +195,27 @@ class StepRunner:
                 else:
                     self._report()
                     return
+        if self.decision != "auto" or self.done <= 2:  # a fit's first steps warm caches up
+            self.model._train_step(x, y, sw)
+            self.eager_steps += 1
+            return
+        start = time.perf_counter()
         self.model._train_step(x, y, sw)
         self.eager_steps += 1
+        self.eager_seconds += time.perf_counter() - start
+        self.timed_steps += 1
+        if self.timed_steps >= AUTO_PROBE_STEPS:
+            self._decide()
 
     def _decide(self) -> None:
-        if self.mode is True:
+        """'auto': compile when the saving repays the compile time (see the class doc)."""
+        step_seconds = self.eager_seconds / self.timed_steps
+        saved_fraction = 1.0 - 1.0 / AUTO_SPEEDUP
+        remaining = max((self.planned_steps or 0) - self.done, 0)
+        ahead = remaining * step_seconds * saved_fraction
+        behind = self.eager_seconds * saved_fraction
+        if max(ahead, behind) > AUTO_COMPILE_SECONDS:
             self.decision = "compiled"
-            return
-        # 'auto': time AUTO_PROBE_STEPS eager steps after the first two (warm-up)
-        if self.done == 3:
-            self._probe_start = time.perf_counter()
-        elif self.done == 3 + AUTO_PROBE_STEPS and self._probe_start is not None:
-            step_seconds = (time.perf_counter() - self._probe_start) / AUTO_PROBE_STEPS
-            remaining = (self.planned_steps or 0) - self.done
-            saving = remaining * step_seconds * (1.0 - 1.0 / AUTO_SPEEDUP)
-            self.decision = "compiled" if saving > AUTO_COMPILE_SECONDS else "eager"
 
     def _report(self) -> None:
         seconds = self.compiled.compile_seconds if self.compiled else None

@@ -251,7 +251,12 @@ class Trainer:
         if y_full is not None:
             targets = cu.as_list(y_full)
             for head, yt, shape in zip(self._heads, targets, self._output_shape_cache):
-                head.loss.validate(yt, shape)
+                # once per target array: repeated evaluate() calls on the same data skip the pass
+                ptr = yt.data_ptr() if isinstance(yt, torch.Tensor) else id(yt)
+                key = (ptr, tuple(getattr(yt, "shape", ())), str(getattr(yt, "dtype", "")))
+                if getattr(head, "_validated", None) != key:
+                    head.loss.validate(yt, shape)
+                    head._validated = key
         self._all_layers = [m for m in self.modules() if isinstance(m, Layer)]
         self._regularized = [
             la
