@@ -262,3 +262,21 @@ def test_compiled_cnn_matches_eager():
         return model, hist.history, model.get_weights()
 
     _assert_same(run(False), run(True), rtol=1e-4, atol=1e-5)
+
+
+def test_one_ahead_prefetch_keeps_order_and_fetches_early():
+    from lamina.data.adapter import one_ahead
+
+    fetched = []
+
+    def source():
+        for i in range(4):
+            fetched.append(i)
+            yield i
+
+    out = []
+    for item in one_ahead(source()):
+        out.append((item, len(fetched)))
+    assert [i for i, _ in out] == [0, 1, 2, 3]
+    assert [n for _, n in out] == [2, 3, 4, 4]  # batch i+1 was fetched before i was used
+    assert list(one_ahead(iter([]))) == []

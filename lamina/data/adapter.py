@@ -188,6 +188,8 @@ class IterableData:
             parts = [batch, None, None]
         x, y, sw = parts
         dev = self.device
+        if dev.type == "cuda":  # page-locked host memory: the copy runs asynchronously
+            x, y, sw = (None if v is None else map_structure(_pinned, v) for v in (x, y, sw))
         return (
             map_structure(lambda a: to_tensor(a, dev, "x"), x),
             None if y is None else map_structure(lambda a: to_tensor(a, dev, "y"), y),
@@ -213,11 +215,36 @@ class IterableData:
             return self._unpack(batch)[0]
         raise ValueError("Expected at least one batch, received: an empty dataset")
 
-    def epoch(self) -> Iterator[Batch]:
+    def _batches(self) -> Iterator[Batch]:
         for step, batch in enumerate(self._iterate()):
             if self.steps is not None and step >= self.steps:
                 break
             yield self._unpack(batch)
+
+    def epoch(self) -> Iterator[Batch]:
+        if self.device.type == "cuda":  # prefetch: copy batch i+1 while step i runs
+            return one_ahead(self._batches())
+        return self._batches()
+
+
+def one_ahead(batches: Iterator[Any]) -> Iterator[Any]:
+    """Yield the same items, fetching each one step early (its device copy overlaps)."""
+    ahead = None
+    for batch in batches:
+        if ahead is not None:
+            yield ahead[0]
+        ahead = (batch,)
+    if ahead is not None:
+        yield ahead[0]
+
+
+def _pinned(a: Any) -> Any:
+    """A CPU tensor or array in pinned memory (unchanged when it is not on the CPU)."""
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
+        a = torch.from_numpy(np.ascontiguousarray(a))
+    if isinstance(a, torch.Tensor) and a.device.type == "cpu" and not a.is_pinned():
+        return a.pin_memory()
+    return a
 
 
 def _is_array(batch: Any) -> bool:

@@ -36,7 +36,9 @@ class _QuietProfilerNote(logging.Filter):
 
 logging.getLogger("torch._dynamo.variables.ctx_manager").addFilter(_QuietProfilerNote())
 
-# Inductor options that cut per-call overhead; measured in benchmarks/RESULTS.md.
+# Inductor options for every compiled step. The C++ wrapper (`cpp_wrapper`) was measured
+# on the MLP here and gained nothing over the Python wrapper (112.5k vs 113.4k samples/s),
+# while it lengthens the compile; so none by default.
 INDUCTOR_OPTIONS: dict[str, Any] = {}
 # 'auto': time this many eager steps before deciding (the first ones include warm-up).
 AUTO_PROBE_STEPS = 8
@@ -81,6 +83,11 @@ class CompiledTrainStep:
         dynamo_config = torch._dynamo.config
         dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 64)
         opts = {**INDUCTOR_OPTIONS, **(options or {})}
+        device = getattr(model, "_device", None)
+        if device is not None and device.type == "cuda":
+            # CUDA graphs replay the step's kernels with one launch: for small models the
+            # launches, not the arithmetic, bound the step. Inductor skips them when unsafe.
+            opts.setdefault("triton.cudagraphs", True)
         self.compiled = torch.compile(self._step, dynamic=False, options=opts or None)
         self.key: tuple | None = None
         self.compile_seconds: float | None = None
