@@ -280,3 +280,25 @@ def test_one_ahead_prefetch_keeps_order_and_fetches_early():
     assert [i for i, _ in out] == [0, 1, 2, 3]
     assert [n for _, n in out] == [2, 3, 4, 4]  # batch i+1 was fetched before i was used
     assert list(one_ahead(iter([]))) == []
+
+
+def test_auto_returns_to_eager_when_the_compiled_step_is_not_faster(monkeypatch):
+    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    original = compiled_step.CompiledTrainStep.__call__
+
+    def slow(self, *args):
+        import time
+
+        time.sleep(0.2)  # the compiled step measures slower than the eager one
+        return original(self, *args)
+
+    monkeypatch.setattr(compiled_step.CompiledTrainStep, "__call__", slow)
+    x, y = _data(n=400)
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile="auto", device="cpu")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    runner = model._step_fn
+    assert runner.decision == "eager-measured" and runner.checked == compiled_step.AUTO_PROBE_STEPS
+    steps = model.optimizer.iterations.item()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # stays eager, still trains
+    assert model.optimizer.iterations.item() == steps + 50

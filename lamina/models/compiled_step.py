@@ -163,8 +163,9 @@ class StepRunner:
     never compiles. `'auto'` times the eager steps and compiles once either the rest of
     this fit would save more than the compile costs, or the time eager steps have lost
     so far (across fit calls) reaches that cost: the ski-rental rule, which never
-    spends more than twice the better choice. If compiling fails, it warns once and
-    trains eagerly.
+    spends more than twice the better choice. It then times the compiled step and goes
+    back to eager for good if that is not faster (convolution-bound models often are
+    not). If compiling fails, it warns once and trains eagerly.
     """
 
     def __init__(self, model: Any, jit_compile: bool | str, verbose: int = 0) -> None:
@@ -178,6 +179,8 @@ class StepRunner:
         self.eager_steps = 0  # the first step is eager: it creates the optimizer state
         self.eager_seconds = 0.0  # timed eager steps, all fits (auto)
         self.timed_steps = 0
+        self.checked = 0  # timed compiled steps ('auto' verifies the compiled step pays)
+        self.compiled_seconds = 0.0
         self.decision: str = {True: "compiled", False: "eager"}.get(jit_compile, "auto")
         self.distributed = False  # set by the engine: built for a distributed fit
 
@@ -195,12 +198,16 @@ class StepRunner:
                 except Exception as err:  # noqa: BLE001
                     self._fail(err)
             if self.compiled is not None and self.compiled.matches(x, y, sw):
+                verify = self.mode == "auto" and self.compiled.compile_seconds is not None
+                start = time.perf_counter() if verify and self.checked < AUTO_PROBE_STEPS else None
                 try:
                     self.compiled(x, y, sw)
                 except Exception as err:  # noqa: BLE001  compile errors surface on the first call
                     self._fail(err)
                 else:
                     self._report()
+                    if start is not None:
+                        self._verify(time.perf_counter() - start)
                     return
         if self.decision != "auto" or self.done <= 2:  # a fit's first steps warm caches up
             self.model._train_step(x, y, sw)
@@ -213,6 +220,22 @@ class StepRunner:
         self.timed_steps += 1
         if self.timed_steps >= AUTO_PROBE_STEPS:
             self._decide()
+
+    def _verify(self, seconds: float) -> None:
+        """'auto': keep the compiled step only if it measured faster than the eager one."""
+        self.checked += 1
+        self.compiled_seconds += seconds
+        if self.checked == AUTO_PROBE_STEPS and self.timed_steps:
+            compiled = self.compiled_seconds / self.checked
+            eager = self.eager_seconds / self.timed_steps
+            if compiled > 0.95 * eager:
+                self.decision = "eager-measured"  # final: compiled did not pay here
+                if self.verbose:
+                    print(
+                        f"\n[lamina] compiled step {compiled * 1e3:.1f} ms vs eager "
+                        f"{eager * 1e3:.1f} ms: training eagerly",
+                        flush=True,
+                    )
 
     def _decide(self) -> None:
         """'auto': compile when the saving repays the compile time (see the class doc)."""
