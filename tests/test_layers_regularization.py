@@ -121,3 +121,15 @@ def test_other_argument_errors():
         Dropout(0.5, noise_shape=(None, 1, 1))(torch.ones(2, 3), training=True)
     with pytest.raises(ValueError, match=r"received: l1=-1"):
         ActivityRegularization(l1=-1)
+
+
+def test_dropout_gradient_is_the_scaled_mask_and_rate_is_unbiased():
+    torch.manual_seed(1)
+    rate = 0.3
+    x = torch.ones(400_000, requires_grad=True)
+    out = Dropout(rate)(x, training=True)
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, out.detach())  # d(out)/dx is the scaled keep mask
+    dropped = (out == 0).float().mean().item()
+    assert abs(dropped - rate) < 0.003  # 5 standard errors of 400,000 draws
+    assert out.mean().item() == pytest.approx(1.0, abs=0.005)  # E[out] = x

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lamina import registry, regularizers
 from lamina.layers.base import Layer
@@ -53,10 +52,16 @@ class _Noise(Layer):
         return self._generator
 
     def _keep_mask(self, x: torch.Tensor, shape: Sequence[int], rate: float) -> torch.Tensor:
-        """Bernoulli(1 - rate) mask of `shape`, already scaled by 1 / (1 - rate)."""
-        mask = torch.empty(tuple(shape), dtype=x.dtype, device=x.device)
-        mask.bernoulli_(1.0 - rate, generator=self._gen(x.device))
-        return mask.div_(1.0 - rate)
+        """Bernoulli(1 - rate) mask of `shape`, already scaled by 1 / (1 - rate).
+
+        Drawn as uniform 31-bit integers compared with `rate * 2**31` (keep probability
+        exact to 2**-31): on the CPU that is about 3x faster than `bernoulli_` on floats,
+        which made dropout a sixth of the courses' CNN step.
+        """
+        bits = torch.empty(tuple(shape), dtype=torch.int32, device=x.device)
+        bits.random_(generator=self._gen(x.device))  # uniform on [0, 2**31)
+        keep = bits >= int(round(rate * 2**31))
+        return keep.to(x.dtype).mul_(1.0 / (1.0 - rate))
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -92,8 +97,6 @@ class Dropout(_Noise):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         if not training or self.rate == 0.0:
             return inputs
-        if self.noise_shape is None and self.seed is None:
-            return F.dropout(inputs, self.rate, True)
         shape = inputs.shape if self.noise_shape is None else self._resolve(inputs.shape)
         return inputs * self._keep_mask(inputs, shape, self.rate)
 
