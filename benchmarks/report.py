@@ -163,6 +163,19 @@ def inference_table(evals: dict[str, list[Result]]) -> str:
     )
 
 
+def disturbed_note(res: list[Result]) -> str:
+    """A warning when reported epochs ran while other processes kept the cores busy."""
+    hit = [r for r in res if r.disturbed]
+    if not hit:
+        return ""
+    worst = max(r.load for r in hit)
+    names = ", ".join(r.peer for r in hit)
+    return (
+        f". **DISTURBED**: other processes used up to {worst:.2f} cores during reported runs of "
+        f"{names}; treat these ratios as rough"
+    )
+
+
 def headline(run: Any) -> list[str]:
     """The targets, with this run's figures."""
     lines = ["### Headline (targets from issue 3)", ""]
@@ -175,6 +188,7 @@ def headline(run: Any) -> list[str]:
             f"{TARGET_BEST}: {verdict(r, TARGET_BEST)}). Lamina "
             f"{fmt(res[0].median)} samples/s; "
             + "; ".join(f"/ {p.peer} {fmt(ratio(res[0], p), 2)}" for p in res[1:])
+            + disturbed_note(res)
         )
     if run.ceiling is not None and "cnn" in run.training:
         res = run.training["cnn"]
@@ -192,7 +206,7 @@ def headline(run: Any) -> list[str]:
             r = ratio(res[0], res[1])
             lines.append(
                 f"- {key}: Lamina / hand-written inference loop = **{fmt(r, 2)}** (target >= "
-                f"{TARGET_INFERENCE}: {verdict(r, TARGET_INFERENCE)})"
+                f"{TARGET_INFERENCE}: {verdict(r, TARGET_INFERENCE)})" + disturbed_note(res[:2])
             )
     for wl, mem in run.memory.items():
         lam, hand = mem.get("lamina", {}), mem.get("torch", {})
