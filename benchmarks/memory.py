@@ -20,6 +20,7 @@ import json
 import resource
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,31 @@ def measure(
     if proc.returncode != 0:
         return {"error": " | ".join(proc.stderr.strip().splitlines()[-2:])}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure_all(
+    variants: dict[str, dict[str, Any]],
+    npz: Path,
+    samples: dict[str, int],
+    device: str = "cpu",
+    parallel: int = 2,
+) -> dict[str, dict[str, Any]]:
+    """Both peers on each workload of `variants` (the hand-written set-up per workload).
+
+    Each run has a fresh process, `parallel` at a time: peak RSS does not depend on speed.
+    """
+    with ThreadPoolExecutor(parallel) as pool:
+        jobs = {
+            (wl, peer): pool.submit(
+                measure, peer, wl, npz, samples[wl], 2, device, v if peer == "torch" else None
+            )
+            for wl, v in variants.items()
+            for peer in PEERS
+        }
+        out: dict[str, dict[str, Any]] = {}
+        for (wl, peer), job in jobs.items():
+            out.setdefault(wl, {})[peer] = job.result()
+        return out
 
 
 def main() -> None:

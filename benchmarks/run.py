@@ -22,7 +22,6 @@ import argparse
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +37,7 @@ sys.path.insert(1, str(ROOT))
 
 import ceiling  # noqa: E402
 import envs  # noqa: E402
+import inference  # noqa: E402
 import loadmeter  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
@@ -227,66 +227,6 @@ def run_rounds(
     return lam.result, model
 
 
-def run_inference(
-    lamina_model: Any,
-    hand: TorchPeer | None,
-    ws: list[workers.KerasWorker],
-    wl: str,
-    data: workloads.Data,
-    cfg: Config,
-) -> dict[str, list[Result]]:
-    """evaluate and predict: Lamina, the hand-written loop and the workers, interleaved repeats."""
-    n, bs = cfg.eval_samples, workloads.BATCH_SIZE
-    xi, yi = data.x_test[:n], data.y_test[:n]
-    xt, yt = workloads.prepare(xi, yi, wl)
-    out: dict[str, list[Result]] = {}
-    for call in ("evaluate", "predict"):
-        calls: list[tuple[Result, Any]] = []
-        lam = Result(f"Lamina {call}", n, note="trained model, NumPy inputs")
-        if lamina_model is None:
-            lam.skipped = "Lamina did not run"
-        elif call == "evaluate":
-            calls.append((lam, lambda: lamina_model.evaluate(xt, yt, batch_size=bs, verbose=0)))
-        else:
-            calls.append((lam, lambda: lamina_model.predict(xt, batch_size=bs, verbose=0)))
-        results = [lam]
-        if hand is not None:
-            h = Result(
-                "hand-written inference_mode loop",
-                n,
-                note=f"trained eager peer ({hand.variant.label()}), data on the device",
-            )
-            fn = (
-                (lambda: hand.evaluate(xi, yi))
-                if call == "evaluate"
-                else (lambda: hand.predict(xi))
-            )
-            calls.append((h, fn))
-            results.append(h)
-        for w in ws:
-            r = Result(w.name, n, skipped=w.failed)
-            calls.append((r, lambda w=w, c=call: w.request(c)))
-            results.append(r)
-        for rep in range(1 + cfg.eval_repeats):
-            for res, fn in calls:
-                if res.skipped:
-                    continue
-                with LoadMeter() as meter:
-                    t0 = time.perf_counter()
-                    answer = fn()
-                    secs = time.perf_counter() - t0
-                if isinstance(answer, dict):  # a worker: its own timing
-                    if not answer:
-                        res.skipped = "worker failed"
-                        continue
-                    secs, meter.load = answer["seconds"], answer["load"]
-                if rep:
-                    res.seconds.append(secs)
-                    res.loads.append(meter.load)
-        out[f"{wl.upper()} {call}"] = [r.pick(cfg.eval_repeats) for r in results]
-    return out
-
-
 def run_workload(
     wl: str,
     lamina: Any,
@@ -329,39 +269,21 @@ def run_workload(
     res = [r.pick(cfg.epochs) for r in [lam, *[o.result for o in others]]]
     run.training[wl] = res
     log(f"{wl}: " + "; ".join(f"{r.peer} {fmt(r.median)}" for r in res))
-    run.evals.update(run_inference(model, hand if "eager" in peers else None, ws, wl, data, cfg))
+    run.evals.update(
+        inference.run(
+            model,
+            hand if "eager" in peers else None,
+            ws,
+            wl,
+            data,
+            cfg.eval_samples,
+            cfg.eval_repeats,
+        )
+    )
     for w in ws:
         if w.failed:
             run.notes.append(f"{wl.upper()} {w.name}: {w.failed}")
     del model, hand, others
-
-
-def run_memory(
-    run: Run, npz: Path, cfg: Config, device: str, parallel: int
-) -> dict[str, dict[str, Any]]:
-    """Each peer's peak memory per workload, each in a fresh process, `parallel` at a time.
-
-    Peak RSS does not depend on speed, so the processes may share the cores.
-    """
-    with ThreadPoolExecutor(parallel) as pool:
-        jobs = {
-            (wl, peer): pool.submit(
-                memory.measure,
-                peer,
-                wl,
-                npz,
-                cfg.samples[wl],
-                2,
-                device,
-                asdict(variant) if peer == "torch" else None,
-            )
-            for wl, variant in run.variants.items()
-            for peer in memory.PEERS
-        }
-        out: dict[str, dict[str, Any]] = {}
-        for (wl, peer), job in jobs.items():
-            out.setdefault(wl, {})[peer] = job.result()
-        return out
 
 
 def main() -> None:
@@ -429,7 +351,8 @@ def main() -> None:
         if not args.no_memory:
             if args.quick:  # checks the memory worker once; the figures mean nothing
                 run.variants = dict(list(run.variants.items())[:1])
-            run.memory = run_memory(run, npz, cfg, device, 2)
+            variants = {wl: asdict(v) for wl, v in run.variants.items()}
+            run.memory = memory.measure_all(variants, npz, cfg.samples, device)
             log(f"memory: {run.memory}")
     meta = {
         "date": date,
