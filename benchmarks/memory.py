@@ -68,7 +68,7 @@ def _train_lamina(data: workloads.Data, wl: str, n: int, epochs: int, device: st
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         device=device,
-        **workloads.LAMINA_COMPILE,
+        **workloads.LAMINA_COMPILE[wl],
     )
     model.fit(x, y, batch_size=workloads.BATCH_SIZE, epochs=epochs, verbose=0)
 

@@ -214,7 +214,7 @@ def run_rounds(
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         device=device,
-        **workloads.LAMINA_COMPILE,
+        **workloads.LAMINA_COMPILE[wl],
     )
     fit_start = time.perf_counter()
     model.fit(
