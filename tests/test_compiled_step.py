@@ -192,7 +192,7 @@ class _Probe(lamina.callbacks.Callback):
         self.flushed = denormals_flushed_now()
 
 
-def test_fit_flushes_denormals_on_cpu_and_restores_the_setting():
+def test_fit_and_predict_flush_denormals_on_cpu_and_restore_the_setting():
     torch.set_flush_denormal(False)
     x, y = _data()
     model = _mlp()
@@ -208,6 +208,14 @@ def test_fit_flushes_denormals_on_cpu_and_restores_the_setting():
         assert probe.flushed is False
     finally:
         lamina.config.set_flush_denormal(True)
+
+    class _PredictProbe(lamina.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            self.flushed = denormals_flushed_now()
+
+    predict_probe = _PredictProbe()
+    model.predict(x, verbose=0, callbacks=[predict_probe])
+    assert predict_probe.flushed is True and denormals_flushed_now() is False
     with pytest.raises(TypeError, match="Expected a bool"):
         lamina.config.set_flush_denormal("no")
 

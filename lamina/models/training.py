@@ -502,7 +502,7 @@ class Trainer:
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
         bar = _progbar(len(data), resolve_verbose(verbose), -1, 0)
-        with logits_mode(self._heads):
+        with logits_mode(self._heads), flush_denormals(self._device):
             logs = self._run_evaluation(data, cbs)
         if bar is not None:
             bar.finish(logs)
@@ -530,7 +530,7 @@ class Trainer:
         hooks = cbs.needs_batch_hooks("predict")
         cbs.on_predict_begin()
         outs: list[list[torch.Tensor]] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), flush_denormals(device):
             for i, (xb, _, _) in enumerate(data.epoch()):
                 if hooks:
                     cbs.on_predict_batch_begin(i)
