@@ -578,7 +578,8 @@ class ModelCheckpoint(Callback):
     'max', as EarlyStopping; `initial_value_threshold` is the value to beat first).
     The model's `save_weights(path)` (or `save(path)` unless `save_weights_only`) writes
     the file when it has one, else `torch.save(model.state_dict(), path)`: restore with
-    `model.load_state_dict(torch.load(path))`. In distributed training only rank 0 writes.
+    `model.load_state_dict(torch.load(path, weights_only=True))` (tensors only, no code
+    runs). In distributed training only rank 0 writes.
     """
 
     def __init__(
