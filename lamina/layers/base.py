@@ -397,6 +397,29 @@ class Layer(nn.Module):
             self._call_losses = []
         return super().__call__(inputs, *rest, **kwargs)
 
+    def call_fast(self, x: torch.Tensor, training: bool | None) -> Any:
+        """`self(x, training=training)` without the checks a repeated call has already passed.
+
+        For containers' hot loops: when `x` is a tensor of this layer's dtype and of the
+        feature shape it was last checked with, no hooks are registered and no call
+        losses are pending, this runs `call` directly; otherwise the full `__call__`.
+        """
+        if (
+            x.dtype != self._dtype
+            or x.shape[1:] != self._checked_shape
+            or self._call_losses
+            or self._forward_hooks
+            or self._forward_pre_hooks
+            or _GLOBAL_HOOKS[0]
+            or _GLOBAL_HOOKS[1]
+        ):
+            return self(x, training=training)
+        if training is None:
+            training = self.training
+        if _accepts_training(type(self)):
+            return self.call(x, training=training)
+        return self.call(x)
+
     def forward(self, inputs: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if training is None:
             training = self.training
@@ -430,6 +453,11 @@ class Layer(nn.Module):
 
 # ---------------------------------------------------------------------- helpers
 _TRAINING_CACHE: dict[type, bool] = {}
+# torch's registries of global module hooks (a hook anywhere disables `call_fast`)
+_GLOBAL_HOOKS = (
+    nn.modules.module._global_forward_hooks,
+    nn.modules.module._global_forward_pre_hooks,
+)
 
 
 def _accepts_training(cls: type) -> bool:

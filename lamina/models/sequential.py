@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from lamina import registry
@@ -103,7 +104,11 @@ class Sequential(Model):
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         x = inputs
         for layer in self._stack:
-            x = layer(x, training=training)
+            # after the first batch, a tensor of the checked shape skips the per-call checks
+            if isinstance(x, torch.Tensor) and layer.built:
+                x = layer.call_fast(x, training)
+            else:
+                x = layer(x, training=training)
         return x
 
     def compute_output_shape(self, input_shape: Any) -> Any:
