@@ -280,13 +280,22 @@ def test_the_job_rebuilds_the_compiled_model_with_its_optimizer_state(tmp_path, 
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # optimizer state to carry over
     job = payload.pack(model, {"x": x, "y": y})
     assert job["model"]["kind"] == kind
-    payload.save(job, str(tmp_path / "job.pt"))
-    clone = payload.unpack(torch.load(tmp_path / "job.pt", weights_only=False))
+    digest = payload.save(job, str(tmp_path / "job.pt"))
+    clone = payload.unpack(payload.load_verified(str(tmp_path / "job.pt"), digest))
     assert clone is not model and clone.optimizer.iterations.item() == 7
     assert clone._steps_per_execution == model._steps_per_execution  # 2 for the functional one
     for m in (model, clone):
         m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     assert_same_weights(clone.get_weights(), model.get_weights(), atol=0)
+
+
+def test_a_tampered_job_file_is_not_unpickled(tmp_path):
+    path = str(tmp_path / "job.pt")
+    digest = payload.save({"model": {"kind": "config"}, "compile": {}, "fit": {}}, path)
+    with open(path, "ab") as f:
+        f.write(b"tampered")
+    with pytest.raises(RuntimeError, match="refusing to unpickle"):
+        payload.load_verified(path, digest)
 
 
 # ------------------------------------------------------------- sharding (no processes)

@@ -118,12 +118,16 @@ def spawn_fit(model: Any, distribute: Any, fit_kwargs: dict[str, Any]) -> Any:
     _prepare_parent(model, fit_kwargs, spec.processes)
     timeout = env.resolve_timeout(spec.timeout)
     with tempfile.TemporaryDirectory(prefix="lamina-distributed-") as workdir:
-        payload.save(payload.pack(model, fit_kwargs), os.path.join(workdir, worker.JOB_FILE))
-        res = _run_workers(spec.processes, backend, timeout, workdir)
+        digest = payload.save(
+            payload.pack(model, fit_kwargs), os.path.join(workdir, worker.JOB_FILE)
+        )
+        res = _run_workers(spec.processes, backend, timeout, workdir, digest)
     return payload.apply_result(model, res)
 
 
-def _run_workers(n: int, backend: str, timeout: datetime.timedelta, workdir: str) -> dict[str, Any]:
+def _run_workers(
+    n: int, backend: str, timeout: datetime.timedelta, workdir: str, digest: str
+) -> dict[str, Any]:
     import torch.distributed as dist
 
     store = dist.TCPStore(HOST, 0, is_master=True, wait_for_workers=False, timeout=timeout)
@@ -144,6 +148,7 @@ def _run_workers(n: int, backend: str, timeout: datetime.timedelta, workdir: str
                 threads,
                 os.getpid(),
                 seed,
+                digest,
             )
             proc = ctx.Process(target=worker.run, args=(args,), name=f"lamina-rank{rank}")
             proc.start()

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import hmac
 import inspect
+import io
 import pickle
 from collections.abc import Iterator
 from typing import Any
@@ -101,13 +104,18 @@ def pack(model: Any, fit_kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def save(job: dict[str, Any], path: str) -> None:
-    """Write the job; an argument that cannot be pickled gets an error naming it."""
+def save(job: dict[str, Any], path: str) -> str:
+    """Write the job and return its SHA-256; an argument that cannot be pickled gets an error.
+
+    The job file is pickled (data and callbacks are arbitrary objects), so a worker
+    unpickles it only when its bytes match the digest the parent handed it directly.
+    """
     model = job["model"].get("module")
     with _without_transient(model) if model is not None else contextlib.nullcontext():
         try:
             torch.save(job, path, pickle_protocol=pickle.HIGHEST_PROTOCOL)
-            return
+            with open(path, "rb") as f:
+                return hashlib.sha256(f.read()).hexdigest()
         except Exception as err:
             label, value = _culprit(job) or ("the job", None)
             raise ValueError(
@@ -143,6 +151,19 @@ def _culprit(job: dict[str, Any]) -> tuple[str, Any] | None:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def load_verified(path: str, digest: str) -> dict[str, Any]:
+    """The job written by `save`, unpickled only if its SHA-256 is `digest`."""
+    with open(path, "rb") as f:
+        data = f.read()
+    got = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(got, digest):
+        raise RuntimeError(
+            f"Expected the job file written by the parent process (sha256 {digest[:16]}...), "
+            f"received: sha256 {got[:16]}... in {path}; refusing to unpickle it"
+        )
+    return torch.load(io.BytesIO(data), weights_only=False)
 
 
 def unpack(job: dict[str, Any]) -> Any:

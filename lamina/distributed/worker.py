@@ -32,6 +32,7 @@ class WorkerArgs:
     threads: int
     parent_pid: int
     seed: int
+    job_digest: str  # SHA-256 of the job file, handed over outside the file
 
 
 def error_path(workdir: str, rank: int) -> str:
@@ -106,7 +107,7 @@ def _train(args: WorkerArgs) -> None:
     from lamina.distributed import env, payload
 
     torch.set_num_threads(args.threads)
-    job = torch.load(os.path.join(args.workdir, JOB_FILE), weights_only=False)
+    job = payload.load_verified(os.path.join(args.workdir, JOB_FILE), args.job_digest)
     seed = (args.seed + args.rank) % 2**32  # own dropout masks per rank; shuffling is shared
     random.seed(seed)
     np.random.seed(seed)
