@@ -178,6 +178,24 @@ class Optimizer:
                     group["lr"] = lr
         return lr
 
+    def rates_ahead(self, n: int) -> list[float] | None:
+        """The rates of the next `n` steps, or None when the rate cannot change between them.
+
+        A compiled step that runs several updates per call (steps_per_execution) takes
+        these as one tensor, so a schedule advances on every update, as in eager steps.
+        """
+        if not (self.decay or isinstance(self._lr, LearningRateSchedule)):
+            return None
+        start, rates = self._steps, []
+        try:
+            for k in range(n):
+                self._steps = start + k
+                lr = self.learning_rate
+                rates.append(lr / (1.0 + self.decay * self._steps) if self.decay else lr)
+        finally:
+            self._steps = start
+        return rates
+
     def use_tensor_lr(self) -> bool:
         """Hold the rate as a 0-d tensor, so a compiled step sees changes without recompiling.
 

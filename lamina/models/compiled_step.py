@@ -10,6 +10,11 @@ into fused C++ kernels around the matrix products. The optimizer state stays in 
 A batch of another shape (the last, partial batch of an epoch) runs the eager step
 instead of recompiling; both update the same weights and optimizer state.
 
+With `steps_per_execution=N` one call runs N consecutive steps (the graph holds N
+copies of the step): Dynamo's per-call cost (guards, the runtime wrapper, copying the
+updated weights back) is paid once per N batches. A schedule still advances on every
+update: the N rates come in as one tensor.
+
     model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True)
 """
 
@@ -24,6 +29,7 @@ import torch
 from torch.func import functional_call, grad_and_value
 
 from lamina.models import compile_utils as cu
+from lamina.models.direct_call import DirectCall, GraphCapture
 from lamina.traced_updates import clip_grads, traced_rule
 
 
@@ -88,11 +94,23 @@ class CompiledTrainStep:
             # CUDA graphs replay the step's kernels with one launch: for small models the
             # launches, not the arithmetic, bound the step. Inductor skips them when unsafe.
             opts.setdefault("triton.cudagraphs", True)
-        self.compiled = torch.compile(self._step, dynamic=False, options=opts or None)
+        self.capture = GraphCapture(opts)  # Inductor, keeping the graph for direct calls
+        self.compiled = torch.compile(self._steps, dynamic=False, backend=self.capture)
+        # per (batches per call, schedule rates?): the graph called directly, or None
+        self.direct: dict[tuple, DirectCall | None] = {}
+        self.direct_allowed = True  # False for good once Dynamo had to compile again
+        self.recheck = True  # the next call goes through Dynamo (its guards)
         self.key: tuple | None = None
         self.compile_seconds: float | None = None
 
-    def _step(self, x: Any, y: Any, sw: Any) -> list[torch.Tensor] | None:
+    def _steps(self, batches: list[tuple], rates: torch.Tensor | None) -> Any:
+        """Run the steps of `batches` in order (traced: one graph for all of them)."""
+        grads = None
+        for k, (x, y, sw) in enumerate(batches):
+            grads = self._step(x, y, sw, None if rates is None else rates[k])
+        return grads
+
+    def _step(self, x: Any, y: Any, sw: Any, lr: Any) -> list[torch.Tensor] | None:
         model, names, opt = self.model, self.names, self.optimizer
 
         def loss_of(params: list[torch.Tensor], buffers: dict) -> tuple[torch.Tensor, tuple]:
@@ -116,7 +134,8 @@ class CompiledTrainStep:
             if self.rule is None:
                 return grads  # the optimizer updates eagerly, from these gradients
             clip_grads(opt, grads)
-            lr = self.lr if self.lr is not None else self.torch_opt.param_groups[0]["lr"]
+            if lr is None:
+                lr = self.lr if self.lr is not None else self.torch_opt.param_groups[0]["lr"]
             if opt.weight_decay and not opt._torch_weight_decay:
                 for p in self.params:
                     p.mul_(1 - lr * opt.weight_decay)
@@ -132,13 +151,22 @@ class CompiledTrainStep:
             self.key = key
         return key == self.key
 
-    def __call__(self, x: Any, y: Any, sw: Any) -> None:
+    @property
+    def fuses(self) -> bool:
+        """True when one call can run several steps (the update is traced too)."""
+        return self.rule is not None
+
+    def __call__(self, batches: list[tuple]) -> None:
+        """Train on `batches` (several only when `fuses`), all of the compiled shape."""
         opt = self.optimizer
         opt.before_update()
-        start = time.perf_counter() if self.compile_seconds is None else None
-        grads = self.compiled(x, y, sw)
-        if start is not None:
-            self.compile_seconds = time.perf_counter() - start
+        rates = None
+        if len(batches) > 1:
+            ahead = opt.rates_ahead(len(batches))
+            if ahead is not None:
+                device = self.params[0].device if self.params else None
+                rates = torch.tensor(ahead, dtype=torch.float32, device=device)
+        grads = self._call(batches, rates)
         if grads is not None:  # no traced rule: the eager update, as in the eager step
             with torch.no_grad():
                 for p, g in zip(self.params, grads):
@@ -147,7 +175,30 @@ class CompiledTrainStep:
                 opt.zero_grad()
                 for layer in self.model._constrained:
                     layer.apply_constraints()
-        opt.count_step()
+        for _ in batches:
+            opt.count_step()
+
+    def _call(self, batches: list[tuple], rates: Any) -> Any:
+        """The direct call when it is set up and safe, else through Dynamo (see direct_call)."""
+        key = (len(batches), rates is None)
+        direct = self.direct.get(key)
+        if direct is not None and not self.recheck and self.direct_allowed:
+            direct(batches, rates)
+            return None
+        compiles = self.capture.calls
+        start = time.perf_counter() if self.compile_seconds is None else None
+        grads = self.compiled(batches, rates)
+        if start is not None:
+            self.compile_seconds = time.perf_counter() - start
+        self.recheck = False
+        new = self.capture.calls - compiles
+        if new and (key in self.direct or new > 1):
+            self.direct_allowed = (
+                False  # Dynamo's guards asked for another graph: trust only Dynamo
+            )
+        elif new:
+            self.direct[key] = DirectCall.bind(self.capture, self, batches, rates, grads)
+        return grads
 
     def still_valid(self) -> bool:
         """False once the optimizer was rebuilt (new torch optimizer, new state)."""
@@ -183,32 +234,67 @@ class StepRunner:
         self.compiled_seconds = 0.0
         self.decision: str = {True: "compiled", False: "eager"}.get(jit_compile, "auto")
         self.distributed = False  # set by the engine: built for a distributed fit
+        # batches per compiled call (steps_per_execution; 1 when the update is not traced)
+        self.chunk = max(int(getattr(model, "_steps_per_execution", 1)), 1)
 
     def plan(self, total_steps: int | None) -> None:
         """A fit starts: how many steps it will take (None: unknown)."""
         self.planned_steps = total_steps
         self.done = 0
 
+    def new_epoch(self) -> None:
+        """The next compiled call goes through Dynamo, so its guards are checked again."""
+        if self.compiled is not None:
+            self.compiled.recheck = True
+
     def __call__(self, x: Any, y: Any, sw: Any) -> None:
-        self.done += 1
+        self.run([(x, y, sw)])
+
+    def run(self, batches: list[tuple]) -> None:
+        """Train on consecutive batches: one compiled call for all of them when it can.
+
+        Several batches (steps_per_execution) fuse into one call only when they all
+        have the compiled shape and the update is traced; otherwise each runs alone,
+        and a chunk of another length runs eagerly rather than compiling again.
+        """
         if self.decision == "compiled" and not self.failed and self.eager_steps > 0:
             if self.compiled is None or not self.compiled.still_valid():
                 try:
                     self.compiled = CompiledTrainStep(self.model)
                 except Exception as err:  # noqa: BLE001
                     self._fail(err)
-            if self.compiled is not None and self.compiled.matches(x, y, sw):
-                verify = self.mode == "auto" and self.compiled.compile_seconds is not None
-                start = time.perf_counter() if verify and self.checked < AUTO_PROBE_STEPS else None
-                try:
-                    self.compiled(x, y, sw)
-                except Exception as err:  # noqa: BLE001  compile errors surface on the first call
-                    self._fail(err)
-                else:
-                    self._report()
-                    if start is not None:
-                        self._verify(time.perf_counter() - start)
+            step = self.compiled
+            if step is not None and not step.fuses and self.chunk > 1:
+                self.chunk = 1  # no traced update: one batch per compiled call
+            if step is not None and len(batches) > 1 and not step.fuses:
+                for batch in batches:
+                    self.run([batch])
+                return
+            fused = len(batches) == self.chunk  # a shorter tail chunk: eager, no recompile
+            if step is not None and fused and all(step.matches(*b) for b in batches):
+                self._run_compiled(batches)
+                if not self.failed:
                     return
+        for x, y, sw in batches:
+            self._run_eager(x, y, sw)
+
+    def _run_compiled(self, batches: list[tuple]) -> None:
+        self.done += len(batches)
+        step = self.compiled
+        verify = self.mode == "auto" and step.compile_seconds is not None
+        start = time.perf_counter() if verify and self.checked < AUTO_PROBE_STEPS else None
+        try:
+            step(batches)
+        except Exception as err:  # noqa: BLE001  compile errors surface on the first call
+            self.done -= len(batches)
+            self._fail(err)
+            return
+        self._report()
+        if start is not None:
+            self._verify((time.perf_counter() - start) / len(batches))
+
+    def _run_eager(self, x: Any, y: Any, sw: Any) -> None:
+        self.done += 1
         if self.decision != "auto" or self.done <= 2:  # a fit's first steps warm caches up
             self.model._train_step(x, y, sw)
             self.eager_steps += 1

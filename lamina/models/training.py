@@ -10,6 +10,7 @@ when the progress bar redraws or an epoch ends.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -398,19 +399,25 @@ class Trainer:
                     self.train()
                     cbs.on_epoch_begin(epoch)
                     agree_stop()
+                    step.new_epoch()
                     bar = _progbar(len(data), verbose, epoch, epochs)
-                    for i, (xb, yb, swb) in enumerate(data.epoch()):
+                    # steps_per_execution=N: N batches per step call, and the batch hooks
+                    # run once per N batches with the first and last index (as in Keras)
+                    for first, chunk in _chunks(data.epoch(), spe):
                         if class_table is not None:
-                            swb = _apply_class_weight(class_table, yb, swb)
-                        # with steps_per_execution=N, batch hooks run once per N batches (Keras)
-                        if batch_hooks and i % spe == 0:
-                            cbs.on_train_batch_begin(i)
-                        step(xb, yb, swb)
-                        if batch_hooks and (i + 1) % spe == 0:
-                            cbs.on_train_batch_end(i, self._logs())
+                            chunk = [
+                                (x_, y_, _apply_class_weight(class_table, y_, w_))
+                                for x_, y_, w_ in chunk
+                            ]
+                        last = first + len(chunk) - 1
+                        if batch_hooks:
+                            cbs.on_train_batch_begin(first)
+                        step.run(chunk)
+                        if batch_hooks:
+                            cbs.on_train_batch_end(last, self._logs())
                             agree_stop()
-                        if bar is not None and bar.due(i + 1):
-                            bar.update(i + 1, self._logs(local=True))
+                        if bar is not None and bar.due(last + 1):
+                            bar.update(last + 1, self._logs(local=True))
                         if self.stop_training:
                             break
                     logs = self._logs()
@@ -555,7 +562,9 @@ class Trainer:
         with logits_mode(self._heads):
             if train:
                 self.train()
-                self._step_function()(xb, yb, swb)
+                step = self._step_function()
+                step.new_epoch()
+                step(xb, yb, swb)
             else:
                 self.eval()
                 with torch.inference_mode():
@@ -600,6 +609,21 @@ def _distributed_active() -> bool:
 
 def _batch_size(x: Any) -> int:
     return int(cu.as_list(x)[0].shape[0])
+
+
+def _chunks(batches: Iterable[tuple], size: int) -> Iterator[tuple[int, list[tuple]]]:
+    """Consecutive groups of `size` batches (the last may be shorter), with the first index."""
+    chunk: list[tuple] = []
+    first = 0
+    for i, batch in enumerate(batches):
+        if not chunk:
+            first = i
+        chunk.append(batch)
+        if len(chunk) == size:
+            yield first, chunk
+            chunk = []
+    if chunk:
+        yield first, chunk
 
 
 def _apply_class_weight(table: torch.Tensor, y: Any, sw: Any) -> torch.Tensor:
