@@ -188,3 +188,34 @@ def test_rates_ahead_follow_the_schedule_and_decay():
     legacy = optimizers.SGD(0.1, decay=1.0)
     assert legacy.rates_ahead(2) == [0.1, 0.05]
     assert optimizers.SGD(0.1).rates_ahead(4) is None
+
+
+def test_noise_layers_trace_into_one_graph():
+    """Dropout, SpatialDropout, GaussianNoise/Dropout and pooling compile without graph breaks."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=(64, 8, 8, 2)).astype("float32")
+    y = rng.integers(0, 3, size=64)
+    lamina.utils.set_random_seed(0)
+    model = lamina.Sequential(
+        [
+            layers.Input((8, 8, 2)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.SpatialDropout2D(0.2, seed=1),
+            layers.MaxPooling2D(),
+            layers.GaussianNoise(0.1, seed=2),
+            layers.Flatten(),
+            layers.Dropout(0.3, seed=3),
+            layers.GaussianDropout(0.2),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True, device="cpu")
+    hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    step = model._step_fn.compiled
+    assert not model._step_fn.failed and step.capture.calls == 1
+    assert step.direct[(1, True)] is not None
+    assert np.isfinite(hist.history["loss"]).all()
+    # inference is still exact: the noise layers are identities outside training
+    np.testing.assert_allclose(
+        model.predict(x[:4], verbose=0), model(x[:4]).detach().numpy(), rtol=1e-5
+    )

@@ -45,7 +45,9 @@ class _Noise(Layer):
         self._generator: torch.Generator | None = None
 
     def _gen(self, device: torch.device) -> torch.Generator | None:
-        if self.seed is None:
+        """The layer's own generator; None (torch's global one) inside a compiled step,
+        where Inductor draws the numbers in its fused kernels and takes no generator."""
+        if self.seed is None or torch.compiler.is_compiling():
             return None
         if self._generator is None or self._generator.device != device:
             self._generator = torch.Generator(device=device).manual_seed(self.seed)
@@ -56,8 +58,12 @@ class _Noise(Layer):
 
         Drawn as uniform 31-bit integers compared with `rate * 2**31` (keep probability
         exact to 2**-31): on the CPU that is about 3x faster than `bernoulli_` on floats,
-        which made dropout a sixth of the courses' CNN step.
+        which made dropout a sixth of the courses' CNN step. A compiled step draws
+        floats instead (`random_` does not trace; Inductor fuses `rand` into the mask).
         """
+        if torch.compiler.is_compiling():
+            keep = torch.rand(tuple(shape), dtype=x.dtype, device=x.device) >= rate
+            return keep.to(x.dtype) * (1.0 / (1.0 - rate))
         bits = torch.empty(tuple(shape), dtype=torch.int32, device=x.device)
         bits.random_(generator=self._gen(x.device))  # uniform on [0, 2**31)
         keep = bits >= int(round(rate * 2**31))

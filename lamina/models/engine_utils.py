@@ -66,6 +66,15 @@ def flush_denormals(device: torch.device | None) -> Iterator[None]:
             torch.set_flush_denormal(False)
 
 
+@contextlib.contextmanager
+def cpu_run_settings(device: torch.device | None) -> Iterator[None]:
+    """A fit/evaluate/predict call's CPU settings: denormals flushed, freed memory reused."""
+    from lamina.models.cpu_memory import reuse_cpu_memory
+
+    with flush_denormals(device), reuse_cpu_memory(device):
+        yield
+
+
 def resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
         return 1

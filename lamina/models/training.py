@@ -25,8 +25,8 @@ from lamina.layers.base import Layer
 from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import StepRunner
 from lamina.models.engine_utils import (
+    cpu_run_settings,
     default_device,
-    flush_denormals,
     logits_mode,
     resolve_verbose,
     warn_legacy,
@@ -393,7 +393,7 @@ class Trainer:
                     self.stop_training = session.agree(self.stop_training)
 
             cbs.on_train_begin()
-            with logits_mode(self._heads), flush_denormals(self._device):
+            with logits_mode(self._heads), cpu_run_settings(self._device):
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
                     self.train()
@@ -509,7 +509,7 @@ class Trainer:
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
         bar = _progbar(len(data), resolve_verbose(verbose), -1, 0)
-        with logits_mode(self._heads), flush_denormals(self._device):
+        with logits_mode(self._heads), cpu_run_settings(self._device):
             logs = self._run_evaluation(data, cbs)
         if bar is not None:
             bar.finish(logs)
@@ -537,7 +537,7 @@ class Trainer:
         hooks = cbs.needs_batch_hooks("predict")
         cbs.on_predict_begin()
         outs: list[list[torch.Tensor]] = []
-        with torch.inference_mode(), flush_denormals(device):
+        with torch.inference_mode(), cpu_run_settings(device):
             for i, (xb, _, _) in enumerate(data.epoch()):
                 if hooks:
                     cbs.on_predict_batch_begin(i)
