@@ -45,6 +45,7 @@ import trials  # noqa: E402
 import workers  # noqa: E402
 import workloads  # noqa: E402
 from loadmeter import LoadMeter  # noqa: E402
+from peer_process import PeerProcess  # noqa: E402
 from peer_torch import TorchPeer  # noqa: E402
 from report import Result, fmt  # noqa: E402
 
@@ -126,19 +127,17 @@ class Runner:
             self.result.rounds.append(round_no)
 
 
-def torch_runner(name: str, peer: TorchPeer, n: int) -> Runner:
-    result = Result(name, n, note=peer.variant.label())
+def torch_runner(name: str, peer: PeerProcess, variant: Any, n: int) -> Runner:
+    """A hand-written loop training in its own process (see peer_process.py)."""
+    result = Result(name, n, note=variant.label(), skipped=peer.failed)
 
     def epoch() -> tuple[float, float, float] | None:
         if result.skipped:
             return None
-        try:
-            with LoadMeter() as meter:
-                secs, _, _, acc = peer.train_epoch()
-        except Exception as err:  # e.g. a torch.compile failure on the last, smaller batch
-            result.skipped = f"failed: {type(err).__name__}: {err}"[:300]
-            return None
-        return secs, meter.load, acc
+        out = peer.epoch()
+        if out is None:  # e.g. a torch.compile failure on the last, smaller batch
+            result.skipped = f"failed: {peer.failed}"[:300]
+        return out
 
     return Runner(result, epoch)
 
@@ -237,8 +236,9 @@ def run_workload(
     device: str,
     run: Run,
     log: Any,
+    npz: Path,
 ) -> None:
-    """Every measurement of one workload, into `run`."""
+    """Every measurement of one workload, into `run` (`npz`: the data, for peer processes)."""
     n = cfg.samples[wl]
     xs, ys = data.x_train[:n], data.y_train[:n]
     for w in ws:
@@ -250,15 +250,17 @@ def run_workload(
     run.notes.append(f"{wl.upper()} eager set-up: **{variant.label()}** ({note})")
     log(run.notes[-1])
     run.variants[wl] = variant
-    hand = TorchPeer(wl, xs, ys, variant, device)
-    others = [torch_runner(EAGER, hand, n)] if "eager" in peers else []
+    procs = [PeerProcess(wl, str(npz), n, variant, device)] if "eager" in peers else []
+    others = [torch_runner(EAGER, procs[0], variant, n)] if procs else []
     if "compile" in peers:
         cpeer, note = trials.pick_compiled(wl, xs, ys, variant, steps, cfg.trial_rounds, device)
         label = cpeer.variant.label() if cpeer else "failed"
         run.notes.append(f"{wl.upper()} torch.compile set-up: **{label}** ({note})")
         log(run.notes[-1])
         if cpeer is not None:
-            others.append(torch_runner(COMPILED, cpeer, n))
+            procs.append(PeerProcess(wl, str(npz), n, cpeer.variant, device))
+            others.append(torch_runner(COMPILED, procs[-1], cpeer.variant, n))
+            del cpeer
         else:
             others.append(Runner(Result(COMPILED, n, skipped=note), lambda: None))
     if wl == "cnn":
@@ -269,6 +271,11 @@ def run_workload(
     res = [r.pick(cfg.epochs) for r in [lam, *[o.result for o in others]]]
     run.training[wl] = res
     log(f"{wl}: " + "; ".join(f"{r.peer} {fmt(r.median)}" for r in res))
+    for proc in procs:
+        proc.close()
+    # the inference peer: a hand-written model in this process, trained one epoch first
+    hand = TorchPeer(wl, xs, ys, variant, device)
+    hand.train_epoch()
     run.evals.update(
         inference.run(
             model,
@@ -344,7 +351,7 @@ def main() -> None:
         initial_load = loadmeter.wait_for_quiet(wait, log) if wait > 0 else float("nan")
         try:
             for wl in wls:
-                run_workload(wl, lamina, data, ws, cfg, peers, device, run, log)
+                run_workload(wl, lamina, data, ws, cfg, peers, device, run, log, npz)
         finally:
             for w in ws:
                 w.close()
