@@ -5,7 +5,7 @@ into it. Each peer env lives under `.bench-envs/NAME` (git-ignored), is created 
 first use and reused afterwards (a stamp file records that its imports worked):
 
 - `jax`: `pip install keras jax jaxlib numpy` (Keras 3 on JAX).
-- `tf`: `pip install tensorflow-cpu keras numpy`, then `pip install --no-deps
+- `tf`: `pip install tensorflow-cpu keras numpy scipy pillow`, then `pip install --no-deps
   tf-keras~=X.Y.0` where X.Y is the installed TensorFlow's minor version (tf-keras
   depends on the full `tensorflow` package, which must not be pulled in). Serves
   Keras 3 on TensorFlow and tf.keras 2 (`import tf_keras`).
@@ -39,8 +39,8 @@ class EnvSpec:
 SPECS: dict[str, EnvSpec] = {
     "jax": EnvSpec(("keras", "jax", "jaxlib", "numpy"), "import jax, keras, numpy", "jax"),
     "tf": EnvSpec(
-        ("tensorflow-cpu", "keras", "numpy"),
-        "import tensorflow, keras, tf_keras, numpy",
+        ("tensorflow-cpu", "keras", "numpy", "scipy", "pillow"),  # scipy, pillow: image peer
+        "import tensorflow, keras, tf_keras, numpy, scipy, PIL",
         "tensorflow",
         tf_keras=True,
     ),
