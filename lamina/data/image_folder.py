@@ -89,6 +89,7 @@ class ImageFolder:
         # positions into `filenames` in Keras's file_paths order (split='shuffled' or 'tail')
         self.shuffled_order = np.argsort(np.argsort(picked))
         picked = np.sort(picked)
+        self.listing_index = picked  # each row's position in the full listing
         self.filenames = [files[i] for i in picked]
         self.classes = labels[picked]
         self.samples = len(self.filenames)

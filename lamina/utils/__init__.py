@@ -5,6 +5,7 @@ y = to_categorical(labels, 10)
 """
 
 from lamina.utils import np_utils
+from lamina.utils.image_dataset import image_dataset_from_directory
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.utils.progbar import Progbar
@@ -22,4 +23,5 @@ __all__ = [
     "img_to_array",
     "array_to_img",
     "save_img",
+    "image_dataset_from_directory",
 ]
