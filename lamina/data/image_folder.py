@@ -34,11 +34,11 @@ from lamina.data.image_loader import ChunkLoader, DecodeSettings, decode_chunk, 
 _WARNED: set[str] = set()  # files already reported by this process
 
 
-def warn_failed(failures: Sequence[tuple[int, str]]) -> None:
+def warn_failed(failures: Sequence[tuple[int, str]], paths: Sequence[str]) -> None:
     """One warning per failed file per process (the message names the file)."""
-    for _, message in failures:
-        if message not in _WARNED:
-            _WARNED.add(message)
+    for index, message in failures:
+        if paths[index] not in _WARNED:
+            _WARNED.add(paths[index])
             warnings.warn(f"Skipping an unreadable image file. {message}", stacklevel=3)
 
 
@@ -158,7 +158,7 @@ class ImageFolder:
             self._warn_cached(indices)
             return self.cache.read(indices)
         _, kept, rows, failed = decode_chunk(self.paths, self.settings, (0, indices))
-        warn_failed(failed)
+        warn_failed(failed, self.paths)
         return kept, rows
 
     def batches(
@@ -181,7 +181,7 @@ class ImageFolder:
             self._loader = ChunkLoader(self.paths, self.settings, self.num_workers)
         try:
             for _, kept, rows, failed in self._loader.run(list(enumerate(chunks))):
-                warn_failed(failed)
+                warn_failed(failed, self.paths)
                 if filling:
                     cache.write(kept, rows, [i for i, _ in failed])
                 yield kept, rows
@@ -211,7 +211,8 @@ class ImageFolder:
             [
                 (int(i), f"Expected a readable image file, received: path={self.paths[i]!r}")
                 for i in bad
-            ]
+            ],
+            self.paths,
         )
 
 
