@@ -1,5 +1,11 @@
-"""Keras's `keras.preprocessing` path: image helpers live in `lamina.preprocessing.image`."""
+"""Keras's `keras.preprocessing` path: image helpers and ImageDataGenerator live in
+`lamina.preprocessing.image` (also importable from here)."""
 
 from lamina.preprocessing import image
+from lamina.preprocessing.image import (
+    DirectoryIterator,
+    ImageDataGenerator,
+    NumpyArrayIterator,
+)
 
-__all__ = ["image"]
+__all__ = ["DirectoryIterator", "ImageDataGenerator", "NumpyArrayIterator", "image"]

@@ -1,0 +1,504 @@
+"""`ImageDataGenerator`: Keras's image augmentation and normalisation API, batched on tensors.
+
+    datagen = ImageDataGenerator(rescale=1 / 255, rotation_range=10, width_shift_range=0.1,
+                                 horizontal_flip=True, validation_split=0.2)
+    train = datagen.flow_from_directory("photos", target_size=(150, 150), subset="training")
+    model.fit(train, validation_data=datagen.flow_from_directory(..., subset="validation"))
+
+Keras's arguments and defaults, plus three extras Keras lacks (each off by default):
+
+- `gaussian_noise_std`: additive Gaussian noise, its standard deviation in the units of the
+  data AFTER `rescale` (so with `rescale=1/255`, 0.05 is 5% of the range); added after the
+  other augmentations and before `rescale`, never clipped.
+- `histogram_equalization`: PIL's `ImageOps.equalize` per image and channel on 0..255 data
+  (applied after brightness, before noise and `rescale`; its output is integer-valued).
+- `random_crop=(h, w)`: take a random h x w window and resize it back to the full image size
+  (bilinear, or nearest with interpolation_order=0), folded into the same affine warp as the
+  other geometric steps. Batch shapes stay the same, so validation data needs no crop.
+
+The iterators build each batch on the model's device: raw images (uint8 from files) go to the
+device, are converted there, augmented with one `warp_affine` per batch, and standardised
+(see `augment.py` and `standardize.py` for the exact order). The per-image methods
+(`get_random_transform`, `apply_transform`, `random_transform`, `standardize`) take and
+return NumPy arrays and run the same code on one image.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina import config
+from lamina.preprocessing import augment as aug
+from lamina.preprocessing.standardize import Standardizer, float64_chunks
+from lamina.preprocessing.warp import FILL_MODES
+
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _error(argument: str, expected: str, value: Any) -> ValueError:
+    return ValueError(
+        f"ImageDataGenerator (lamina/preprocessing/image_generator.py): Expected {expected}, "
+        f"received: {argument}={value!r}"
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _number(name: str, v: Any, minimum: float = 0.0) -> float:
+    if not _is_number(v) or not np.isfinite(v) or v < minimum:
+        raise _error(name, f"a number >= {minimum}", v)
+    return float(v)
+
+
+def _flag(name: str, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise _error(name, "True or False", v)
+    return bool(v)
+
+
+def _shift_range(name: str, v: Any) -> aug.ShiftRange:
+    """Keras's reading: float = fraction (< 1) or pixels (>= 1); int n = whole pixels in
+    (-n, n); a list = choices (fractions if all < 1), each with a random sign."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        values = tuple(float(x) for x in np.asarray(v, dtype=np.float64).reshape(-1))
+        if not values or not all(np.isfinite(values)):
+            raise _error(name, "a float, an int or a non-empty list of numbers", v)
+        return aug.ShiftRange("choice", values=values, fraction=max(values) < 1)
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        if v < 0:
+            raise _error(name, "a non-negative shift", v)
+        if v == 0:
+            return aug.ShiftRange()
+        return aug.ShiftRange("choice", values=tuple(float(i) for i in range(int(v))))
+    if not _is_number(v) or not np.isfinite(v) or v < 0:
+        raise _error(name, "a float, an int or a non-empty list of numbers", v)
+    if v == 0:
+        return aug.ShiftRange()
+    return aug.ShiftRange("uniform", value=float(v), fraction=float(v) < 1)
+
+
+def _zoom_range(v: Any) -> tuple[float, float]:
+    if _is_number(v):
+        lo, hi = 1.0 - float(v), 1.0 + float(v)
+    elif isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v):
+        lo, hi = float(v[0]), float(v[1])
+    else:
+        raise _error("zoom_range", "a float or a [lower, upper] pair of floats", v)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or lo > hi:
+        raise _error("zoom_range", "0 <= lower <= upper (a float z means [1 - z, 1 + z])", v)
+    return lo, hi
+
+
+def _pair(name: str, v: Any, what: str) -> tuple[float, float]:
+    if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v)):
+        raise _error(name, what, v)
+    lo, hi = float(v[0]), float(v[1])
+    if lo < 0 or lo > hi:
+        raise _error(name, what, v)
+    return lo, hi
+
+
+def _crop(v: Any) -> tuple[int, int] | None:
+    if v is None:
+        return None
+    ok = isinstance(v, (list, tuple)) and len(v) == 2
+    ok = ok and all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in v)
+    if not ok or min(v) < 1:
+        raise _error("random_crop", "None or (height, width) of positive ints", v)
+    return int(v[0]), int(v[1])
+
+
+class ImageDataGenerator:
+    """Random augmentation and normalisation of NHWC image batches, as Keras's (legacy)
+    `ImageDataGenerator`, plus `gaussian_noise_std`, `histogram_equalization`, `random_crop`."""
+
+    def __init__(
+        self,
+        featurewise_center: bool = False,
+        samplewise_center: bool = False,
+        featurewise_std_normalization: bool = False,
+        samplewise_std_normalization: bool = False,
+        zca_whitening: bool = False,
+        zca_epsilon: float = 1e-6,
+        rotation_range: float = 0,
+        width_shift_range: float | int | Sequence[float] = 0.0,
+        height_shift_range: float | int | Sequence[float] = 0.0,
+        brightness_range: Sequence[float] | None = None,
+        shear_range: float = 0.0,
+        zoom_range: float | Sequence[float] = 0.0,
+        channel_shift_range: float = 0.0,
+        fill_mode: str = "nearest",
+        cval: float = 0.0,
+        horizontal_flip: bool = False,
+        vertical_flip: bool = False,
+        rescale: float | None = None,
+        preprocessing_function: Callable[[np.ndarray], Any] | None = None,
+        data_format: str | None = None,
+        validation_split: float = 0.0,
+        interpolation_order: int = 1,
+        dtype: str | None = None,
+        gaussian_noise_std: float = 0.0,
+        histogram_equalization: bool = False,
+        random_crop: tuple[int, int] | None = None,
+    ) -> None:
+        flags = {
+            "featurewise_center": featurewise_center,
+            "samplewise_center": samplewise_center,
+            "featurewise_std_normalization": featurewise_std_normalization,
+            "samplewise_std_normalization": samplewise_std_normalization,
+            "zca_whitening": zca_whitening,
+            "horizontal_flip": horizontal_flip,
+            "vertical_flip": vertical_flip,
+            "histogram_equalization": histogram_equalization,
+        }
+        for name, value in flags.items():
+            _flag(name, value)
+        data_format = data_format or config.image_data_format()
+        if data_format != "channels_last":
+            raise _error(
+                "data_format", "'channels_last' (Lamina images are NHWC) or None", data_format
+            )
+        dtype = dtype or config.floatx()
+        if str(dtype) not in _FLOAT_DTYPES:
+            raise _error("dtype", f"None or a float dtype name {_FLOAT_DTYPES}", dtype)
+        if fill_mode not in FILL_MODES:
+            raise _error("fill_mode", f"one of {FILL_MODES}", fill_mode)
+        if not _is_number(cval):
+            raise _error("cval", "a number", cval)
+        if interpolation_order not in (0, 1) or isinstance(interpolation_order, bool):
+            raise _error(
+                "interpolation_order",
+                "0 (nearest) or 1 (bilinear); Keras's SciPy spline orders 2-5 are not supported",
+                interpolation_order,
+            )
+        if rescale is not None and (not _is_number(rescale) or not np.isfinite(rescale)):
+            raise _error("rescale", "None or a number (e.g. 1/255)", rescale)
+        if preprocessing_function is not None and not callable(preprocessing_function):
+            raise _error(
+                "preprocessing_function",
+                "None or a function of one image",
+                type(preprocessing_function).__name__,
+            )
+        if not _is_number(validation_split) or not 0 <= validation_split < 1:
+            raise _error("validation_split", "a number in [0, 1)", validation_split)
+        zca_epsilon = _number("zca_epsilon", zca_epsilon)
+        if zca_epsilon <= 0:
+            raise _error("zca_epsilon", "a positive number", zca_epsilon)
+        brightness = None
+        if brightness_range is not None:
+            brightness = _pair(
+                "brightness_range",
+                brightness_range,
+                "None or [lower, upper] with 0 <= lower <= upper",
+            )
+        noise = _number("gaussian_noise_std", gaussian_noise_std)
+
+        self.featurewise_center = featurewise_center
+        self.samplewise_center = samplewise_center
+        self.featurewise_std_normalization = featurewise_std_normalization
+        self.samplewise_std_normalization = samplewise_std_normalization
+        self.zca_whitening = zca_whitening
+        self.zca_epsilon = zca_epsilon
+        self.rotation_range = _number("rotation_range", rotation_range)
+        self.width_shift_range = width_shift_range
+        self.height_shift_range = height_shift_range
+        self.brightness_range = brightness_range
+        self.shear_range = _number("shear_range", shear_range)
+        self.zoom_range = list(_zoom_range(zoom_range))
+        self.channel_shift_range = _number("channel_shift_range", channel_shift_range)
+        self.fill_mode = fill_mode
+        self.cval = float(cval)
+        self.horizontal_flip = horizontal_flip
+        self.vertical_flip = vertical_flip
+        self.rescale = rescale
+        self.preprocessing_function = preprocessing_function
+        self.data_format = data_format
+        self._validation_split = float(validation_split)
+        self.interpolation_order = int(interpolation_order)
+        self.dtype = str(dtype)
+        self.gaussian_noise_std = noise
+        self.histogram_equalization = histogram_equalization
+        self.random_crop = _crop(random_crop)
+        self._overrides()
+        self.spec = aug.AugmentSpec(
+            rotation_range=self.rotation_range,
+            width_shift=_shift_range("width_shift_range", width_shift_range),
+            height_shift=_shift_range("height_shift_range", height_shift_range),
+            shear_range=self.shear_range,
+            zoom_range=tuple(self.zoom_range),
+            channel_shift_range=self.channel_shift_range,
+            brightness_range=brightness,
+            horizontal_flip=horizontal_flip,
+            vertical_flip=vertical_flip,
+            fill_mode=fill_mode,
+            cval=self.cval,
+            interpolation="nearest" if interpolation_order == 0 else "bilinear",
+            noise_std=noise / rescale if noise and rescale else noise,
+            histogram_equalization=histogram_equalization,
+            random_crop=self.random_crop,
+        )
+        self._standardizer = Standardizer(
+            preprocessing_function,
+            rescale,
+            self.samplewise_center,
+            self.samplewise_std_normalization,
+            self.featurewise_center,
+            self.featurewise_std_normalization,
+            self.zca_whitening,
+            zca_epsilon,
+        )
+
+    def _overrides(self) -> None:
+        """Keras's implied settings, with its warnings."""
+
+        def note(option: str, effect: str) -> None:
+            warnings.warn(f"ImageDataGenerator: {option}=True {effect}.", stacklevel=3)
+
+        if self.zca_whitening:
+            if not self.featurewise_center:
+                self.featurewise_center = True
+                note("zca_whitening", "turns on featurewise_center")
+            if self.featurewise_std_normalization:
+                self.featurewise_std_normalization = False
+                note("zca_whitening", "turns off featurewise_std_normalization")
+        if self.featurewise_std_normalization and not self.featurewise_center:
+            self.featurewise_center = True
+            note("featurewise_std_normalization", "turns on featurewise_center")
+        if self.samplewise_std_normalization and not self.samplewise_center:
+            self.samplewise_center = True
+            note("samplewise_std_normalization", "turns on samplewise_center")
+
+    # ------------------------------------------------------------------ fitted statistics
+    @property
+    def mean(self) -> np.ndarray | None:
+        return self._standardizer.mean
+
+    @mean.setter
+    def mean(self, value: Any) -> None:
+        self._standardizer.mean = None if value is None else np.asarray(value)
+        self._standardizer._cache.clear()
+
+    @property
+    def std(self) -> np.ndarray | None:
+        return self._standardizer.std
+
+    @std.setter
+    def std(self, value: Any) -> None:
+        self._standardizer.std = None if value is None else np.asarray(value)
+        self._standardizer._cache.clear()
+
+    @property
+    def zca_whitening_matrix(self) -> np.ndarray | None:
+        return self._standardizer.zca_whitening_matrix
+
+    @zca_whitening_matrix.setter
+    def zca_whitening_matrix(self, value: Any) -> None:
+        self._standardizer.zca_whitening_matrix = None if value is None else np.asarray(value)
+        self._standardizer._cache.clear()
+
+    @property
+    def working_dtype(self) -> torch.dtype:
+        """The dtype the augmentation computes in (float64 only for dtype='float64')."""
+        return torch.float64 if self.dtype == "float64" else torch.float32
+
+    def fit(self, x: Any, augment: bool = False, rounds: int = 1, seed: int | None = None) -> None:
+        """Compute the featurewise mean/std and the ZCA matrix from sample images `x`
+        (N, H, W, C), after `rescale` (not `preprocessing_function`, as in Keras);
+        `augment=True` fits on `rounds` randomly augmented copies."""
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        arr = np.asarray(x)
+        if arr.ndim != 4:
+            raise _error("x", "images of rank 4 (samples, height, width, channels)", arr.shape)
+        if arr.dtype.kind not in "biuf":
+            raise _error("x.dtype", "a numeric array", arr.dtype)
+        if arr.shape[-1] not in (1, 3, 4):
+            warnings.warn(
+                f"ImageDataGenerator.fit: expected 1, 3 or 4 channels on the last axis "
+                f"(channels_last), received: shape={arr.shape}",
+                stacklevel=2,
+            )
+        if not isinstance(rounds, numbers.Integral) or rounds < 1:
+            raise _error("rounds", "a positive int", rounds)
+        data = torch.from_numpy(np.ascontiguousarray(arr))
+        if augment:  # (Lamina augments before rescale, the order its batches use)
+            gen = torch.Generator().manual_seed(
+                int(seed) if seed is not None else int(np.random.randint(2**31 - 1))
+            )
+            parts = []
+            for _ in range(int(rounds)):
+                for start in range(0, data.shape[0], 1024):
+                    chunk = data[start : start + 1024].to(self.working_dtype)
+                    parts.append(self.augment_batch(chunk, gen).to(self.dtype_torch))
+            data = torch.cat(parts)
+        rescale = self.rescale
+        base = float64_chunks(data)
+
+        def chunks():
+            for c in base():
+                yield c * rescale if rescale else c
+
+        self._standardizer.fit(chunks, np.dtype(self._numpy_dtype))
+
+    @property
+    def dtype_torch(self) -> torch.dtype:
+        return config.torch_dtype(self.dtype)
+
+    @property
+    def _numpy_dtype(self) -> str:
+        """The dtype of NumPy results (NumPy has no bfloat16: float32 then)."""
+        return "float32" if self.dtype == "bfloat16" else self.dtype
+
+    # ---------------------------------------------------------------- batched (torch) path
+    def augment_batch(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Randomly augment a float (B, H, W, C) batch on its device (one warp per batch)."""
+        if not self.spec.active:
+            return x
+        gen = generator if generator is not None else _default_generator()
+        params = aug.sample_params(self.spec, tuple(x.shape), gen, x.device)
+        return aug.apply_params(self.spec, x, params)
+
+    def standardize_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Keras's `standardize` on a float (B, H, W, C) batch (a new tensor)."""
+        return self._standardizer.apply(x)
+
+    def transform_batch(
+        self, raw: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Raw images (uint8 or float, on any device) -> augmented, standardised `dtype` batch."""
+        x = raw.to(self.working_dtype)
+        x = self.augment_batch(x, generator)
+        x = x.to(self.dtype_torch)
+        return self.standardize_batch(x)
+
+    # ------------------------------------------------------------- per-image Keras API
+    def get_random_transform(self, img_shape: Sequence[int], seed: int | None = None) -> dict:
+        """Random parameters for one image, drawn from NumPy's global RNG (seeded with `seed`
+        if given) in Keras's order; Keras's dict keys, plus 'crop'/'noise' for the extras."""
+        if len(img_shape) != 3:
+            raise _error("img_shape", "(height, width, channels)", tuple(img_shape))
+        if seed is not None:
+            np.random.seed(seed)
+        return aug.sample_params_numpy(self.spec, tuple(img_shape))
+
+    def apply_transform(self, x: np.ndarray, transform_parameters: dict) -> np.ndarray:
+        """Apply a parameter dict (see `get_random_transform`) to one (H, W, C) image."""
+        img = self._image(x)
+        params = aug.TransformParams.from_dict(transform_parameters)
+        out = aug.apply_params(self.spec, img[None], params)[0]
+        return out.to(config.torch_dtype(self._numpy_dtype)).numpy()
+
+    def random_transform(self, x: np.ndarray, seed: int | None = None) -> np.ndarray:
+        """A randomly transformed copy of one (H, W, C) image."""
+        return self.apply_transform(x, self.get_random_transform(np.shape(x), seed))
+
+    def standardize(self, x: np.ndarray) -> np.ndarray:
+        """Keras's normalisation of one image (H, W, C) or a batch (N, H, W, C); returns a new
+        array (Keras changes float inputs in place)."""
+        arr = np.asarray(x)
+        if arr.ndim not in (3, 4):
+            raise _error("x", "an image (H, W, C) or a batch (N, H, W, C)", arr.shape)
+        t = torch.from_numpy(np.array(arr, dtype=self._numpy_dtype))
+        batch = t if arr.ndim == 4 else t[None]
+        out = self.standardize_batch(batch)
+        return (out if arr.ndim == 4 else out[0]).numpy()
+
+    def _image(self, x: Any) -> torch.Tensor:
+        arr = np.asarray(x)
+        if arr.ndim != 3:
+            raise _error("x", "one image of shape (height, width, channels)", arr.shape)
+        return torch.from_numpy(np.array(arr, dtype=np.float64)).to(self.working_dtype)
+
+    # -------------------------------------------------------------------------- flows
+    def flow(
+        self,
+        x: Any,
+        y: Any = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        sample_weight: Any = None,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        ignore_class_split: bool = False,
+        subset: str | None = None,
+    ):
+        """Batches of augmented images from arrays: a `NumpyArrayIterator`."""
+        from lamina.preprocessing.iterators import NumpyArrayIterator
+
+        return NumpyArrayIterator(
+            x,
+            y,
+            self,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sample_weight=sample_weight,
+            seed=seed,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            ignore_class_split=ignore_class_split,
+            subset=subset,
+        )
+
+    def flow_from_directory(
+        self,
+        directory: str,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: Sequence[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        follow_links: bool = False,
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        keep_aspect_ratio: bool = False,
+        cache: bool | str = False,
+    ):
+        """Batches of augmented images from a folder of class subfolders: a
+        `DirectoryIterator`. `cache=True` (Lamina) keeps decoded images in a memmap file."""
+        from lamina.preprocessing.iterators import DirectoryIterator
+
+        return DirectoryIterator(
+            directory,
+            self,
+            target_size=target_size,
+            color_mode=color_mode,
+            classes=classes,
+            class_mode=class_mode,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            follow_links=follow_links,
+            subset=subset,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            cache=cache,
+        )
+
+
+def _default_generator() -> torch.Generator:
+    """A CPU generator seeded from NumPy's global RNG (so np.random.seed makes runs repeat)."""
+    return torch.Generator().manual_seed(int(np.random.randint(2**31 - 1)))
+
+
+__all__ = ["ImageDataGenerator"]

@@ -1,0 +1,490 @@
+"""The iterators `ImageDataGenerator.flow` and `.flow_from_directory` return.
+
+Keras Sequences: `len(it)` batches, `it[i]` and `next(it)` give NumPy batches (x float32,
+labels), the order reshuffles after each epoch (`on_epoch_end`), and `seed` makes it repeat:
+with a seed, batch k is shuffled/augmented from `seed + k` (k counts every batch served), so
+the first epoch's order equals Keras's for the same seed (Keras seeds NumPy the same way).
+
+Training reads them faster: `model.fit(it)` calls `device_epoch(device)`, which moves the raw
+(uint8) images of each batch to the model's device and converts, augments and standardises
+them there, yielding torch batches with no NumPy round trip (`lamina/data/adapter.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator as PyIterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina.utils.image_utils import save_img
+
+Batch = tuple[Any, Any, Any]
+
+
+def _error(where: str, expected: str, **received: Any) -> ValueError:
+    got = ", ".join(f"{k}={v!r}" for k, v in received.items())
+    return ValueError(
+        f"{where} (lamina/preprocessing/iterators.py): Expected {expected}, received: {got}"
+    )
+
+
+class Iterator:
+    """Base image iterator: index bookkeeping shared by the array and directory iterators.
+
+    Subclasses provide `_raw(indices) -> (kept indices, raw image tensor on the CPU)` and
+    `_labels(kept, x)`, returning the y (and sample weight) for those samples.
+    """
+
+    white_list_formats = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None) -> None:
+        name = type(self).__name__
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise _error(name, "a positive int batch_size", batch_size=batch_size)
+        if batch_size < 1:
+            raise _error(name, "a positive int batch_size", batch_size=batch_size)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise _error(name, "shuffle True or False", shuffle=shuffle)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise _error(name, "seed None or an int", seed=seed)
+        self.n = int(n)
+        self.batch_size = int(batch_size)
+        self.seed = None if seed is None else int(seed)
+        self.shuffle = bool(shuffle)
+        self.batch_index = 0
+        self.total_batches_seen = 0
+        self.lock = threading.Lock()
+        self.index_array: np.ndarray | None = None
+        self.index_generator = self._flow_index()
+
+    # ------------------------------------------------------------------ ordering
+    def _set_index_array(self) -> None:
+        if not self.shuffle:
+            self.index_array = np.arange(self.n)
+        elif self.seed is not None:
+            self.index_array = np.random.RandomState(
+                self.seed + self.total_batches_seen
+            ).permutation(self.n)
+        else:
+            self.index_array = np.random.permutation(self.n)
+
+    def _batch_generator(self) -> torch.Generator:
+        """The augmentation RNG of the next batch (counts the batch)."""
+        if self.seed is not None:
+            seed = self.seed + self.total_batches_seen
+        else:
+            seed = int(np.random.randint(2**31 - 1))
+        self.total_batches_seen += 1
+        return torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+    def _indices(self, idx: int) -> np.ndarray:
+        if self.index_array is None:
+            self._set_index_array()
+        assert self.index_array is not None
+        return self.index_array[self.batch_size * idx : self.batch_size * (idx + 1)]
+
+    def __getitem__(self, idx: int) -> Any:
+        if not isinstance(idx, (int, np.integer)) or not 0 <= idx < len(self):
+            raise IndexError(
+                f"{type(self).__name__} (lamina/preprocessing/iterators.py): Expected a batch "
+                f"index in [0, {len(self)}), received: idx={idx!r}"
+            )
+        if self.index_array is None:  # as Keras: the first order comes from seed + batches seen
+            self._set_index_array()
+        gen = self._batch_generator()
+        return self._numpy_batch(self._indices(int(idx)), gen)
+
+    def on_epoch_end(self) -> None:
+        self._set_index_array()
+
+    def reset(self) -> None:
+        self.batch_index = 0
+
+    def _flow_index(self) -> PyIterator[np.ndarray]:
+        self.reset()
+        while True:
+            if self.batch_index == 0:
+                self._set_index_array()
+            assert self.index_array is not None
+            current = (self.batch_index * self.batch_size) % self.n if self.n else 0
+            if self.n > current + self.batch_size:
+                self.batch_index += 1
+            else:
+                self.batch_index = 0
+            yield self.index_array[current : current + self.batch_size]
+
+    def __iter__(self) -> Iterator:
+        return self
+
+    def __next__(self) -> Any:
+        with self.lock:
+            index_array = next(self.index_generator)
+            gen = self._batch_generator()
+        return self._numpy_batch(index_array, gen)
+
+    def next(self) -> Any:
+        """Keras 2's spelling of `next(it)`."""
+        return self.__next__()
+
+    # ------------------------------------------------------------------ batches
+    def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+        raise NotImplementedError
+
+    def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
+        raise NotImplementedError
+
+    def _transform(self, raw: torch.Tensor, gen: torch.Generator, kept: np.ndarray) -> torch.Tensor:
+        x = self.image_data_generator.transform_batch(raw, gen)
+        if self.save_to_dir:
+            self._save(x, kept)
+        return x
+
+    def _save(self, x: torch.Tensor, kept: np.ndarray) -> None:
+        images = x.detach().float().cpu().numpy()
+        for img, j in zip(images, kept):
+            name = f"{self.save_prefix}_{int(j)}_{np.random.randint(10**7)}.{self.save_format}"
+            save_img(os.path.join(self.save_to_dir, name), img, scale=True)
+
+    def _build(self, kept: np.ndarray, raw: torch.Tensor, gen: torch.Generator, device) -> Batch:
+        x = self._transform(raw.to(device, non_blocking=True), gen, kept)
+        return (x, *self._labels(kept, x, torch.device(device)))
+
+    def _numpy_batch(self, indices: np.ndarray, gen: torch.Generator) -> Any:
+        kept, raw = self._raw(indices)
+        x, y, sw = self._build(kept, raw, gen, "cpu")
+        x_np = x.numpy() if x.dtype != torch.bfloat16 else x.float().numpy()
+        if y is None:
+            return x_np
+        y_np = x_np.copy() if y is x else _to_numpy(y)
+        if sw is None:
+            return x_np, y_np
+        return x_np, y_np, _to_numpy(sw)
+
+    # ------------------------------------------------------------------ fast path
+    def device_epoch(self, device: torch.device | str) -> PyIterator[Batch]:
+        """One epoch of (x, y, sample_weight) torch batches on `device`, in iterator order,
+        then `on_epoch_end()` (used by model.fit/evaluate/predict)."""
+        if self.index_array is None:
+            self._set_index_array()
+        for i in range(len(self)):
+            indices = self._indices(i)
+            gen = self._batch_generator()
+            kept, raw = self._raw(indices)
+            yield self._build(kept, raw, gen, device)
+        self.on_epoch_end()
+
+    def device_first_x(self, device: torch.device | str) -> torch.Tensor:
+        """A small standardised batch (no augmentation, no counting) to build a model on."""
+        kept, raw = self._raw(np.arange(min(2, self.n)))
+        gen = self.image_data_generator
+        x = raw.to(device).to(gen.working_dtype).to(gen.dtype_torch)
+        return gen.standardize_batch(x)
+
+
+def _to_numpy(t: Any) -> Any:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().numpy()
+    return t
+
+
+def _check_save(where: str, save_to_dir: Any, save_format: str) -> None:
+    if save_to_dir is not None and not os.path.isdir(save_to_dir):
+        raise _error(where, "save_to_dir an existing directory", save_to_dir=save_to_dir)
+    if save_format.lower() not in ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"):
+        raise _error(
+            where, "save_format an image format like 'png' or 'jpeg'", save_format=save_format
+        )
+
+
+class NumpyArrayIterator(Iterator):
+    """Batches from in-memory images `x` (N, H, W, C) and optional `y` / `sample_weight`."""
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any,
+        image_data_generator: Any,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        sample_weight: Any = None,
+        seed: int | None = None,
+        data_format: str | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        subset: str | None = None,
+        ignore_class_split: bool = False,
+        dtype: str | None = None,
+    ) -> None:
+        where = "NumpyArrayIterator"
+        if data_format not in (None, "channels_last"):
+            raise _error(where, "data_format 'channels_last'", data_format=data_format)
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        x = np.asarray(x)
+        if x.dtype == object or x.dtype.kind not in "biuf":
+            raise _error(where, "a numeric array of images x", x_dtype=str(x.dtype))
+        if x.ndim != 4:
+            raise _error(where, "x of rank 4 (samples, height, width, channels)", x_shape=x.shape)
+        if x.shape[-1] not in (1, 3, 4):
+            warnings.warn(
+                f"NumpyArrayIterator: expected 1, 3 or 4 channels on the last axis "
+                f"(channels_last), received: x.shape={x.shape}",
+                stacklevel=3,
+            )
+        y = None if y is None else _as_array(y)
+        if y is not None and len(y) != len(x):
+            raise _error(where, "x and y of the same length", x_len=len(x), y_len=len(y))
+        sample_weight = None if sample_weight is None else _as_array(sample_weight)
+        if sample_weight is not None and len(sample_weight) != len(x):
+            raise _error(
+                where,
+                "one sample_weight per image",
+                x_len=len(x),
+                sample_weight_len=len(sample_weight),
+            )
+        if subset is not None:
+            if subset not in ("training", "validation"):
+                raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
+            split = image_data_generator._validation_split
+            if not split:
+                raise _error(
+                    where,
+                    "validation_split > 0 in the ImageDataGenerator when subset is set",
+                    validation_split=split,
+                )
+            cut = int(len(x) * split)  # Keras: the FIRST fraction is the validation subset
+            if y is not None and not ignore_class_split:
+                if not np.array_equal(np.unique(y[:cut]), np.unique(y[cut:])):
+                    raise _error(
+                        where,
+                        "the same classes in both subsets (shuffle sorted data first, or pass "
+                        "ignore_class_split=True)",
+                        validation_classes=np.unique(y[:cut]).tolist()[:10],
+                        training_classes=np.unique(y[cut:]).tolist()[:10],
+                    )
+            part = slice(None, cut) if subset == "validation" else slice(cut, None)
+            x = x[part]
+            y = None if y is None else y[part]
+            sample_weight = None if sample_weight is None else sample_weight[part]
+            if len(x) == 0:
+                raise _error(where, "samples in the subset", subset=subset, samples=0)
+        if len(x) == 0:
+            raise _error(where, "at least one image", x_len=0)
+        _check_save(where, save_to_dir, save_format)
+        # uint8 stays uint8 (4x less memory; converted on the device); the rest as float32
+        if x.dtype != np.uint8 and x.dtype != np.float64:
+            x = x.astype(np.float32, copy=False)
+        elif x.dtype == np.float64:
+            x = x.astype(np.float32)
+        self.x = torch.from_numpy(np.ascontiguousarray(x))
+        self.y = y
+        self.sample_weight = sample_weight
+        self.image_data_generator = image_data_generator
+        self.dtype = dtype or image_data_generator.dtype
+        self.data_format = "channels_last"
+        self.save_to_dir = save_to_dir
+        self.save_prefix = save_prefix
+        self.save_format = save_format
+        self._on_device: dict[str, tuple] = {}
+        super().__init__(len(x), batch_size, shuffle, seed)
+
+    def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+        return indices, self.x[torch.from_numpy(np.asarray(indices, dtype=np.int64))]
+
+    def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
+        if self.y is None:
+            return None, None
+        if device.type == "cpu":
+            return self.y[kept], None if self.sample_weight is None else self.sample_weight[kept]
+        y_all, sw_all = self._device_arrays(device)
+        idx = torch.from_numpy(np.asarray(kept, dtype=np.int64)).to(device)
+        return y_all[idx], None if sw_all is None else sw_all[idx]
+
+    def _device_arrays(self, device: torch.device) -> tuple:
+        key = str(device)
+        if key not in self._on_device:
+            self._on_device[key] = (
+                _label_tensor(self.y).to(device),
+                None
+                if self.sample_weight is None
+                else _label_tensor(self.sample_weight).to(device),
+            )
+        return self._on_device[key]
+
+    def device_epoch(self, device: torch.device | str) -> PyIterator[Batch]:
+        """As the base, but with the whole `x` moved to the device once, then gathered there."""
+        device = torch.device(device)
+        if device.type == "cpu":
+            yield from self._cpu_epoch()
+            return
+        x_dev = self.x.to(device)
+        if self.index_array is None:
+            self._set_index_array()
+        for i in range(len(self)):
+            kept = self._indices(i)
+            gen = self._batch_generator()
+            raw = x_dev[torch.from_numpy(np.asarray(kept, dtype=np.int64)).to(device)]
+            x = self._transform(raw, gen, kept)
+            yield (x, *self._labels(kept, x, device))
+        self.on_epoch_end()
+
+    def _cpu_epoch(self) -> PyIterator[Batch]:
+        cpu = torch.device("cpu")
+        if self.index_array is None:
+            self._set_index_array()
+        for i in range(len(self)):
+            kept = self._indices(i)
+            gen = self._batch_generator()
+            _, raw = self._raw(kept)
+            x = self._transform(raw, gen, kept)
+            y, sw = (None, None) if self.y is None else self._device_arrays(cpu)
+            idx = torch.from_numpy(np.asarray(kept, dtype=np.int64))
+            yield (x, None if y is None else y[idx], None if sw is None else sw[idx])
+        self.on_epoch_end()
+
+
+def _as_array(v: Any) -> np.ndarray:
+    if isinstance(v, torch.Tensor):
+        return v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+def _label_tensor(a: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t.float() if t.dtype in (torch.float64, torch.float16) else t
+
+
+class DirectoryIterator(Iterator):
+    """Batches from a directory of class subfolders (one subfolder per class)."""
+
+    allowed_class_modes = ("categorical", "binary", "sparse", "input", None)
+
+    def __init__(
+        self,
+        directory: str,
+        image_data_generator: Any,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: list[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        data_format: str | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        follow_links: bool = False,
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        keep_aspect_ratio: bool = False,
+        cache: bool | str = False,
+        dtype: str | None = None,
+    ) -> None:
+        from lamina.data.image_folder import ImageFolder
+
+        where = f"DirectoryIterator(directory={directory!r})"
+        if class_mode not in self.allowed_class_modes:
+            raise _error(where, f"class_mode in {self.allowed_class_modes}", class_mode=class_mode)
+        if data_format not in (None, "channels_last"):
+            raise _error(where, "data_format 'channels_last'", data_format=data_format)
+        if subset not in (None, "training", "validation"):
+            raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
+        split = image_data_generator._validation_split
+        if subset is not None and not split:
+            raise _error(
+                where,
+                "validation_split > 0 in the ImageDataGenerator when subset is set",
+                validation_split=split,
+            )
+        _check_save(where, save_to_dir, save_format)
+        self.folder = ImageFolder(
+            directory,
+            target_size=tuple(target_size),
+            color_mode=color_mode,
+            classes=classes,
+            follow_links=follow_links,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            validation_split=split if subset else 0.0,
+            subset=subset,
+            split="per_class",
+            seed=seed,
+            cache=cache,
+        )
+        f = self.folder
+        self.directory = f.directory
+        self.image_data_generator = image_data_generator
+        self.target_size = tuple(int(v) for v in target_size)
+        self.color_mode = color_mode
+        self.image_shape = f.image_shape
+        self.class_mode = class_mode
+        self.class_indices = dict(f.class_indices)
+        self.num_classes = len(self.class_indices)
+        if class_mode == "binary" and self.num_classes != 2:
+            raise _error(
+                where,
+                "2 class folders for class_mode='binary' (use 'categorical' or 'sparse')",
+                classes=list(self.class_indices)[:10],
+            )
+        self.classes = np.asarray(f.classes, dtype=np.int32)
+        self.filenames = list(f.filenames)
+        self.samples = f.samples
+        self.dtype = dtype or image_data_generator.dtype
+        self.data_format = "channels_last"
+        self.save_to_dir = save_to_dir
+        self.save_prefix = save_prefix
+        self.save_format = save_format
+        self.subset = subset
+        self.interpolation = interpolation
+        self.keep_aspect_ratio = keep_aspect_ratio
+        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
+        super().__init__(self.samples, batch_size, shuffle, seed)
+
+    @property
+    def filepaths(self) -> list[str]:
+        return list(self.folder.paths)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.classes
+
+    def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+        return self.folder.load(indices)
+
+    def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
+        mode = self.class_mode
+        if mode is None:
+            return None, None
+        if mode == "input":
+            return x, None
+        dtype = torch.float32 if x.dtype == torch.bfloat16 else x.dtype
+        labels = torch.from_numpy(self.classes[kept].astype(np.int64)).to(device)
+        if mode in ("binary", "sparse"):
+            return labels.to(dtype), None
+        return torch.nn.functional.one_hot(labels, self.num_classes).to(dtype), None
+
+    def device_epoch(self, device: torch.device | str) -> PyIterator[Batch]:
+        """One epoch with files decoded in worker processes, overlapping the training step."""
+        if self.index_array is None:
+            self._set_index_array()
+        assert self.index_array is not None
+        order = np.asarray(self.index_array[: len(self) * self.batch_size])
+        for kept, raw in self.folder.batches(order, self.batch_size):
+            gen = self._batch_generator()
+            if len(kept) == 0:
+                continue  # every file of this batch failed to decode (each warned)
+            yield self._build(kept, raw, gen, device)
+        self.on_epoch_end()
+
+
+__all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
