@@ -227,6 +227,36 @@ class IterableData:
         return self._batches()
 
 
+class DeviceSequenceData(IterableData):
+    """Sequences that build their batches on the device themselves (ImageDataGenerator's
+    iterators): `source.device_epoch(device)` yields (x, y, sample_weight) device tensors,
+    so raw uint8 images go to the device and are converted and augmented there.
+
+    With `steps`, each epoch takes `steps` batches from one continuing stream (a new pass,
+    reshuffled, starts whenever the previous one ends), as Keras 2's fit_generator did.
+    """
+
+    def __init__(self, source: Any, device: torch.device | str, steps: int | None = None) -> None:
+        super().__init__(source, device, steps)
+        self._stream: Iterator[Batch] | None = None
+
+    def first_x(self) -> Any:
+        return self.source.device_first_x(self.device)
+
+    def _forever(self) -> Iterator[Batch]:
+        while True:
+            yield from self.source.device_epoch(self.device)
+
+    def _batches(self) -> Iterator[Batch]:
+        if self.steps is None:
+            yield from self.source.device_epoch(self.device)
+            return
+        if self._stream is None:
+            self._stream = self._forever()
+        for _ in range(self.steps):
+            yield next(self._stream)
+
+
 def one_ahead(batches: Iterator[Any]) -> Iterator[Any]:
     """Yield the same items, fetching each one step early (its device copy overlaps)."""
     ahead = None
@@ -260,7 +290,11 @@ def adapt(
     device: torch.device | str = "cpu",
     steps: int | None = None,
 ) -> ArrayData | IterableData:
-    """Pick the adapter for `x`; `y` must be None when `x` yields batches itself."""
+    """Pick the adapter for `x`; `y` must be None when `x` yields batches itself.
+
+    ImageDataGenerator iterators (anything with `device_epoch`/`device_first_x`) take the
+    fast path, `DeviceSequenceData`: batches built on the device, no NumPy round trip.
+    """
     if x is None:
         raise ValueError("Expected input data, received: x=None")
     if isinstance(x, Dataset) and not isinstance(x, DataLoader):
@@ -272,6 +306,8 @@ def adapt(
             raise ValueError(
                 f"Expected y=None when x yields batches ({type(x).__name__}), received: y={type(y).__name__}"
             )
+        if hasattr(x, "device_epoch") and hasattr(x, "device_first_x"):
+            return DeviceSequenceData(x, device, steps)
         return IterableData(x, device, steps)
     return ArrayData(x, y, sample_weight, batch_size, shuffle, device)
 
