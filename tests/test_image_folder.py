@@ -82,8 +82,12 @@ def test_worker_decoding_gives_in_process_pixels(folder_tree):
         batches = list(folder.batches(order, 4))
         batches_again = list(folder.batches(order, 7))  # persistent workers, new chunks
         kept, ref = folder.load(order)
+        for i, _ in enumerate(folder.batches(order, 3)):  # abandoned mid-pass
+            if i == 1:
+                break
+        after = list(folder.batches(order, 4))  # nothing stale from the abandoned pass
     folder.close()
-    for out in (batches, batches_again):
+    for out in (batches, batches_again, after):
         assert np.array_equal(np.concatenate([k for k, _ in out]), kept)
         assert np.array_equal(np.concatenate([x.numpy() for _, x in out]), ref.numpy())
 

@@ -80,6 +80,8 @@ class ImageDataset:
         if self.shuffle:
             order = order[self._rng.permutation(len(order))]
         for kept, images in self.folder.batches(order, self.batch_size or 1):
+            if not len(kept):  # every file of this batch failed to decode (warned)
+                continue
             x = images.to(torch.float32)
             if self.batch_size is None:  # unbatched: one sample at a time
                 for j in range(len(kept)):
