@@ -293,3 +293,13 @@ def test_clear_errors(kwargs, needle):
     with pytest.raises(ValueError, match="Expected") as info:
         warp_affine(**args)
     assert "warp_affine" in str(info.value) and needle in str(info.value)
+
+
+def test_nearest_rounds_half_to_even_like_torch_round():
+    row = np.arange(1, 7, dtype=np.float32).reshape(1, 1, 6, 1)
+    for dx in (0.5, -0.5, 2.5):
+        out = _warp(
+            row, translation(torch.tensor([dx]), torch.tensor([0.0])), interpolation="nearest"
+        )
+        x_in = torch.round(torch.arange(6.0) - dx).long().clamp(0, 5).numpy()  # edge fill
+        np.testing.assert_array_equal(out.ravel(), row.ravel()[x_in])
