@@ -71,8 +71,16 @@ class ImageFolder:
                 f"{self.directory!r} ({'a file' if os.path.exists(self.directory) else 'no such directory'})"
             )
         _check_args(target_size, color_mode, interpolation, validation_split, subset, split)
-        fit = keep_aspect_ratio if isinstance(keep_aspect_ratio, str) else None
-        fit = fit or ("crop" if keep_aspect_ratio else "stretch")
+        # True/False as Keras; also 'crop' | 'pad' | 'stretch' (image_dataset_from_directory)
+        if isinstance(keep_aspect_ratio, str):
+            fit = keep_aspect_ratio
+            if fit not in ("crop", "pad", "stretch"):
+                raise ValueError(
+                    "Expected keep_aspect_ratio True, False, 'crop', 'pad' or 'stretch', "
+                    f"received: keep_aspect_ratio={keep_aspect_ratio!r}"
+                )
+        else:
+            fit = "crop" if keep_aspect_ratio else "stretch"
         self.settings = DecodeSettings(
             (int(target_size[0]), int(target_size[1])), color_mode, interpolation, fit
         )

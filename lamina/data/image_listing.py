@@ -4,7 +4,8 @@ Follows Keras: class folders are the sorted, non-hidden subfolders (or the `clas
 given); each is walked recursively (sorted by folder, then by name) and files are kept by
 extension. Two split rules: `per_class` (flow_from_directory: the FIRST fraction of each
 class is validation) and `shuffled` (image_dataset_from_directory: all files shuffled with
-`seed`, the LAST fraction is validation).
+`seed`, the LAST fraction is validation; without shuffling, the last fraction of the
+listing). Hidden folders ('.ipynb_checkpoints') are never classes, as in Keras 3.
 """
 
 from __future__ import annotations
