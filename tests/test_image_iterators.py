@@ -1,0 +1,181 @@
+"""flow / flow_from_directory iterators: Keras Sequence semantics, class modes, subsets,
+seeding, and model.fit/evaluate/predict on them (the device fast path)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+from lamina.data.adapter import DeviceSequenceData, adapt
+from lamina.preprocessing.image import ImageDataGenerator
+from lamina.utils.rng_utils import set_random_seed
+from tests.image_folders import make_image_folder
+
+
+def _indexed(n=10, h=3, w=3):
+    """Images whose every pixel holds the sample's index: batches show which samples they hold."""
+    return np.broadcast_to(np.arange(n, dtype=np.float32)[:, None, None, None], (n, h, w, 1)).copy()
+
+
+def test_flow_batches_follow_the_index_order():
+    x, y = _indexed(10), np.arange(10) * 2
+    it = ImageDataGenerator().flow(x, y, batch_size=4, shuffle=False)
+    assert len(it) == 3
+    xb, yb = it[2]
+    assert xb.dtype == np.float32 and xb.shape == (2, 3, 3, 1)
+    np.testing.assert_array_equal(xb[:, 0, 0, 0], [8, 9])
+    np.testing.assert_array_equal(yb, [16, 18])
+    with pytest.raises(IndexError, match=r"Expected a batch index in \[0, 3\)"):
+        it[3]
+    seen = [next(it)[1] for _ in range(4)]  # next() wraps around after the partial batch
+    np.testing.assert_array_equal(seen[3], [0, 2, 4, 6])
+
+
+def test_seeded_shuffle_is_keras_order_and_repeats():
+    x = _indexed(20)
+    it = ImageDataGenerator().flow(x, np.arange(20), batch_size=5, seed=7)
+    order = np.concatenate([it[i][1] for i in range(len(it))])
+    np.testing.assert_array_equal(order, np.random.RandomState(7).permutation(20))
+    it2 = ImageDataGenerator().flow(x, np.arange(20), batch_size=5, seed=7)
+    np.testing.assert_array_equal(np.concatenate([it2[i][1] for i in range(4)]), order)
+    it.on_epoch_end()
+    again = np.concatenate([it[i][1] for i in range(len(it))])
+    assert sorted(again) == list(range(20)) and not np.array_equal(again, order)
+
+
+def test_seeded_augmentation_repeats():
+    x = np.random.default_rng(0).uniform(0, 255, (8, 6, 6, 3)).astype(np.float32)
+    g = ImageDataGenerator(rotation_range=30, horizontal_flip=True, zoom_range=0.2)
+    a = next(g.flow(x, batch_size=8, seed=3))
+    b = next(g.flow(x, batch_size=8, seed=3))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, next(g.flow(x, batch_size=8, seed=4)))
+
+
+def test_flow_validation_and_subset():
+    x, y = _indexed(10), np.array([0, 1] * 5)
+    g = ImageDataGenerator(validation_split=0.3)
+    val = g.flow(x, y, shuffle=False, subset="validation")
+    train = g.flow(x, y, shuffle=False, subset="training")
+    assert (val.n, train.n) == (3, 7)  # Keras: the FIRST fraction is validation
+    np.testing.assert_array_equal(val[0][0][:, 0, 0, 0], [0, 1, 2])
+    with pytest.raises(ValueError, match="same classes in both subsets"):
+        g.flow(x, np.array([0] * 3 + [1] * 7), subset="training")
+    g.flow(x, np.array([0] * 3 + [1] * 7), subset="training", ignore_class_split=True)
+    with pytest.raises(ValueError, match="validation_split > 0"):
+        ImageDataGenerator().flow(x, y, subset="training")
+    with pytest.raises(ValueError, match="x and y of the same length"):
+        g.flow(x, y[:5])
+    with pytest.raises(ValueError, match="rank 4"):
+        g.flow(x[0])
+    with pytest.raises(ValueError, match="positive int batch_size"):
+        g.flow(x, y, batch_size=0)
+    sw = np.arange(10, dtype=np.float32)
+    xb, yb, swb = g.flow(x, y, sample_weight=sw, shuffle=False, batch_size=4)[1]
+    np.testing.assert_array_equal(swb, [4, 5, 6, 7])
+    assert isinstance(g.flow(x, shuffle=False)[0], np.ndarray)  # no y: x only
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return make_image_folder(
+        tmp_path_factory.mktemp("imgs"), n_per_class=5, classes=(0, 1), broken=False
+    )
+
+
+@pytest.mark.parametrize("mode", ["binary", "categorical", "sparse", "input", None])
+def test_flow_from_directory_class_modes(folder, mode):
+    g = ImageDataGenerator(rescale=1 / 255)
+    it = g.flow_from_directory(
+        str(folder.root), target_size=(16, 12), class_mode=mode, batch_size=4, shuffle=False
+    )
+    assert it.class_indices == {"digit_0": 0, "digit_1": 1} and it.samples == it.n == 10
+    assert it.filenames[0] == "digit_0/img_000.jpg" and it.filepaths[0].endswith(it.filenames[0])
+    np.testing.assert_array_equal(it.classes, [0] * 5 + [1] * 5)
+    batch = it[1]
+    xb = batch if mode is None else batch[0]
+    assert xb.shape == (4, 16, 12, 3) and xb.dtype == np.float32 and xb.max() <= 1.0
+    expected = {
+        "binary": np.array([0, 1, 1, 1], np.float32),
+        "sparse": np.array([0, 1, 1, 1], np.float32),
+        "categorical": np.eye(2, dtype=np.float32)[[0, 1, 1, 1]],
+    }
+    if mode in expected:
+        np.testing.assert_array_equal(batch[1], expected[mode])
+        assert batch[1].dtype == np.float32
+    elif mode == "input":
+        np.testing.assert_array_equal(batch[1], xb)
+
+
+def test_flow_from_directory_subset_and_errors(folder):
+    g = ImageDataGenerator(validation_split=0.4)
+    val = g.flow_from_directory(str(folder.root), target_size=(8, 8), subset="validation")
+    train = g.flow_from_directory(str(folder.root), target_size=(8, 8), subset="training")
+    # per class, the first 40% of the sorted files are validation
+    assert val.filenames == [f"digit_{c}/img_00{i}.{e}" for c, i, e in _firsts()]
+    assert val.samples + train.samples == 10 and not set(val.filenames) & set(train.filenames)
+    with pytest.raises(ValueError, match="class_mode in"):
+        g.flow_from_directory(str(folder.root), class_mode="multi")
+    with pytest.raises(ValueError, match="an existing directory"):
+        g.flow_from_directory(str(folder.root / "nope"))
+
+
+def _firsts():
+    # make_image_folder alternates jpg/png over the files it writes (class 0 first)
+    return [(0, 0, "jpg"), (0, 1, "png"), (1, 0, "png"), (1, 1, "jpg")]
+
+
+def test_directory_fast_path_matches_the_numpy_batches(folder):
+    g = ImageDataGenerator(rescale=1 / 255, horizontal_flip=True)
+    a = g.flow_from_directory(str(folder.root), target_size=(8, 8), batch_size=4, seed=1)
+    b = g.flow_from_directory(str(folder.root), target_size=(8, 8), batch_size=4, seed=1)
+    fast = list(a.device_epoch("cpu"))
+    for i, (xf, yf, _) in enumerate(fast):
+        xn, yn = b[i]
+        np.testing.assert_allclose(xf.numpy(), xn, atol=1e-6)
+        np.testing.assert_array_equal(yf.numpy(), yn)
+    a.folder.close()
+
+
+def test_adapter_uses_the_fast_path_and_honours_steps():
+    x, y = _indexed(10), np.arange(10)
+    it = ImageDataGenerator().flow(x, y, batch_size=4, shuffle=False)
+    data = adapt(it, device="cpu", steps=2)
+    assert isinstance(data, DeviceSequenceData) and len(data) == 2
+    first = [yb.tolist() for _, yb, _ in data.epoch()]
+    second = [yb.tolist() for _, yb, _ in data.epoch()]
+    assert first == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert second == [[8, 9], [0, 1, 2, 3]]  # the stream continues into the next pass
+    whole = adapt(it, device="cpu")
+    assert [len(yb) for _, yb, _ in whole.epoch()] == [4, 4, 2]
+
+
+def test_model_fit_on_augmented_mnist_batches_learns():
+    from lamina.datasets import mnist
+
+    (x, y), (xt, yt) = mnist.load_data()
+    x, y, xt, yt = x[:2000, ..., None], y[:2000], xt[:500, ..., None], yt[:500]
+    set_random_seed(0)
+    train = ImageDataGenerator(rescale=1 / 255, rotation_range=10, width_shift_range=0.1)
+    plain = ImageDataGenerator(rescale=1 / 255)
+    model = lamina.Sequential(
+        [
+            layers.Input((28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(
+        train.flow(x, y, batch_size=32, seed=0),
+        validation_data=plain.flow(xt, yt, batch_size=100, shuffle=False),
+        epochs=3,
+        verbose=0,
+    )
+    loss, acc = model.evaluate(plain.flow(xt, yt, batch_size=100, shuffle=False), verbose=0)
+    assert acc > 0.6  # chance is 0.1
+    pred = model.predict(plain.flow(xt, batch_size=64, shuffle=False), verbose=0)
+    np.testing.assert_allclose(pred, model.predict(xt / 255.0, verbose=0), atol=1e-5)
