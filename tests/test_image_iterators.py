@@ -29,6 +29,8 @@ def test_flow_batches_follow_the_index_order():
     np.testing.assert_array_equal(yb, [16, 18])
     with pytest.raises(IndexError, match=r"Expected a batch index in \[0, 3\)"):
         it[3]
+    with pytest.raises(ValueError):  # Keras raises ValueError here
+        it[-1]
     seen = [next(it)[1] for _ in range(4)]  # next() wraps around after the partial batch
     np.testing.assert_array_equal(seen[3], [0, 2, 4, 6])
 
@@ -179,3 +181,22 @@ def test_model_fit_on_augmented_mnist_batches_learns():
     assert acc > 0.6  # chance is 0.1
     pred = model.predict(plain.flow(xt, batch_size=64, shuffle=False), verbose=0)
     np.testing.assert_allclose(pred, model.predict(xt / 255.0, verbose=0), atol=1e-5)
+
+
+def test_save_to_dir_writes_the_augmented_images(tmp_path):
+    x = np.random.default_rng(0).uniform(0, 255, (3, 5, 5, 3)).astype(np.float32)
+    it = ImageDataGenerator(horizontal_flip=True).flow(
+        x, batch_size=3, shuffle=False, save_to_dir=str(tmp_path), save_prefix="aug"
+    )
+    batch = it[0]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 3 and all(f.startswith("aug_") and f.endswith(".png") for f in files)
+    from PIL import Image
+
+    first = next(p for p in tmp_path.iterdir() if p.name.startswith("aug_0_"))
+    saved = np.asarray(Image.open(first), dtype=np.float32)
+    b = batch[0]
+    scaled = (b - b.min()) / (b.max() - b.min()) * 255  # saved with scale=True
+    np.testing.assert_allclose(saved, scaled, atol=1.0)
+    with pytest.raises(ValueError, match="save_to_dir an existing directory"):
+        ImageDataGenerator().flow(x, save_to_dir=str(tmp_path / "missing"))

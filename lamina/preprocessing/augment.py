@@ -16,6 +16,13 @@ draws `tx` from height_shift_range (so "height" shifts move images sideways, ker
 issue #17398); here width_shift_range drives `tx` and height_shift_range `ty`. And Keras
 centres rotation/shear/zoom at (h/2, w/2) swapped on non-square images; here the centre is
 the true image centre (identical on square images).
+
+Checked by hand against Keras 3.15's legacy generator (SciPy backend) on square images: the
+warp with fill_mode 'nearest', 'reflect' or 'mirror', channel shift and brightness agree to
+float rounding. 'constant' and 'wrap' follow Keras's documentation (and TF's transform
+ops) rather than the SciPy modes Keras passes them to: 'constant' blends the edge pixel
+with `cval` where bilinear sampling straddles the border (SciPy sets every sample beyond the
+edge pixel centres to `cval`), and 'wrap' repeats with period W (SciPy's with period W - 1).
 """
 
 from __future__ import annotations

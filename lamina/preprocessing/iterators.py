@@ -33,6 +33,10 @@ def _error(where: str, expected: str, **received: Any) -> ValueError:
     )
 
 
+class BatchIndexError(IndexError, ValueError):
+    """A batch index out of range (a ValueError too, as Keras raises)."""
+
+
 class Iterator:
     """Base image iterator: index bookkeeping shared by the array and directory iterators.
 
@@ -93,7 +97,7 @@ class Iterator:
 
     def __getitem__(self, idx: int) -> Any:
         if not isinstance(idx, (int, np.integer)) or not 0 <= idx < len(self):
-            raise IndexError(
+            raise BatchIndexError(
                 f"{type(self).__name__} (lamina/preprocessing/iterators.py): Expected a batch "
                 f"index in [0, {len(self)}), received: idx={idx!r}"
             )
