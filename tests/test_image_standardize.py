@@ -122,3 +122,10 @@ def test_fit_validates_its_input_and_augment_changes_statistics():
         warnings.simplefilter("error")
         out = g2.standardize(x[:1])
     np.testing.assert_allclose(np.unique(out), [-1.0, 1.0], atol=1e-5)
+
+
+def test_zca_on_images_too_large_for_the_matrix_is_a_clear_error():
+    with pytest.warns(UserWarning):
+        g = ImageDataGenerator(zca_whitening=True)
+    with pytest.raises(ValueError, match="at most .* values for zca_whitening"):
+        g.fit(np.zeros((2, 150, 150, 3), np.uint8))

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 _CHUNK = 2048
+_ZCA_MAX_BYTES = 4 * 2**30  # the D x D matrices ZCA needs, in float64
 
 
 @dataclass
@@ -161,6 +162,13 @@ def _zca(
 ) -> np.ndarray:
     """Keras's ZCA matrix U diag(sqrt(n) / (S + eps)) U^T, S the singular values of X."""
     dim = _first(chunks)[0].numel()
+    if dim * dim * 8 > _ZCA_MAX_BYTES:
+        raise ValueError(
+            "ImageDataGenerator.fit (lamina/preprocessing/standardize.py): Expected images of "
+            f"at most {int((_ZCA_MAX_BYTES / 8) ** 0.5)} values for zca_whitening (it needs a "
+            f"values x values float64 matrix), received: {dim} values per image "
+            f"({dim * dim * 8 / 2**30:.1f} GiB). Resize the images or drop zca_whitening."
+        )
     if n >= dim:  # X^T X = U S^2 U^T: accumulate the D x D Gram matrix chunk by chunk
         gram = torch.zeros(dim, dim, dtype=torch.float64)
         for flat in _prepared(chunks, mean, std):
