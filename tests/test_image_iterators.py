@@ -200,3 +200,34 @@ def test_save_to_dir_writes_the_augmented_images(tmp_path):
     np.testing.assert_allclose(saved, scaled, atol=1.0)
     with pytest.raises(ValueError, match="save_to_dir an existing directory"):
         ImageDataGenerator().flow(x, save_to_dir=str(tmp_path / "missing"))
+
+
+def test_binary_class_mode_needs_two_classes(tmp_path):
+    make_image_folder(tmp_path, n_per_class=1, classes=(0, 1, 2), broken=False)
+    with pytest.raises(ValueError, match="2 class folders for class_mode='binary'"):
+        ImageDataGenerator().flow_from_directory(str(tmp_path), class_mode="binary")
+
+
+def test_fit_honours_steps_per_epoch_on_an_iterator():
+    class Count(lamina.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append(batch)
+
+    x, y = _indexed(20, 4, 4), np.arange(20) % 2
+    model = lamina.Sequential(
+        [layers.Input((4, 4, 1)), layers.Flatten(), layers.Dense(1, activation="sigmoid")]
+    )
+    model.compile("sgd", "binary_crossentropy")
+    count = Count()
+    it = ImageDataGenerator(rescale=0.05).flow(x, y, batch_size=4)
+    passes = []
+    reshuffle = it.on_epoch_end
+    it.on_epoch_end = lambda: (passes.append(it.total_batches_seen), reshuffle())
+    model.fit(it, epochs=2, steps_per_epoch=3, verbose=0, callbacks=[count])
+    assert count.batches == [0, 1, 2, 0, 1, 2]
+    # epoch 2 continued the pass epoch 1 left (5 batches per pass): one pass ended, at batch 5
+    assert passes == [5] and it.total_batches_seen == 6
