@@ -138,7 +138,7 @@ def test_directory_fast_path_matches_the_numpy_batches(folder):
         xn, yn = b[i]
         np.testing.assert_allclose(xf.numpy(), xn, atol=1e-6)
         np.testing.assert_array_equal(yf.numpy(), yn)
-    a.folder.close()
+    a.close()
 
 
 def test_adapter_uses_the_fast_path_and_honours_steps():

@@ -462,6 +462,10 @@ class DirectoryIterator(Iterator):
     def labels(self) -> np.ndarray:
         return self.classes
 
+    def close(self) -> None:
+        """Stop the decoder worker processes (they restart on the next epoch if needed)."""
+        self.folder.close()
+
     def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
         return self.folder.load(indices)
 
