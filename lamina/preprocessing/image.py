@@ -3,8 +3,9 @@
 from lamina.preprocessing.image import ImageDataGenerator, load_img, img_to_array
 """
 
+from lamina.preprocessing.directory_iterator import DirectoryIterator
 from lamina.preprocessing.image_generator import ImageDataGenerator
-from lamina.preprocessing.iterators import DirectoryIterator, Iterator, NumpyArrayIterator
+from lamina.preprocessing.iterators import Iterator, NumpyArrayIterator
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 
 __all__ = [

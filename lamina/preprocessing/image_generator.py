@@ -35,85 +35,19 @@ import torch
 
 from lamina import config
 from lamina.preprocessing import augment as aug
+from lamina.preprocessing.generator_args import (
+    FLOAT_DTYPES,
+    arg_error,
+    check_crop,
+    check_flag,
+    check_number,
+    check_pair,
+    check_shift_range,
+    check_zoom_range,
+    is_number,
+)
 from lamina.preprocessing.standardize import Standardizer, float64_chunks
 from lamina.preprocessing.warp import FILL_MODES
-
-_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-
-
-def _error(argument: str, expected: str, value: Any) -> ValueError:
-    return ValueError(
-        f"ImageDataGenerator (lamina/preprocessing/image_generator.py): Expected {expected}, "
-        f"received: {argument}={value!r}"
-    )
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-def _number(name: str, v: Any, minimum: float = 0.0) -> float:
-    if not _is_number(v) or not np.isfinite(v) or v < minimum:
-        raise _error(name, f"a number >= {minimum}", v)
-    return float(v)
-
-
-def _flag(name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise _error(name, "True or False", v)
-    return bool(v)
-
-
-def _shift_range(name: str, v: Any) -> aug.ShiftRange:
-    """Keras's reading: float = fraction (< 1) or pixels (>= 1); int n = whole pixels in
-    (-n, n); a list = choices (fractions if all < 1), each with a random sign."""
-    if isinstance(v, (list, tuple, np.ndarray)):
-        values = tuple(float(x) for x in np.asarray(v, dtype=np.float64).reshape(-1))
-        if not values or not all(np.isfinite(values)):
-            raise _error(name, "a float, an int or a non-empty list of numbers", v)
-        return aug.ShiftRange("choice", values=values, fraction=max(values) < 1)
-    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
-        if v < 0:
-            raise _error(name, "a non-negative shift", v)
-        if v == 0:
-            return aug.ShiftRange()
-        return aug.ShiftRange("choice", values=tuple(float(i) for i in range(int(v))))
-    if not _is_number(v) or not np.isfinite(v) or v < 0:
-        raise _error(name, "a float, an int or a non-empty list of numbers", v)
-    if v == 0:
-        return aug.ShiftRange()
-    return aug.ShiftRange("uniform", value=float(v), fraction=float(v) < 1)
-
-
-def _zoom_range(v: Any) -> tuple[float, float]:
-    if _is_number(v):
-        lo, hi = 1.0 - float(v), 1.0 + float(v)
-    elif isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v):
-        lo, hi = float(v[0]), float(v[1])
-    else:
-        raise _error("zoom_range", "a float or a [lower, upper] pair of floats", v)
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or lo > hi:
-        raise _error("zoom_range", "0 <= lower <= upper (a float z means [1 - z, 1 + z])", v)
-    return lo, hi
-
-
-def _pair(name: str, v: Any, what: str) -> tuple[float, float]:
-    if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v)):
-        raise _error(name, what, v)
-    lo, hi = float(v[0]), float(v[1])
-    if lo < 0 or lo > hi:
-        raise _error(name, what, v)
-    return lo, hi
-
-
-def _crop(v: Any) -> tuple[int, int] | None:
-    if v is None:
-        return None
-    ok = isinstance(v, (list, tuple)) and len(v) == 2
-    ok = ok and all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in v)
-    if not ok or min(v) < 1:
-        raise _error("random_crop", "None or (height, width) of positive ints", v)
-    return int(v[0]), int(v[1])
 
 
 class ImageDataGenerator:
@@ -160,46 +94,46 @@ class ImageDataGenerator:
             "histogram_equalization": histogram_equalization,
         }
         for name, value in flags.items():
-            _flag(name, value)
+            check_flag(name, value)
         data_format = data_format or config.image_data_format()
         if data_format != "channels_last":
-            raise _error(
+            raise arg_error(
                 "data_format", "'channels_last' (Lamina images are NHWC) or None", data_format
             )
         dtype = dtype or config.floatx()
-        if str(dtype) not in _FLOAT_DTYPES:
-            raise _error("dtype", f"None or a float dtype name {_FLOAT_DTYPES}", dtype)
+        if str(dtype) not in FLOAT_DTYPES:
+            raise arg_error("dtype", f"None or a float dtype name {FLOAT_DTYPES}", dtype)
         if fill_mode not in FILL_MODES:
-            raise _error("fill_mode", f"one of {FILL_MODES}", fill_mode)
-        if not _is_number(cval):
-            raise _error("cval", "a number", cval)
+            raise arg_error("fill_mode", f"one of {FILL_MODES}", fill_mode)
+        if not is_number(cval):
+            raise arg_error("cval", "a number", cval)
         if interpolation_order not in (0, 1) or isinstance(interpolation_order, bool):
-            raise _error(
+            raise arg_error(
                 "interpolation_order",
                 "0 (nearest) or 1 (bilinear); Keras's SciPy spline orders 2-5 are not supported",
                 interpolation_order,
             )
-        if rescale is not None and (not _is_number(rescale) or not np.isfinite(rescale)):
-            raise _error("rescale", "None or a number (e.g. 1/255)", rescale)
+        if rescale is not None and (not is_number(rescale) or not np.isfinite(rescale)):
+            raise arg_error("rescale", "None or a number (e.g. 1/255)", rescale)
         if preprocessing_function is not None and not callable(preprocessing_function):
-            raise _error(
+            raise arg_error(
                 "preprocessing_function",
                 "None or a function of one image",
                 type(preprocessing_function).__name__,
             )
-        if not _is_number(validation_split) or not 0 <= validation_split < 1:
-            raise _error("validation_split", "a number in [0, 1)", validation_split)
-        zca_epsilon = _number("zca_epsilon", zca_epsilon)
+        if not is_number(validation_split) or not 0 <= validation_split < 1:
+            raise arg_error("validation_split", "a number in [0, 1)", validation_split)
+        zca_epsilon = check_number("zca_epsilon", zca_epsilon)
         if zca_epsilon <= 0:
-            raise _error("zca_epsilon", "a positive number", zca_epsilon)
+            raise arg_error("zca_epsilon", "a positive number", zca_epsilon)
         brightness = None
         if brightness_range is not None:
-            brightness = _pair(
+            brightness = check_pair(
                 "brightness_range",
                 brightness_range,
                 "None or [lower, upper] with 0 <= lower <= upper",
             )
-        noise = _number("gaussian_noise_std", gaussian_noise_std)
+        noise = check_number("gaussian_noise_std", gaussian_noise_std)
 
         self.featurewise_center = featurewise_center
         self.samplewise_center = samplewise_center
@@ -207,13 +141,13 @@ class ImageDataGenerator:
         self.samplewise_std_normalization = samplewise_std_normalization
         self.zca_whitening = zca_whitening
         self.zca_epsilon = zca_epsilon
-        self.rotation_range = _number("rotation_range", rotation_range)
+        self.rotation_range = check_number("rotation_range", rotation_range)
         self.width_shift_range = width_shift_range
         self.height_shift_range = height_shift_range
         self.brightness_range = brightness_range
-        self.shear_range = _number("shear_range", shear_range)
-        self.zoom_range = list(_zoom_range(zoom_range))
-        self.channel_shift_range = _number("channel_shift_range", channel_shift_range)
+        self.shear_range = check_number("shear_range", shear_range)
+        self.zoom_range = list(check_zoom_range(zoom_range))
+        self.channel_shift_range = check_number("channel_shift_range", channel_shift_range)
         self.fill_mode = fill_mode
         self.cval = float(cval)
         self.horizontal_flip = horizontal_flip
@@ -226,12 +160,12 @@ class ImageDataGenerator:
         self.dtype = str(dtype)
         self.gaussian_noise_std = noise
         self.histogram_equalization = histogram_equalization
-        self.random_crop = _crop(random_crop)
+        self.random_crop = check_crop(random_crop)
         self._overrides()
         self.spec = aug.AugmentSpec(
             rotation_range=self.rotation_range,
-            width_shift=_shift_range("width_shift_range", width_shift_range),
-            height_shift=_shift_range("height_shift_range", height_shift_range),
+            width_shift=check_shift_range("width_shift_range", width_shift_range),
+            height_shift=check_shift_range("height_shift_range", height_shift_range),
             shear_range=self.shear_range,
             zoom_range=tuple(self.zoom_range),
             channel_shift_range=self.channel_shift_range,
@@ -317,9 +251,9 @@ class ImageDataGenerator:
             x = x.detach().cpu().numpy()
         arr = np.asarray(x)
         if arr.ndim != 4:
-            raise _error("x", "images of rank 4 (samples, height, width, channels)", arr.shape)
+            raise arg_error("x", "images of rank 4 (samples, height, width, channels)", arr.shape)
         if arr.dtype.kind not in "biuf":
-            raise _error("x.dtype", "a numeric array", arr.dtype)
+            raise arg_error("x.dtype", "a numeric array", arr.dtype)
         if arr.shape[-1] not in (1, 3, 4):
             warnings.warn(
                 f"ImageDataGenerator.fit: expected 1, 3 or 4 channels on the last axis "
@@ -327,7 +261,7 @@ class ImageDataGenerator:
                 stacklevel=2,
             )
         if not isinstance(rounds, numbers.Integral) or rounds < 1:
-            raise _error("rounds", "a positive int", rounds)
+            raise arg_error("rounds", "a positive int", rounds)
         data = torch.from_numpy(np.ascontiguousarray(arr))
         if augment:  # (Lamina augments before rescale, the order its batches use)
             gen = torch.Generator().manual_seed(
@@ -386,7 +320,7 @@ class ImageDataGenerator:
         """Random parameters for one image, drawn from NumPy's global RNG (seeded with `seed`
         if given) in Keras's order; Keras's dict keys, plus 'crop'/'noise' for the extras."""
         if len(img_shape) != 3:
-            raise _error("img_shape", "(height, width, channels)", tuple(img_shape))
+            raise arg_error("img_shape", "(height, width, channels)", tuple(img_shape))
         if seed is not None:
             np.random.seed(seed)
         return aug.sample_params_numpy(self.spec, tuple(img_shape))
@@ -407,7 +341,7 @@ class ImageDataGenerator:
         array (Keras changes float inputs in place)."""
         arr = np.asarray(x)
         if arr.ndim not in (3, 4):
-            raise _error("x", "an image (H, W, C) or a batch (N, H, W, C)", arr.shape)
+            raise arg_error("x", "an image (H, W, C) or a batch (N, H, W, C)", arr.shape)
         t = torch.from_numpy(np.array(arr, dtype=self._numpy_dtype))
         batch = t if arr.ndim == 4 else t[None]
         out = self.standardize_batch(batch)
@@ -416,7 +350,7 @@ class ImageDataGenerator:
     def _image(self, x: Any) -> torch.Tensor:
         arr = np.asarray(x)
         if arr.ndim != 3:
-            raise _error("x", "one image of shape (height, width, channels)", arr.shape)
+            raise arg_error("x", "one image of shape (height, width, channels)", arr.shape)
         return torch.from_numpy(np.array(arr, dtype=np.float64)).to(self.working_dtype)
 
     # -------------------------------------------------------------------------- flows
@@ -473,7 +407,7 @@ class ImageDataGenerator:
     ):
         """Batches of augmented images from a folder of class subfolders: a
         `DirectoryIterator`. `cache=True` (Lamina) keeps decoded images in a memmap file."""
-        from lamina.preprocessing.iterators import DirectoryIterator
+        from lamina.preprocessing.directory_iterator import DirectoryIterator
 
         return DirectoryIterator(
             directory,

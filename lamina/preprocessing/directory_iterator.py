@@ -1,0 +1,148 @@
+"""`DirectoryIterator`: flow_from_directory's batches from a folder of class subfolders.
+
+Files are listed, split (validation_split + subset: per class, the FIRST fraction of the
+sorted files is 'validation', as Keras) and decoded by `lamina.data.image_folder.ImageFolder`;
+during training whole batches are decoded in worker processes (or read from the decoded-image
+cache with `cache=True`) while the model trains, then augmented on the model's device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator as PyIterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina.preprocessing.iterators import Batch, Iterator, _check_save, _error
+
+
+class DirectoryIterator(Iterator):
+    """Batches from a directory of class subfolders (one subfolder per class)."""
+
+    allowed_class_modes = ("categorical", "binary", "sparse", "input", None)
+
+    def __init__(
+        self,
+        directory: str,
+        image_data_generator: Any,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: list[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        data_format: str | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        follow_links: bool = False,
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        keep_aspect_ratio: bool = False,
+        cache: bool | str = False,
+        dtype: str | None = None,
+    ) -> None:
+        from lamina.data.image_folder import ImageFolder
+
+        where = f"DirectoryIterator(directory={directory!r})"
+        if class_mode not in self.allowed_class_modes:
+            raise _error(where, f"class_mode in {self.allowed_class_modes}", class_mode=class_mode)
+        if data_format not in (None, "channels_last"):
+            raise _error(where, "data_format 'channels_last'", data_format=data_format)
+        if subset not in (None, "training", "validation"):
+            raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
+        split = image_data_generator._validation_split
+        if subset is not None and not split:
+            raise _error(
+                where,
+                "validation_split > 0 in the ImageDataGenerator when subset is set",
+                validation_split=split,
+            )
+        _check_save(where, save_to_dir, save_format)
+        self.folder = ImageFolder(
+            directory,
+            target_size=tuple(target_size),
+            color_mode=color_mode,
+            classes=classes,
+            follow_links=follow_links,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            validation_split=split if subset else 0.0,
+            subset=subset,
+            split="per_class",
+            seed=seed,
+            cache=cache,
+        )
+        f = self.folder
+        self.directory = f.directory
+        self.image_data_generator = image_data_generator
+        self.target_size = tuple(int(v) for v in target_size)
+        self.color_mode = color_mode
+        self.image_shape = f.image_shape
+        self.class_mode = class_mode
+        self.class_indices = dict(f.class_indices)
+        self.num_classes = len(self.class_indices)
+        if class_mode == "binary" and self.num_classes != 2:
+            raise _error(
+                where,
+                "2 class folders for class_mode='binary' (use 'categorical' or 'sparse')",
+                classes=list(self.class_indices)[:10],
+            )
+        self.classes = np.asarray(f.classes, dtype=np.int32)
+        self.filenames = list(f.filenames)
+        self.samples = f.samples
+        self.dtype = dtype or image_data_generator.dtype
+        self.data_format = "channels_last"
+        self.save_to_dir = save_to_dir
+        self.save_prefix = save_prefix
+        self.save_format = save_format
+        self.subset = subset
+        self.interpolation = interpolation
+        self.keep_aspect_ratio = keep_aspect_ratio
+        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
+        super().__init__(self.samples, batch_size, shuffle, seed)
+
+    @property
+    def filepaths(self) -> list[str]:
+        return list(self.folder.paths)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.classes
+
+    def close(self) -> None:
+        """Stop the decoder worker processes (they restart on the next epoch if needed)."""
+        self.folder.close()
+
+    def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+        return self.folder.load(indices)
+
+    def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
+        mode = self.class_mode
+        if mode is None:
+            return None, None
+        if mode == "input":
+            return x, None
+        dtype = torch.float32 if x.dtype == torch.bfloat16 else x.dtype
+        labels = torch.from_numpy(self.classes[kept].astype(np.int64)).to(device)
+        if mode in ("binary", "sparse"):
+            return labels.to(dtype), None
+        return torch.nn.functional.one_hot(labels, self.num_classes).to(dtype), None
+
+    def device_epoch(self, device: torch.device | str) -> PyIterator[Batch]:
+        """One epoch with files decoded in worker processes, overlapping the training step."""
+        if self.index_array is None:
+            self._set_index_array()
+        assert self.index_array is not None
+        order = np.asarray(self.index_array[: len(self) * self.batch_size])
+        for kept, raw in self.folder.batches(order, self.batch_size):
+            gen = self._batch_generator()
+            if len(kept) == 0:
+                continue  # every file of this batch failed to decode (each warned)
+            yield self._build(kept, raw, gen, device)
+        self.on_epoch_end()
+
+
+__all__ = ["DirectoryIterator"]
