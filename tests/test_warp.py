@@ -303,3 +303,22 @@ def test_nearest_rounds_half_to_even_like_torch_round():
         )
         x_in = torch.round(torch.arange(6.0) - dx).long().clamp(0, 5).numpy()  # edge fill
         np.testing.assert_array_equal(out.ravel(), row.ravel()[x_in])
+
+
+def test_compiled_warp_matches_eager_with_and_without_gradients():
+    x = torch.from_numpy(_images(b=2, h=6, w=7, c=2, seed=4))
+    m = rotation(torch.tensor([0.3, -2.0]), 6, 7) @ zoom(
+        torch.tensor([1.2, 0.7]), torch.tensor([0.9, 1.1]), 6, 7
+    )
+    torch._dynamo.reset()
+    fn = torch.compile(
+        lambda a, b: warp_affine(a, b, "reflect"), fullgraph=True, backend="aot_eager"
+    )
+    np.testing.assert_array_equal(
+        fn(x, m).numpy(), warp_affine(x, m, "reflect").numpy()
+    )  # opaque op
+    xg = x.clone().requires_grad_(True)
+    fn(xg, m).sum().backward()  # needs a gradient: traced through, differentiable
+    eager = x.clone().requires_grad_(True)
+    warp_affine(eager, m, "reflect").sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), eager.grad.numpy(), rtol=1e-6)
