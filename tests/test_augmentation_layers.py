@@ -118,6 +118,8 @@ def test_random_rotation_turns_counter_clockwise(turn, k):
     x = _images(b=3, h=6, w=6)
     out = _train(RandomRotation((turn, turn)), x)
     np.testing.assert_allclose(out, np.rot90(x, k=k, axes=(1, 2)), atol=1e-5)
+    single = _train(RandomRotation((turn, turn)), x[0])  # one HWC image
+    np.testing.assert_allclose(single, np.rot90(x[0], k=k), atol=1e-5)
 
 
 def test_random_translation_moves_right_and_down_with_reflect_fill():
