@@ -297,7 +297,8 @@ class RandomContrast(_Augment):
 
     The mean is over each image's pixels, per channel. c is drawn from [1 - lower,
     1 + upper]: a number f gives lower = upper = f (in [0, 1]), a pair (lower, upper)
-    those bounds. Outputs are clipped to value_range.
+    those bounds. Outputs are clipped to value_range. (This is Keras's documented rule and
+    Keras 2's; Keras 3.15's code turns a number f into [1, 1 + f], raising contrast only.)
     """
 
     def __init__(
@@ -364,7 +365,9 @@ class RandomCrop(_Augment):
     """Crop (height, width) windows: at a random place in training, one place per batch
     (as Keras does). At inference, or when an image is not larger than the target in both
     dimensions, the largest central window of the target's aspect ratio is cropped and
-    resized (bilinear) to (height, width)."""
+    resized (bilinear) to (height, width), as Keras documents (Keras 3.15's code returns
+    inference inputs uncropped, so its output shape then disagrees with its own
+    compute_output_shape)."""
 
     def __init__(self, height: int, width: int, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
