@@ -18,6 +18,7 @@ bit for bit: the identity returns the input and flips are exact.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap", "mirror")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -136,6 +137,36 @@ def _(images, matrices, fill_mode, fill_value, interpolation):
     return images.new_empty(images.shape)
 
 
+# fill modes whose per-neighbour rule grid_sample's padding reproduces (align_corners=False:
+# 'reflection' reflects about the pixel edges, -0.5 and W - 0.5, which is Keras's 'reflect')
+_GRID_SAMPLE_PADDING = {"nearest": "border", "constant": "zeros", "reflect": "reflection"}
+
+
+def _grid_sample(
+    images: torch.Tensor, x_in: torch.Tensor, y_in: torch.Tensor, fill_mode: str, fill_value: float
+) -> torch.Tensor:
+    """Bilinear sampling at input pixel coordinates (B, H, W) with one F.grid_sample kernel.
+
+    About 5x faster than gathering the four neighbours (14 vs 77 ms for 32 images of
+    150x150x3 here); results equal the gather path to float rounding (~1e-6), since
+    normalised coordinates are not exact. 'constant' with a non-zero fill adds the fill
+    times the weight that fell outside (grid_sample of ones), the per-neighbour rule.
+    """
+    _, height, width, _ = images.shape
+    grid = torch.stack(((2 * x_in + 1) / width - 1, (2 * y_in + 1) / height - 1), dim=-1)
+    grid = grid.to(images.dtype)
+    nchw = images.permute(0, 3, 1, 2)
+    padding = _GRID_SAMPLE_PADDING[fill_mode]
+    out = F.grid_sample(nchw, grid, mode="bilinear", padding_mode=padding, align_corners=False)
+    if fill_mode == "constant" and fill_value != 0.0:
+        ones = torch.ones_like(nchw[:, :1])
+        inside = F.grid_sample(
+            ones, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )
+        out = out + (1.0 - inside) * fill_value
+    return out.permute(0, 2, 3, 1)
+
+
 def _warp(
     images: torch.Tensor,
     matrices: torch.Tensor,
@@ -160,6 +191,13 @@ def _warp(
         return torch.where((coord - nearest).abs() < _SNAP, nearest, coord)
 
     x_in, y_in = row(0), row(1)
+    eager = not torch.compiler.is_compiling()  # traced: the gather path (no data-dependent branch)
+    if eager and bool(
+        ((x_in == x_in.floor()) & (y_in == y_in.floor())).all()
+    ):  # identity, flips, quarter turns, whole-pixel shifts: copy pixels exactly
+        interpolation = "nearest"
+    elif eager and interpolation == "bilinear" and fill_mode in _GRID_SAMPLE_PADDING:
+        return _grid_sample(images, x_in, y_in, fill_mode, fill_value)
     flat = images.reshape(batch, height * width, channels)
 
     def read(iy: torch.Tensor, ix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
