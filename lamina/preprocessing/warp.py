@@ -190,14 +190,19 @@ def _warp(
         nearest = _round(coord).to(coord_dtype)
         return torch.where((coord - nearest).abs() < _SNAP, nearest, coord)
 
-    x_in, y_in = row(0), row(1)
     eager = not torch.compiler.is_compiling()  # traced: the gather path (no data-dependent branch)
-    if eager and bool(
-        ((x_in == x_in.floor()) & (y_in == y_in.floor())).all()
-    ):  # identity, flips, quarter turns, whole-pixel shifts: copy pixels exactly
+    # every matrix entry (near) an integer: identity, flips, quarter turns, whole-pixel
+    # shifts; the snapped coordinates then copy pixels exactly (the gather path)
+    integral = eager and bool(((m - torch.round(m)).abs() < _SNAP).all())
+    if integral:
         interpolation = "nearest"
     elif eager and interpolation == "bilinear" and fill_mode in _GRID_SAMPLE_PADDING:
-        return _grid_sample(images, x_in, y_in, fill_mode, fill_value)
+        raw = [
+            sum(m[:, i, j].view(batch, 1, 1) * v for j, v in enumerate((xs, ys, 1.0)))
+            for i in (0, 1)
+        ]
+        return _grid_sample(images, raw[0], raw[1], fill_mode, fill_value)
+    x_in, y_in = row(0), row(1)
     flat = images.reshape(batch, height * width, channels)
 
     def read(iy: torch.Tensor, ix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
