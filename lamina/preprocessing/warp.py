@@ -143,27 +143,18 @@ _GRID_SAMPLE_PADDING = {"nearest": "border", "constant": "zeros", "reflect": "re
 
 
 def _grid_sample(
-    images: torch.Tensor, m: torch.Tensor, fill_mode: str, fill_value: float
+    images: torch.Tensor, x_in: torch.Tensor, y_in: torch.Tensor, fill_mode: str, fill_value: float
 ) -> torch.Tensor:
-    """Bilinear sampling by the (B, 2, 3) pixel matrices with F.affine_grid + F.grid_sample.
+    """Bilinear sampling at input pixel coordinates (B, H, W) with one F.grid_sample kernel.
 
-    About 10x faster than gathering the four neighbours (32 images of 150x150x3 here);
-    results equal the gather path to float rounding (~1e-6), since normalised coordinates
-    are not exact. The pixel matrix becomes grid_sample's normalised one (align_corners=
-    False: pixel x <-> (2x + 1) / W - 1). 'constant' with a non-zero fill adds the fill
+    About 5x faster than gathering the four neighbours (14 vs 77 ms for 32 images of
+    150x150x3 here); results equal the gather path to float rounding (~1e-6), since
+    normalised coordinates are not exact. 'constant' with a non-zero fill adds the fill
     times the weight that fell outside (grid_sample of ones), the per-neighbour rule.
     """
-    batch, height, width, channels = images.shape
-    to_norm = torch.tensor(
-        [[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
-        dtype=torch.float64,  # the product in float64: float32 theta drifted by 4e-6
-        device=m.device,
-    )
-    m = m.to(torch.float64)
-    from_norm = torch.linalg.inv(to_norm)
-    full = torch.cat([m, to_norm[2:].expand(batch, 1, 3)], dim=1)
-    theta = (to_norm @ full @ from_norm)[:, :2].to(images.dtype)
-    grid = F.affine_grid(theta, [batch, channels, height, width], align_corners=False)
+    _, height, width, _ = images.shape
+    grid = torch.stack(((2 * x_in + 1) / width - 1, (2 * y_in + 1) / height - 1), dim=-1)
+    grid = grid.to(images.dtype)
     nchw = images.permute(0, 3, 1, 2)
     padding = _GRID_SAMPLE_PADDING[fill_mode]
     out = F.grid_sample(nchw, grid, mode="bilinear", padding_mode=padding, align_corners=False)
@@ -206,7 +197,11 @@ def _warp(
     if integral:
         interpolation = "nearest"
     elif eager and interpolation == "bilinear" and fill_mode in _GRID_SAMPLE_PADDING:
-        return _grid_sample(images, m, fill_mode, fill_value)
+        raw = [
+            sum(m[:, i, j].view(batch, 1, 1) * v for j, v in enumerate((xs, ys, 1.0)))
+            for i in (0, 1)
+        ]
+        return _grid_sample(images, raw[0], raw[1], fill_mode, fill_value)
     x_in, y_in = row(0), row(1)
     flat = images.reshape(batch, height * width, channels)
 
