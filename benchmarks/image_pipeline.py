@@ -57,7 +57,9 @@ def keras_epochs(folder: Path, epochs: int) -> tuple[list[float], str]:
     return rates, why
 
 
-def lamina_epochs(folder: Path, epochs: int, cache_dir: Path) -> tuple[list[float], str]:
+def lamina_epochs(
+    folder: Path, epochs: int, cache_dir: Path, workers: int | None = None
+) -> tuple[list[float], str]:
     """Lamina's images/s per epoch (the first one decodes and fills the cache)."""
     import torch
 
@@ -69,6 +71,7 @@ def lamina_epochs(folder: Path, epochs: int, cache_dir: Path) -> tuple[list[floa
         batch_size=BATCH,
         class_mode="binary",
         cache=str(cache_dir),
+        workers=workers,
     )
     device = torch.device("cpu")
     rates = []
@@ -86,6 +89,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=10000)
     ap.add_argument("--keras-epochs", type=int, default=2)
     ap.add_argument("--lamina-epochs", type=int, default=4)
+    ap.add_argument(
+        "--workers", type=int, default=None, help="decoder processes (default: Lamina's)"
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     folder = image_folder_data.make(args.images)
@@ -93,7 +99,7 @@ def main() -> None:
     keras, keras_note = keras_epochs(folder, args.keras_epochs)
     print(f"tf.keras images/s per epoch: {[round(r) for r in keras]} {keras_note}", flush=True)
     with tempfile.TemporaryDirectory(prefix="lamina-image-cache-") as tmp:
-        lamina, lamina_note = lamina_epochs(folder, args.lamina_epochs, Path(tmp))
+        lamina, lamina_note = lamina_epochs(folder, args.lamina_epochs, Path(tmp), args.workers)
     print(f"Lamina images/s per epoch: {[round(r) for r in lamina]} ({lamina_note})", flush=True)
     if not keras or not lamina:
         print("no comparison: " + (keras_note or "Lamina failed"))

@@ -231,3 +231,19 @@ def test_fit_honours_steps_per_epoch_on_an_iterator():
     assert count.batches == [0, 1, 2, 0, 1, 2]
     # epoch 2 continued the pass epoch 1 left (5 batches per pass): one pass ended, at batch 5
     assert passes == [5] and it.total_batches_seen == 6
+
+
+def test_workers_choose_in_process_or_worker_decoding_with_the_same_pixels(folder):
+    g = ImageDataGenerator(rescale=1 / 255)
+    kw = dict(target_size=(8, 8), batch_size=4, shuffle=False)
+    inline = g.flow_from_directory(str(folder.root), workers=0, **kw)
+    pooled = g.flow_from_directory(str(folder.root), workers=1, **kw)
+    assert inline.folder.num_workers == 0 and pooled.folder.num_workers == 1
+    for (xa, ya, _), (xb, yb, _) in zip(inline.device_epoch("cpu"), pooled.device_epoch("cpu")):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    pooled.close()
+    with pytest.raises(
+        ValueError, match="Expected workers None or an int >= 0, received: workers=-1"
+    ):
+        g.flow_from_directory(str(folder.root), workers=-1)

@@ -43,6 +43,7 @@ class DirectoryIterator(Iterator):
         keep_aspect_ratio: bool = False,
         cache: bool | str = False,
         dtype: str | None = None,
+        workers: int | None = None,
     ) -> None:
         from lamina.data.image_folder import ImageFolder
 
@@ -61,6 +62,10 @@ class DirectoryIterator(Iterator):
                 validation_split=split,
             )
         _check_save(where, save_to_dir, save_format)
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+        ):
+            raise _error(where, "workers None or an int >= 0", workers=workers)
         self.folder = ImageFolder(
             directory,
             target_size=tuple(target_size),
@@ -74,6 +79,7 @@ class DirectoryIterator(Iterator):
             split="per_class",
             seed=seed,
             cache=cache,
+            num_workers=workers,
         )
         f = self.folder
         self.directory = f.directory

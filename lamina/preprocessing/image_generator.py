@@ -404,9 +404,11 @@ class ImageDataGenerator:
         interpolation: str = "nearest",
         keep_aspect_ratio: bool = False,
         cache: bool | str = False,
+        workers: int | None = None,
     ):
         """Batches of augmented images from a folder of class subfolders: a
-        `DirectoryIterator`. `cache=True` (Lamina) keeps decoded images in a memmap file."""
+        `DirectoryIterator`. `cache=True` (Lamina) keeps decoded images in a memmap file;
+        `workers` decoder processes (Lamina; None: the cores but one, 0: decode in-process)."""
         from lamina.preprocessing.directory_iterator import DirectoryIterator
 
         return DirectoryIterator(
@@ -427,6 +429,7 @@ class ImageDataGenerator:
             interpolation=interpolation,
             keep_aspect_ratio=keep_aspect_ratio,
             cache=cache,
+            workers=workers,
         )
 
 
