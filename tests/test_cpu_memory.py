@@ -34,7 +34,9 @@ def test_reuse_avoids_page_faults_and_restores_the_default():
     with cpu_memory.reuse_cpu_memory(torch.device("cpu")):
         assert cpu_memory.active()
         _faults_of_big_allocations(1)  # the first allocation grows the heap once
-        assert _faults_of_big_allocations() < 2 * pages  # 10 allocations, at most 1 faulted
+        # 10 allocations: mapped afresh they fault 10 x pages; reused, at most a few do (a
+        # heap other tests fragmented, or another malloc arena, may need to grow once or twice)
+        assert _faults_of_big_allocations() < 4 * pages
     assert not cpu_memory.active()
     # afterwards: glibc's dynamic ceiling (32 MiB): a 16 MB block comes from the heap, but a
     # 48 MB one is mapped afresh each time, so memory goes back to the system
