@@ -133,3 +133,50 @@ def test_dropout_gradient_is_the_scaled_mask_and_rate_is_unbiased():
     dropped = (out == 0).float().mean().item()
     assert abs(dropped - rate) < 0.003  # 5 standard errors of 400,000 draws
     assert out.mean().item() == pytest.approx(1.0, abs=0.005)  # E[out] = x
+
+
+@pytest.mark.parametrize("rate,bits", [(0.25, 8), (0.5, 8), (0.75, 8), (0.1, 32), (0.3, 32)])
+def test_dropout_mask_uses_the_fewest_exact_bits_and_drops_rate(rate, bits):
+    from lamina.layers.regularization import keep_bits, uniform_keep
+
+    assert keep_bits(rate) == bits
+    assert keep_bits(3 / 1024) == 16
+    g = torch.Generator().manual_seed(0)
+    keep = uniform_keep((600, 1000), rate, torch.device("cpu"), g)
+    assert keep.dtype == torch.bool and keep.shape == (600, 1000)
+    sigma = (rate * (1 - rate) / keep.numel()) ** 0.5
+    assert abs((1 - keep.float().mean().item()) - rate) < 5 * sigma
+    # neighbouring units (bytes of one 64-bit draw) are independent: P(both dropped) = rate**2
+    flat = keep.flatten()
+    both = (~flat[:-1] & ~flat[1:]).float().mean().item()
+    assert abs(both - rate**2) < 0.005
+
+
+def test_dropout_random_bytes_are_uniform():
+    """Every byte value of the 64-bit draws is equally likely (chi-square, 255 dof)."""
+    from lamina.layers.regularization import uniform_keep
+
+    g = torch.Generator().manual_seed(5)
+    counts = torch.zeros(256)
+    for level in range(256):  # P(keep at rate level/256) pins the cumulative byte distribution
+        if level in (0, 64, 128, 192):
+            keep = uniform_keep((200_000,), level / 256, torch.device("cpu"), g)
+            counts[level] = keep.float().mean()
+    assert counts[0] == 1.0
+    for level in (64, 128, 192):
+        expected = 1 - level / 256
+        assert abs(counts[level].item() - expected) < 5 * (expected * (1 - expected) / 2e5) ** 0.5
+    words = torch.empty(100_000, dtype=torch.int64).random_(-(2**63), None, generator=g)
+    hist = torch.bincount(words.view(torch.uint8).long(), minlength=256).double()
+    chi2 = ((hist - hist.mean()) ** 2 / hist.mean()).sum().item()
+    assert chi2 < 255 + 6 * (2 * 255) ** 0.5  # mean 255, sd 22.6
+    assert 0.49 < (words < 0).double().mean().item() < 0.51  # the sign bit is drawn too
+
+
+def test_seeded_dropout_repeats_and_differs_by_seed():
+    x = torch.ones(64, 64)
+    a = Dropout(0.25, seed=7)(x, training=True)
+    b = Dropout(0.25, seed=7)(x, training=True)
+    c = Dropout(0.25, seed=8)(x, training=True)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.unique().tolist() == pytest.approx([0.0, 1 / 0.75])

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, registry, regularizers
+from lamina.layers import conv_relu
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 
@@ -204,8 +205,13 @@ class _Conv(Layer):
         ]
         return (input_shape[0], *spatial, self.filters)
 
-    def _finish(self, out: torch.Tensor) -> torch.Tensor:
-        out = self._activate(out)
+    def _relu_fusable(self) -> bool:
+        """True when the activation is exactly ReLU and the engine wants activations."""
+        return self.activation is activations.relu and not self._emit_logits
+
+    def _finish(self, out: torch.Tensor, activated: bool = False) -> torch.Tensor:
+        if not activated:
+            out = self._activate(out)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(out) / out.shape[0])  # per sample, as Keras
         return out
@@ -252,6 +258,12 @@ class Conv2D(_Conv):
                 padding = (top, left)  # symmetric: let the kernel pad
             else:
                 x = F.pad(x, (left, right, top, bottom))
+        if self._relu_fusable() and conv_relu.fused_relu_available(x, self.kernel):
+            pads = (padding, padding) if isinstance(padding, int) else padding
+            out = conv_relu.conv2d_relu(
+                x, self.kernel, self.bias, self.strides, pads, self.dilation_rate, self.groups
+            )
+            return self._finish(out.permute(0, 2, 3, 1), activated=True)
         out = F.conv2d(
             x, self.kernel, self.bias, self.strides, padding, self.dilation_rate, self.groups
         )

@@ -34,6 +34,37 @@ def _check_rate(layer: Layer, rate: Any) -> float:
     return float(rate)
 
 
+_BITS_DTYPES = {8: torch.uint8, 16: torch.int16, 32: torch.int32}
+
+
+def keep_bits(rate: float) -> int:
+    """The fewest bits (8, 16 or 32) whose uniform integers represent `rate` exactly."""
+    for bits in (8, 16):
+        if (rate * 2**bits).is_integer():
+            return bits
+    return 32
+
+
+def uniform_keep(
+    shape: tuple[int, ...],
+    rate: float,
+    device: torch.device,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A bool tensor of `shape`, True with probability `1 - rate` (exact to 2**-bits).
+
+    >>> uniform_keep((4, 3), 0.25, torch.device("cpu")).shape
+    torch.Size([4, 3])
+    """
+    bits = keep_bits(rate)
+    count = math.prod(shape)
+    words = torch.empty((count * bits + 63) // 64, dtype=torch.int64, device=device)
+    words.random_(-(2**63), None, generator=generator)  # every bit uniform
+    values = words.view(_BITS_DTYPES[bits])[:count].view(shape)
+    offset = 0 if bits == 8 else 2 ** (bits - 1)  # int16/int32 are signed
+    return values >= round(rate * 2**bits) - offset
+
+
 class _Noise(Layer):
     """Owns an optional seeded generator, so `seed=` makes the noise reproducible."""
 
@@ -56,18 +87,21 @@ class _Noise(Layer):
     def _keep_mask(self, x: torch.Tensor, shape: Sequence[int], rate: float) -> torch.Tensor:
         """Bernoulli(1 - rate) mask of `shape`, already scaled by 1 / (1 - rate).
 
-        Drawn as uniform 31-bit integers compared with `rate * 2**31` (keep probability
-        exact to 2**-31): on the CPU that is about 3x faster than `bernoulli_` on floats,
-        which made dropout a sixth of the courses' CNN step. A compiled step draws
+        Each unit compares a uniform integer of the fewest bits that represent `rate`
+        exactly (8 for 0.25 or 0.5, 16, else 32, rounded to 2**-32) with `rate * 2**bits`.
+        The integers come from 64-bit draws split into bytes: on the CPU the generator's
+        cost is per draw, so 0.25's mask takes an eighth of the draws of one int32 per
+        unit (3x faster than that, 7x faster than `bernoulli_`). A compiled step draws
         floats instead (`random_` does not trace; Inductor fuses `rand` into the mask).
         """
         if torch.compiler.is_compiling():
             keep = torch.rand(tuple(shape), dtype=x.dtype, device=x.device) >= rate
             return keep.to(x.dtype) * (1.0 / (1.0 - rate))
-        bits = torch.empty(tuple(shape), dtype=torch.int32, device=x.device)
-        bits.random_(generator=self._gen(x.device))  # uniform on [0, 2**31)
-        keep = bits >= int(round(rate * 2**31))
-        return keep.to(x.dtype).mul_(1.0 / (1.0 - rate))
+        return (
+            uniform_keep(tuple(shape), rate, x.device, self._gen(x.device))
+            .to(x.dtype)
+            .mul_(1.0 / (1.0 - rate))
+        )
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
