@@ -294,3 +294,25 @@ def test_set_weights_with_a_wrong_shape_changes_nothing():
         model.set_weights(bad)
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_predict_batches_match_one_call_and_a_generator_of_batches():
+    """predict fills preallocated outputs for arrays and concatenates for generators."""
+    inp = lamina.Input((4,))
+    hidden = layers.Dense(6, activation="tanh")(inp)
+    model = lamina.Model(inp, [layers.Dense(3)(hidden), layers.Dense(2)(hidden)])
+    x = np.random.default_rng(0).normal(size=(23, 4)).astype("float32")
+    a, b = model.predict(x, batch_size=5, verbose=0)  # 4 full batches and a tail of 3
+    with torch.no_grad():
+        ra, rb = model(torch.as_tensor(x), training=False)
+    np.testing.assert_allclose(a, ra.numpy(), atol=1e-6)
+    np.testing.assert_allclose(b, rb.numpy(), atol=1e-6)
+    assert a.shape == (23, 3) and b.shape == (23, 2) and a.dtype == np.float32
+
+    def batches():
+        for i in range(0, 23, 5):
+            yield x[i : i + 5]
+
+    ga, gb = model.predict(batches(), verbose=0)
+    np.testing.assert_allclose(ga, a, atol=1e-6)
+    np.testing.assert_allclose(gb, b, atol=1e-6)

@@ -10,6 +10,7 @@ when the progress bar redraws or an epoch ends.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -236,11 +237,22 @@ class Trainer:
                 "received: model.compile() not called. Call model.compile(optimizer, loss, metrics) first."
             )
 
+    def _move_to(self, device: torch.device) -> None:
+        """`self.to(device)`, skipped when every tensor is there already (a module walk
+        that cost more than a small model's batch on each predict/evaluate call)."""
+        want = torch.device(device)
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if t.device.type != want.type or (
+                want.index is not None and t.device.index != want.index
+            ):
+                self.to(device)
+                return
+
     def _prepare(self, data: Any, y_full: Any = None, for_training: bool = True) -> None:
         """Build the model on a first batch, then resolve heads and the optimizer."""
         device = self._device or default_device()
         self._device = device
-        self.to(device)
+        self._move_to(device)
         if not self.built or not self._heads:
             x0 = data.first_x()
             with torch.no_grad():
@@ -529,27 +541,25 @@ class Trainer:
         """Model outputs for `x`, batch by batch, as NumPy arrays."""
         device = self._device or default_device()
         data = adapt(x, None, None, batch_size, False, device, steps)
-        self.to(device)
+        self._move_to(device)
         self.eval()
         cbs = callbacks_mod.CallbackList(
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
         hooks = cbs.needs_batch_hooks("predict")
         cbs.on_predict_begin()
-        outs: list[list[torch.Tensor]] = []
+        outs = _Outputs(data.n if isinstance(data, ArrayData) else None)
         with torch.inference_mode(), cpu_run_settings(device):
             for i, (xb, _, _) in enumerate(data.epoch()):
                 if hooks:
                     cbs.on_predict_batch_begin(i)
                 with self._inference_precision().autocast():
                     batch_out = cu.as_list(self(xb, training=False))
-                outs.append([o.float() if o.is_floating_point() else o for o in batch_out])
+                outs.add([o.float() if o.is_floating_point() else o for o in batch_out])
                 if hooks:
-                    cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+                    cbs.on_predict_batch_end(i, {"outputs": outs.last})
         cbs.on_predict_end()
-        if not outs:
-            raise ValueError("Expected at least one batch to predict, received: empty input")
-        result = [torch.cat([o[i] for o in outs]).cpu().numpy() for i in range(len(outs[0]))]
+        result = outs.numpy()
         return result[0] if len(result) == 1 else result
 
     def _run_one_batch(self, x: Any, y: Any, sample_weight: Any, train: bool) -> Any:
@@ -648,3 +658,51 @@ def _progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
     if verbose == 1 and epoch >= 0:
         print(f"Epoch {epoch + 1}/{epochs}", flush=True)
     return EpochBar(steps, verbose)
+
+
+class _Outputs:
+    """predict's outputs, batch by batch: copied into arrays of the full length when it
+    is known (no concatenation at the end, as a hand-written loop writes into `out`)."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.parts: list[list[torch.Tensor]] = []
+        self.full: list[torch.Tensor] | None = None
+        self.filled = 0
+        self.last: list[torch.Tensor] = []
+
+    def add(self, batch: list[torch.Tensor]) -> None:
+        self.last = batch
+        n = batch[0].shape[0] if batch and batch[0].ndim else 0
+        if self.total is not None and self.full is None and not self.parts:
+            self.full = [o.new_empty((self.total, *o.shape[1:])) for o in batch]
+        if self.full is not None and self._fits(batch, n):
+            for dst, o in zip(self.full, batch):
+                dst[self.filled : self.filled + n].copy_(o)
+            self.filled += n
+            return
+        if self.full is not None:  # an unexpected shape: fall back to concatenation
+            self.parts.append([dst[: self.filled] for dst in self.full])
+            self.full = None
+        self.parts.append(batch)
+
+    def _fits(self, batch: list[torch.Tensor], n: int) -> bool:
+        return (
+            len(batch) == len(self.full)
+            and all(
+                o.ndim and o.shape[0] == n and o.shape[1:] == d.shape[1:] and o.dtype == d.dtype
+                for o, d in zip(batch, self.full)
+            )
+            and self.filled + n <= self.total
+        )
+
+    def numpy(self) -> list[np.ndarray]:
+        if self.full is not None and self.filled == self.total and self.filled:
+            return [t.cpu().numpy() for t in self.full]
+        if self.full is not None and self.filled:
+            self.parts.insert(0, [t[: self.filled] for t in self.full])
+        if not self.parts:
+            raise ValueError("Expected at least one batch to predict, received: empty input")
+        return [
+            torch.cat([p[i] for p in self.parts]).cpu().numpy() for i in range(len(self.parts[0]))
+        ]
