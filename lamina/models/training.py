@@ -25,6 +25,7 @@ from lamina.data.adapter import ArrayData, adapt, check_finite
 from lamina.layers.base import Layer
 from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import StepRunner
+from lamina.models.compiled_test_step import CompiledTestStep
 from lamina.models.engine_utils import (
     cpu_run_settings,
     default_device,
@@ -46,6 +47,7 @@ class Trainer:
         self._heads: list[cu.OutputHead] = []
         self._loss_tracker: Any = None
         self._step_fn: Any = None
+        self._test_fn: Any = None
         self._device: torch.device | None = None
         self._precision = MixedPrecision(None, torch.device("cpu"))
 
@@ -112,6 +114,7 @@ class Trainer:
         self._mixed_precision = mixed_precision
         self._heads = []
         self._step_fn = None
+        self._test_fn = None
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self.compiled = True
 
@@ -306,6 +309,25 @@ class Trainer:
         self._step_fn.verbose = verbose
         return self._step_fn
 
+    def _test_function(self) -> CompiledTestStep | None:
+        """The compiled test step when training is compiled (`jit_compile=True`, or 'auto'
+        chose it), else None (the eager `_test_step`)."""
+        runner = self._step_fn
+        wanted = getattr(self, "_jit_compile", False) is True or (
+            runner is not None and runner.decision == "compiled" and not runner.failed
+        )
+        if (
+            not wanted
+            or self.run_eagerly
+            or _distributed_active()
+            or distributed.session_of(self) is not None
+            or self._precision.scaler is not None
+        ):
+            return None
+        if getattr(self, "_test_fn", None) is None or not self._test_fn.still_valid():
+            self._test_fn = CompiledTestStep(self)
+        return self._test_fn
+
     # ---------------------------------------------------------------------- fit
     def fit(
         self,
@@ -486,13 +508,17 @@ class Trainer:
         hooks = cbs is not None and cbs.needs_batch_hooks("test")
         if cbs is not None:
             cbs.on_test_begin()
+        step = self._test_function()
+        if step is not None:
+            step.recheck = True  # each evaluation's first batch goes through Dynamo's guards
         with torch.inference_mode():
             for i, (xb, yb, swb) in enumerate(data.epoch()):
                 if yb is None:
                     raise ValueError("Expected targets y for evaluation, received: y=None")
                 if hooks:
                     cbs.on_test_batch_begin(i)
-                self._test_step(xb, yb, swb)
+                if step is None or not step(xb, yb, swb):
+                    self._test_step(xb, yb, swb)
                 if hooks:  # ranks may hold different numbers of validation batches
                     cbs.on_test_batch_end(i, self._logs(local=True))
         logs = self._logs()
