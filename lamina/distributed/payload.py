@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 # Engine caches that are rebuilt in the worker (a compiled step does not pickle).
-TRANSIENT = ("_step_fn", "_test_fn", "history")
+TRANSIENT = ("_step_fn", "_test_fn", "_predict_fn", "history")
 # Trainer attributes holding compile() arguments, when compile did not record them.
 _COMPILE_ATTRS = {
     "loss": "_loss_arg",

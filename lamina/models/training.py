@@ -48,6 +48,7 @@ class Trainer:
         self._loss_tracker: Any = None
         self._step_fn: Any = None
         self._test_fn: Any = None
+        self._predict_fn: Any = None
         self._device: torch.device | None = None
         self._precision = MixedPrecision(None, torch.device("cpu"))
 
@@ -115,6 +116,7 @@ class Trainer:
         self._heads = []
         self._step_fn = None
         self._test_fn = None
+        self._predict_fn = None
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self.compiled = True
 
@@ -309,24 +311,28 @@ class Trainer:
         self._step_fn.verbose = verbose
         return self._step_fn
 
-    def _test_function(self) -> CompiledTestStep | None:
-        """The compiled test step when training is compiled (`jit_compile=True`, or 'auto'
-        chose it), else None (the eager `_test_step`)."""
+    def _test_function(self, kind: str = "test") -> CompiledTestStep | None:
+        """The compiled test (or predict) step when training is compiled
+        (`jit_compile=True`, or 'auto' chose it), else None (the eager step)."""
         runner = self._step_fn
         wanted = getattr(self, "_jit_compile", False) is True or (
             runner is not None and runner.decision == "compiled" and not runner.failed
         )
         if (
             not wanted
+            or not self.compiled
             or self.run_eagerly
             or _distributed_active()
             or distributed.session_of(self) is not None
             or self._precision.scaler is not None
         ):
             return None
-        if getattr(self, "_test_fn", None) is None or not self._test_fn.still_valid():
-            self._test_fn = CompiledTestStep(self)
-        return self._test_fn
+        attr = "_test_fn" if kind == "test" else "_predict_fn"
+        step = getattr(self, attr, None)
+        if step is None or not step.still_valid():
+            step = CompiledTestStep(self, kind)
+            setattr(self, attr, step)
+        return step
 
     # ---------------------------------------------------------------------- fit
     def fit(
@@ -575,13 +581,23 @@ class Trainer:
         hooks = cbs.needs_batch_hooks("predict")
         cbs.on_predict_begin()
         outs = _Outputs(data.n if isinstance(data, ArrayData) else None)
+        step = self._test_function("predict")
+        if step is not None:
+            step.recheck = True  # each call's first compiled batch goes through Dynamo's guards
         with torch.inference_mode(), cpu_run_settings(device):
             for i, (xb, _, _) in enumerate(data.epoch()):
                 if hooks:
                     cbs.on_predict_batch_begin(i)
-                with self._inference_precision().autocast():
-                    batch_out = cu.as_list(self(xb, training=False))
-                outs.add([o.float() if o.is_floating_point() else o for o in batch_out])
+                batch_out = step.predict(xb) if step is not None else None
+                if batch_out is None:
+                    with self._inference_precision().autocast():
+                        batch_out = cu.as_list(self(xb, training=False))
+                    batch_out = [o.float() if o.is_floating_point() else o for o in batch_out]
+                    if step is not None:
+                        step.adopt(xb, batch_out)
+                    outs.add(batch_out)
+                else:
+                    outs.add(batch_out, borrowed=True)
                 if hooks:
                     cbs.on_predict_batch_end(i, {"outputs": outs.last})
         cbs.on_predict_end()
@@ -697,19 +713,23 @@ class _Outputs:
         self.filled = 0
         self.last: list[torch.Tensor] = []
 
-    def add(self, batch: list[torch.Tensor]) -> None:
+    def add(self, batch: list[torch.Tensor], borrowed: bool = False) -> None:
+        """Keep one batch's outputs; `borrowed` ones are copied (their buffer is reused)."""
         self.last = batch
         n = batch[0].shape[0] if batch and batch[0].ndim else 0
         if self.total is not None and self.full is None and not self.parts:
             self.full = [o.new_empty((self.total, *o.shape[1:])) for o in batch]
         if self.full is not None and self._fits(batch, n):
-            for dst, o in zip(self.full, batch):
-                dst[self.filled : self.filled + n].copy_(o)
+            self.last = [dst[self.filled : self.filled + n] for dst in self.full]
+            for dst, o in zip(self.last, batch):
+                dst.copy_(o)
             self.filled += n
             return
         if self.full is not None:  # an unexpected shape: fall back to concatenation
             self.parts.append([dst[: self.filled] for dst in self.full])
             self.full = None
+        if borrowed:  # a compiled step's buffers, overwritten by its next call
+            batch = self.last = [o.clone() for o in batch]
         self.parts.append(batch)
 
     def _fits(self, batch: list[torch.Tensor], n: int) -> bool:
