@@ -1,4 +1,9 @@
-"""Peak memory of Lamina `fit` and of the hand-written loop, each in a fresh process.
+"""Peak memory of Lamina `fit` and of the hand-written loops, each in a fresh process.
+
+Four peers per workload: Lamina as the benchmark compiles it, Lamina eager
+(`jit_compile=False`), and the hand-written eager and torch.compile loops. torch.compile
+itself (Dynamo, Inductor, their caches) holds about 100 MiB whatever the model, so a
+compiled run is compared with both hand-written loops.
 
 The worker imports torch and Lamina (both peers, so that both baselines hold the
 same modules), loads the raw uint8
@@ -30,7 +35,9 @@ sys.path.insert(1, str(HERE.parent))
 
 import workloads  # noqa: E402
 
-PEERS = ("lamina", "torch")
+# lamina: fit as the benchmark compiles it; lamina_eager: fit with jit_compile=False;
+# torch / torch_compiled: the hand-written eager / torch.compile loop (their trial winners).
+PEERS = ("lamina", "torch", "lamina_eager", "torch_compiled")
 
 
 def _status_kb(field: str) -> int:
@@ -55,7 +62,9 @@ def _peak_kb(method: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _train_lamina(data: workloads.Data, wl: str, n: int, epochs: int, device: str) -> None:
+def _train_lamina(
+    data: workloads.Data, wl: str, n: int, epochs: int, device: str, eager: bool = False
+) -> None:
     import torch
 
     import lamina
@@ -68,7 +77,7 @@ def _train_lamina(data: workloads.Data, wl: str, n: int, epochs: int, device: st
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         device=device,
-        **workloads.LAMINA_COMPILE[wl],
+        **({"jit_compile": False} if eager else workloads.LAMINA_COMPILE[wl]),
     )
     model.fit(x, y, batch_size=workloads.BATCH_SIZE, epochs=epochs, verbose=0)
 
@@ -92,13 +101,14 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     try:  # both peers import Lamina, so both baselines hold the same modules
         import lamina  # noqa: F401
     except ImportError:
-        if args.peer == "lamina":
+        if args.peer.startswith("lamina"):
             raise
     data = workloads.load_npz(args.data)
     method = _reset_peak()
     base = _status_kb("VmRSS")
-    if args.peer == "lamina":
-        _train_lamina(data, args.workload, args.samples, args.epochs, args.device)
+    if args.peer.startswith("lamina"):
+        eager = args.peer == "lamina_eager"
+        _train_lamina(data, args.workload, args.samples, args.epochs, args.device, eager)
     else:
         _train_torch(
             data, args.workload, args.samples, args.epochs, args.device, json.loads(args.variant)
@@ -141,19 +151,24 @@ def measure_all(
     npz: Path,
     samples: dict[str, int],
     device: str = "cpu",
+    compiled: dict[str, dict[str, Any]] | None = None,
     parallel: int = 2,
 ) -> dict[str, dict[str, Any]]:
-    """Both peers on each workload of `variants` (the hand-written set-up per workload).
+    """Every peer on each workload of `variants` (the hand-written eager set-up per
+    workload; `compiled`: its torch.compile set-up, where one was picked).
 
     Each run has a fresh process, `parallel` at a time: peak RSS does not depend on speed.
     """
+    compiled = compiled or {}
+    runs = []
+    for wl, v in variants.items():
+        runs += [(wl, "lamina", None), (wl, "torch", v), (wl, "lamina_eager", None)]
+        if wl in compiled:
+            runs.append((wl, "torch_compiled", compiled[wl]))
     with ThreadPoolExecutor(parallel) as pool:
         jobs = {
-            (wl, peer): pool.submit(
-                measure, peer, wl, npz, samples[wl], 2, device, v if peer == "torch" else None
-            )
-            for wl, v in variants.items()
-            for peer in PEERS
+            (wl, peer): pool.submit(measure, peer, wl, npz, samples[wl], 2, device, v)
+            for wl, peer, v in runs
         }
         out: dict[str, dict[str, Any]] = {}
         for (wl, peer), job in jobs.items():

@@ -83,6 +83,7 @@ class Run:
     ceiling: ceiling.Ceiling | None = None
     notes: list[str] = field(default_factory=list)
     variants: dict[str, Any] = field(default_factory=dict)  # the eager winner per workload
+    compiled_variants: dict[str, Any] = field(default_factory=dict)  # the torch.compile winner
 
 
 def lamina_status() -> tuple[Any, str]:
@@ -258,6 +259,7 @@ def run_workload(
         run.notes.append(f"{wl.upper()} torch.compile set-up: **{label}** ({note})")
         log(run.notes[-1])
         if cpeer is not None:
+            run.compiled_variants[wl] = cpeer.variant
             procs.append(PeerProcess(wl, str(npz), n, cpeer.variant, device))
             others.append(torch_runner(COMPILED, procs[-1], cpeer.variant, n))
             del cpeer
@@ -359,7 +361,8 @@ def main() -> None:
             if args.quick:  # checks the memory worker once; the figures mean nothing
                 run.variants = dict(list(run.variants.items())[:1])
             variants = {wl: asdict(v) for wl, v in run.variants.items()}
-            run.memory = memory.measure_all(variants, npz, cfg.samples, device)
+            compiled = {wl: asdict(v) for wl, v in run.compiled_variants.items() if wl in variants}
+            run.memory = memory.measure_all(variants, npz, cfg.samples, device, compiled)
             log(f"memory: {run.memory}")
     meta = {
         "date": date,
