@@ -47,7 +47,7 @@ class ImageFolder:
 
     def __init__(
         self,
-        directory: str | os.PathLike,
+        directory: str | os.PathLike | None,
         *,
         target_size: tuple[int, int] = (256, 256),
         color_mode: str = "rgb",
@@ -63,9 +63,12 @@ class ImageFolder:
         num_workers: int | None = None,
         formats: Sequence[str] | None = None,
         labels_from_folders: bool = True,
+        files: Sequence[str] | None = None,
     ) -> None:
-        self.directory = os.fspath(directory)
-        if not os.path.isdir(self.directory):
+        # `files`: an explicit list (flow_from_dataframe), relative to `directory`, or
+        # as given (absolute, or relative to the working directory) when it is None
+        self.directory = "" if directory is None and files is not None else os.fspath(directory)
+        if (directory is not None or files is None) and not os.path.isdir(self.directory):
             raise ValueError(
                 f"Expected an existing directory of images, received: directory="
                 f"{self.directory!r} ({'a file' if os.path.exists(self.directory) else 'no such directory'})"
@@ -86,10 +89,15 @@ class ImageFolder:
         )
         self.image_shape = self.settings.image_shape
         self.formats = tuple(formats) if formats is not None else default_formats()
-        files, labels, names = list_files(
-            self.directory, classes, follow_links, self.formats, labels_from_folders
-        )
-        self._check_found(files, labels, names, labels_from_folders)
+        if files is None:
+            files, labels, names = list_files(
+                self.directory, classes, follow_links, self.formats, labels_from_folders
+            )
+            self._check_found(files, labels, names, labels_from_folders)
+        else:
+            files, labels, names = [os.fspath(f) for f in files], np.zeros(len(files), int), []
+            if not files:
+                raise ValueError("Expected at least one image file, received: files=[]")
         self.class_indices = {name: i for i, name in enumerate(names)}
         self.total_files = len(files)
         self.seed = int(np.random.randint(1e6)) if seed is None else int(seed)

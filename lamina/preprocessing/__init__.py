@@ -3,9 +3,16 @@
 
 from lamina.preprocessing import image
 from lamina.preprocessing.image import (
+    DataFrameIterator,
     DirectoryIterator,
     ImageDataGenerator,
     NumpyArrayIterator,
 )
 
-__all__ = ["DirectoryIterator", "ImageDataGenerator", "NumpyArrayIterator", "image"]
+__all__ = [
+    "DataFrameIterator",
+    "DirectoryIterator",
+    "ImageDataGenerator",
+    "NumpyArrayIterator",
+    "image",
+]

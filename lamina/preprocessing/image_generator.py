@@ -432,6 +432,60 @@ class ImageDataGenerator:
             workers=workers,
         )
 
+    def flow_from_dataframe(
+        self,
+        dataframe: Any,
+        directory: str | None = None,
+        x_col: str = "filename",
+        y_col: str | Sequence[str] = "class",
+        weight_col: str | None = None,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: Sequence[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        validate_filenames: bool = True,
+        keep_aspect_ratio: bool = False,
+        cache: bool | str = False,
+        workers: int | None = None,
+    ):
+        """Batches of augmented images named in a table (a pandas DataFrame or a dict of
+        columns) with their labels: a `DataFrameIterator`. `cache` and `workers` as in
+        `flow_from_directory`."""
+        from lamina.preprocessing.dataframe_iterator import DataFrameIterator
+
+        return DataFrameIterator(
+            dataframe,
+            directory,
+            self,
+            x_col=x_col,
+            y_col=y_col,
+            weight_col=weight_col,
+            target_size=target_size,
+            color_mode=color_mode,
+            classes=classes,
+            class_mode=class_mode,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            subset=subset,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            validate_filenames=validate_filenames,
+            cache=cache,
+            workers=workers,
+        )
+
 
 def _default_generator() -> torch.Generator:
     """A CPU generator seeded from NumPy's global RNG (so np.random.seed makes runs repeat)."""

@@ -194,6 +194,8 @@ class Iterator:
 
 
 def _to_numpy(t: Any) -> Any:
+    if isinstance(t, (list, tuple)):  # multi_output targets
+        return [_to_numpy(v) for v in t]
     if isinstance(t, torch.Tensor):
         return t.detach().cpu().numpy()
     return t
