@@ -111,7 +111,9 @@ def main() -> None:
         print(res, flush=True)
         rows.append(res)
     lines = [
-        "## Image pipeline memory: folders of 10,000 and 100,000 JPEGs",
+        "## Image pipeline memory: folders of "
+        + " and ".join(f"{r['samples']:,}" for r in rows)
+        + " JPEGs",
         "",
         f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
         f"`python benchmarks/image_memory.py --sizes {args.sizes}`",
