@@ -247,3 +247,35 @@ def test_workers_choose_in_process_or_worker_decoding_with_the_same_pixels(folde
         ValueError, match="Expected workers None or an int >= 0, received: workers=-1"
     ):
         g.flow_from_directory(str(folder.root), workers=-1)
+
+
+def test_flow_with_x_misc_passes_extra_arrays_with_each_batch():
+    """Keras's flow(x=(images, x_misc)): batches are ([images, *misc], y), misc rows follow
+    the same shuffle and subset as their images, and a two-input model trains on them."""
+    n = 12
+    x = _indexed(n, 4, 4)
+    misc = np.arange(n, dtype=np.float64)[:, None] * np.ones((1, 2))  # row i holds i
+    y = np.arange(n) % 2
+    g = ImageDataGenerator(validation_split=0.25)
+    it = g.flow((x, misc), y, batch_size=5, shuffle=True, seed=1, subset="training")
+    (xb, mb), yb = it[0]
+    assert mb.dtype == np.float32 and mb.shape == (5, 2)
+    np.testing.assert_array_equal(mb[:, 0], xb[:, 0, 0, 0])  # the same rows as the images
+    np.testing.assert_array_equal(yb, mb[:, 0].astype(int) % 2)
+    assert mb[:, 0].min() >= 3  # the first 25% (rows 0-2) are the validation subset
+    (xb, m1, m2), _ = g.flow((x, [misc, misc * 2]), y, batch_size=4, shuffle=False)[1]
+    np.testing.assert_array_equal(m2[:, 0], 2 * np.arange(4, 8))
+    with pytest.raises(ValueError, match="as long as the images"):
+        g.flow((x, misc[:5]), y)
+
+    set_random_seed(0)
+    img = lamina.Input(shape=(4, 4, 1))
+    extra = lamina.Input(shape=(2,))
+    h = layers.Concatenate()([layers.Flatten()(img), extra])
+    model = lamina.Model([img, extra], layers.Dense(2, activation="softmax")(h))
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    hist = model.fit(ImageDataGenerator().flow((x, misc), y, batch_size=4), epochs=2, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    preds = model.predict(ImageDataGenerator().flow((x, misc), batch_size=4, shuffle=False))
+    want = model.predict([x, misc.astype(np.float32)], verbose=0)
+    np.testing.assert_allclose(preds, want, rtol=1e-5, atol=1e-6)

@@ -368,7 +368,9 @@ class ImageDataGenerator:
         ignore_class_split: bool = False,
         subset: str | None = None,
     ):
-        """Batches of augmented images from arrays: a `NumpyArrayIterator`."""
+        """Batches of augmented images from arrays: a `NumpyArrayIterator`. `x` is the
+        images, or `(images, x_misc)` with an array (or list of arrays) that each batch
+        carries along un-augmented, as `[images, *x_misc]` (a multi-input model's inputs)."""
         from lamina.preprocessing.iterators import NumpyArrayIterator
 
         return NumpyArrayIterator(

@@ -164,7 +164,7 @@ class Iterator:
     def _numpy_batch(self, indices: np.ndarray, gen: torch.Generator) -> Any:
         kept, raw = self._raw(indices)
         x, y, sw = self._build(kept, raw, gen, "cpu")
-        x_np = x.numpy() if x.dtype != torch.bfloat16 else x.float().numpy()
+        x_np = [_image_numpy(t) for t in x] if isinstance(x, list) else _image_numpy(x)
         if y is None:
             return x_np
         y_np = x_np.copy() if y is x else _to_numpy(y)
@@ -191,6 +191,10 @@ class Iterator:
         gen = self.image_data_generator
         x = raw.to(device).to(gen.working_dtype).to(gen.dtype_torch)
         return gen.standardize_batch(x)
+
+
+def _image_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.numpy() if t.dtype != torch.bfloat16 else t.float().numpy()
 
 
 def _to_numpy(t: Any) -> Any:
@@ -233,9 +237,18 @@ class NumpyArrayIterator(Iterator):
         where = "NumpyArrayIterator"
         if data_format not in (None, "channels_last"):
             raise _error(where, "data_format 'channels_last'", data_format=data_format)
+        x, misc = _split_misc(x)
         if isinstance(x, torch.Tensor):
             x = x.detach().cpu().numpy()
         x = np.asarray(x)
+        bad = [i for i, m in enumerate(misc) if len(m) != len(x)]
+        if bad:
+            raise _error(
+                where,
+                "every array of x_misc (x=(images, x_misc)) as long as the images",
+                x_len=len(x),
+                x_misc_lens=[len(m) for m in misc],
+            )
         if x.dtype == object or x.dtype.kind not in "biuf":
             raise _error(where, "a numeric array of images x", x_dtype=str(x.dtype))
         if x.ndim != 4:
@@ -279,6 +292,7 @@ class NumpyArrayIterator(Iterator):
                     )
             part = slice(None, cut) if subset == "validation" else slice(cut, None)
             x = x[part]
+            misc = [m[part] for m in misc]
             y = None if y is None else y[part]
             sample_weight = None if sample_weight is None else sample_weight[part]
             if len(x) == 0:
@@ -292,6 +306,8 @@ class NumpyArrayIterator(Iterator):
         elif x.dtype == np.float64:
             x = x.astype(np.float32)
         self.x = torch.from_numpy(np.ascontiguousarray(x))
+        # Keras's x=(images, x_misc): arrays that travel with each batch, not augmented
+        self.x_misc = [torch.from_numpy(np.ascontiguousarray(_misc_dtype(m))) for m in misc]
         self.y = y
         self.sample_weight = sample_weight
         self.image_data_generator = image_data_generator
@@ -305,6 +321,21 @@ class NumpyArrayIterator(Iterator):
 
     def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
         return indices, self.x[torch.from_numpy(np.asarray(indices, dtype=np.int64))]
+
+    def _with_misc(self, x: torch.Tensor, kept: np.ndarray, device: torch.device) -> Any:
+        """x, or [x, *x_misc rows] when the iterator was given x=(images, x_misc)."""
+        if not self.x_misc:
+            return x
+        idx = torch.from_numpy(np.asarray(kept, dtype=np.int64))
+        return [x, *(m[idx].to(device) for m in self.x_misc)]
+
+    def _build(self, kept: np.ndarray, raw: torch.Tensor, gen: torch.Generator, device) -> Batch:
+        x, y, sw = super()._build(kept, raw, gen, device)
+        return self._with_misc(x, kept, torch.device(device)), y, sw
+
+    def device_first_x(self, device: torch.device | str) -> Any:
+        x = super().device_first_x(device)
+        return self._with_misc(x, np.arange(x.shape[0]), torch.device(device))
 
     def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
         if self.y is None:
@@ -340,7 +371,7 @@ class NumpyArrayIterator(Iterator):
             gen = self._batch_generator()
             raw = x_dev[torch.from_numpy(np.asarray(kept, dtype=np.int64)).to(device)]
             x = self._transform(raw, gen, kept)
-            yield (x, *self._labels(kept, x, device))
+            yield (self._with_misc(x, kept, device), *self._labels(kept, x, device))
         self.on_epoch_end()
 
     def _cpu_epoch(self) -> PyIterator[Batch]:
@@ -354,8 +385,31 @@ class NumpyArrayIterator(Iterator):
             x = self._transform(raw, gen, kept)
             y, sw = (None, None) if self.y is None else self._device_arrays(cpu)
             idx = torch.from_numpy(np.asarray(kept, dtype=np.int64))
+            x = self._with_misc(x, kept, cpu)
             yield (x, None if y is None else y[idx], None if sw is None else sw[idx])
         self.on_epoch_end()
+
+
+def _split_misc(x: Any) -> tuple[Any, list[np.ndarray]]:
+    """Keras's flow(x=(images, x_misc)): x_misc is one array or a list of arrays."""
+    if not isinstance(x, (tuple, list)):
+        return x, []
+    if len(x) != 2:
+        raise _error(
+            "NumpyArrayIterator",
+            "x as images, or a tuple (images, x_misc)",
+            x_type=type(x).__name__,
+            x_len=len(x),
+        )
+    images, misc = x
+    parts = list(misc) if isinstance(misc, (tuple, list)) else [misc]
+    return images, [_as_array(m) for m in parts]
+
+
+def _misc_dtype(a: np.ndarray) -> np.ndarray:
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        raise _error("NumpyArrayIterator", "numeric x_misc arrays", x_misc_dtype=str(a.dtype))
+    return a.astype(np.float32) if a.dtype == np.float64 else a
 
 
 def _as_array(v: Any) -> np.ndarray:
