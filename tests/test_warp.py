@@ -287,6 +287,7 @@ def test_gradient_reaches_the_images():
         ({"matrices": torch.eye(3)}, "matrices=(3, 3)"),
         ({"matrices": identity(2)}, "matrices=(2, 3, 3)"),
         ({"matrices": torch.zeros(1, 3, 2)}, "matrices=(1, 3, 2)"),
+        ({"matrices": identity(1).to("meta")}, "matrices_device='meta'"),
     ],
 )
 def test_clear_errors(kwargs, needle):

@@ -399,7 +399,7 @@ def apply_params(spec: AugmentSpec, x: torch.Tensor, p: TransformParams) -> torc
     _, height, width, _ = x.shape
     if p.geometric:
         m = transform_matrices(p, height, width, spec.random_crop)
-        m = m.to(device=x.device, dtype=torch.float32)
+        m = m.to(torch.float32)  # stays on the CPU: warp_affine moves it without a sync
         x = warp.warp_affine(x, m, spec.fill_mode, float(spec.cval), spec.interpolation)
     if p.channel_shift_intensity is not None:
         x = channel_shift(x, p.channel_shift_intensity)

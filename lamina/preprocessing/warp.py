@@ -87,10 +87,10 @@ def _check(images: torch.Tensor, matrices: torch.Tensor, fill_mode: str, interp:
         )
     if not matrices.is_floating_point():
         raise _error(where, "floating-point matrices", matrices_dtype=matrices.dtype)
-    if matrices.device != images.device:
+    if matrices.device != images.device and matrices.device.type != "cpu":
         raise _error(
             where,
-            "matrices on the images' device",
+            "matrices on the images' device or on the CPU",
             images_device=str(images.device),
             matrices_device=str(matrices.device),
         )
@@ -109,7 +109,8 @@ def warp_affine(
     (`fill_value`), 'nearest' (the edge pixel), 'reflect' (d c b a | a b c d | d c b a),
     'wrap' (a b c d | a b c d) or 'mirror' (c b | a b c | b a). interpolation is
     'nearest' or 'bilinear'. Returns (B, H, W, C) in the images' dtype; differentiable
-    with respect to the images.
+    with respect to the images. The matrices may stay on the CPU when the images are on an
+    accelerator: the check for whole-pixel moves then needs no device sync.
 
     Inside torch.compile, when no gradient is needed (augmenting a model's inputs), the
     sampling is one opaque op running this eager code: Inductor's fused gather kernel took
@@ -180,7 +181,7 @@ def _warp(
     coord_dtype = torch.promote_types(
         torch.promote_types(images.dtype, matrices.dtype), torch.float32
     )
-    m = matrices[:, :2, :].to(coord_dtype)
+    m = matrices[:, :2, :].to(device=images.device, dtype=coord_dtype)
     ys = torch.arange(height, dtype=coord_dtype, device=images.device).view(1, height, 1)
     xs = torch.arange(width, dtype=coord_dtype, device=images.device).view(1, 1, width)
 
@@ -193,7 +194,9 @@ def _warp(
     eager = not torch.compiler.is_compiling()  # traced: the gather path (no data-dependent branch)
     # every matrix entry (near) an integer: identity, flips, quarter turns, whole-pixel
     # shifts; the snapped coordinates then copy pixels exactly (the gather path)
-    integral = eager and bool(((m - torch.round(m)).abs() < _SNAP).all())
+    # (checked where the matrices are: on the CPU this costs the accelerator no sync)
+    given = matrices[:, :2, :]
+    integral = eager and bool(((given - torch.round(given)).abs() < _SNAP).all())
     if integral:
         interpolation = "nearest"
     elif eager and interpolation == "bilinear" and fill_mode in _GRID_SAMPLE_PADDING:
