@@ -163,6 +163,26 @@ def test_auto_compiles_when_the_run_repays_it(monkeypatch):
     assert model._step_fn.decision == "compiled" and model._step_fn.compiled is not None
 
 
+def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch):
+    """Even when the run would repay any compile, a conv model on the CPU stays eager;
+    the same run without the conv layer compiles (AUTO_COMPILE_SECONDS = 0)."""
+    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 6, 6, 1)).astype("float32")
+    y = rng.integers(0, 3, 160)
+    runners = {}
+    for conv in (True, False):
+        stack = [layers.Conv2D(4, 3, activation="relu")] if conv else []
+        model = lamina.Sequential(
+            [layers.Input((6, 6, 1)), *stack, layers.Flatten(), layers.Dense(3, "softmax")]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", jit_compile="auto", device="cpu")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        runners[conv] = model._step_fn
+    assert runners[True].decision == "eager-predicted" and runners[True].compiled is None
+    assert runners[False].decision == "compiled" and runners[False].compiled is not None
+
+
 def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch):
     """Ski rental: many short fits add up; the runner compiles once they cost enough."""
     x, y = _data()
