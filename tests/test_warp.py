@@ -323,4 +323,5 @@ def test_compiled_warp_matches_eager_with_and_without_gradients():
     fn(xg, m).sum().backward()  # needs a gradient: traced through, differentiable
     eager = x.clone().requires_grad_(True)
     warp_affine(eager, m, "reflect").sum().backward()
-    np.testing.assert_allclose(xg.grad.numpy(), eager.grad.numpy(), rtol=1e-6)
+    # traced: the gather path; eager: grid_sample (normalised coordinates round differently)
+    np.testing.assert_allclose(xg.grad.numpy(), eager.grad.numpy(), rtol=1e-5, atol=1e-6)

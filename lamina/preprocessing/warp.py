@@ -144,17 +144,29 @@ _GRID_SAMPLE_PADDING = {"nearest": "border", "constant": "zeros", "reflect": "re
 
 
 def _grid_sample(
-    images: torch.Tensor, x_in: torch.Tensor, y_in: torch.Tensor, fill_mode: str, fill_value: float
+    images: torch.Tensor, m: torch.Tensor, fill_mode: str, fill_value: float
 ) -> torch.Tensor:
-    """Bilinear sampling at input pixel coordinates (B, H, W) with one F.grid_sample kernel.
+    """Bilinear sampling through the (B, 2, 3) output->input pixel matrices `m`, with one
+    F.grid_sample kernel.
 
     About 5x faster than gathering the four neighbours (14 vs 77 ms for 32 images of
     150x150x3 here); results equal the gather path to float rounding (~1e-6), since
-    normalised coordinates are not exact. 'constant' with a non-zero fill adds the fill
-    times the weight that fell outside (grid_sample of ones), the per-neighbour rule.
+    normalised coordinates are not exact. The grid is written straight from the matrix
+    with grid_sample's normalisation folded into its coefficients: two broadcast passes
+    (1.5 ms for that batch, where building pixel coordinates and then normalising them
+    took 15-19 ms and `affine_grid`'s small-matrix bmm 11-12 ms). 'constant' with a
+    non-zero fill adds the fill times the weight that fell outside (grid_sample of ones),
+    the per-neighbour rule.
     """
-    _, height, width, _ = images.shape
-    grid = torch.stack(((2 * x_in + 1) / width - 1, (2 * y_in + 1) / height - 1), dim=-1)
+    batch, height, width, _ = images.shape
+    xs = torch.arange(width, dtype=m.dtype, device=m.device).view(1, 1, width)
+    ys = torch.arange(height, dtype=m.dtype, device=m.device).view(1, height, 1)
+    grid = torch.empty((batch, height, width, 2), dtype=m.dtype, device=m.device)
+    for i, size in ((0, width), (1, height)):
+        # normalised = (2 * pixel + 1) / size - 1, pixel = m[i] @ (x, y, 1)
+        a, b, c = (m[:, i, j].view(batch, 1, 1) for j in range(3))
+        torch.add((2.0 / size) * a * xs, (2.0 / size) * b * ys + (2.0 * c + 1.0) / size - 1.0,
+                  out=grid[..., i])  # fmt: skip
     grid = grid.to(images.dtype)
     nchw = images.permute(0, 3, 1, 2)
     padding = _GRID_SAMPLE_PADDING[fill_mode]
@@ -200,11 +212,7 @@ def _warp(
     if integral:
         interpolation = "nearest"
     elif eager and interpolation == "bilinear" and fill_mode in _GRID_SAMPLE_PADDING:
-        raw = [
-            sum(m[:, i, j].view(batch, 1, 1) * v for j, v in enumerate((xs, ys, 1.0)))
-            for i in (0, 1)
-        ]
-        return _grid_sample(images, raw[0], raw[1], fill_mode, fill_value)
+        return _grid_sample(images, m, fill_mode, fill_value)
     x_in, y_in = row(0), row(1)
     flat = images.reshape(batch, height * width, channels)
 
