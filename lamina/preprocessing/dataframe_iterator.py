@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.preprocessing.directory_iterator import DirectoryIterator
-from lamina.preprocessing.iterators import Iterator, _check_save, _error
+from lamina.preprocessing.directory_iterator import DirectoryIterator, _check_workers
+from lamina.preprocessing.iterators import Iterator, _error
 
 LABEL_MODES = ("categorical", "binary", "sparse")
 
@@ -89,16 +89,10 @@ class DataFrameIterator(DirectoryIterator):
         from lamina.data.image_folder import ImageFolder
 
         where = "flow_from_dataframe"
-        if class_mode not in self.allowed_class_modes:
-            raise _error(where, f"class_mode in {self.allowed_class_modes}", class_mode=class_mode)
-        if data_format not in (None, "channels_last"):
-            raise _error(where, "data_format 'channels_last'", data_format=data_format)
-        if subset not in (None, "training", "validation"):
-            raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
-        split = image_data_generator._validation_split
-        if subset is not None and not split:
-            raise _error(where, "validation_split > 0 when subset is set", validation_split=split)
-        _check_save(where, save_to_dir, save_format)
+        split = self._check_args(
+            where, class_mode, data_format, subset, image_data_generator, save_to_dir, save_format
+        )
+        _check_workers(where, workers)
         if directory is not None and not os.path.isdir(directory):
             raise _error(where, "directory None or an existing folder", directory=directory)
         files = _column(dataframe, x_col, "x_col")

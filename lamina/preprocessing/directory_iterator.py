@@ -48,24 +48,10 @@ class DirectoryIterator(Iterator):
         from lamina.data.image_folder import ImageFolder
 
         where = f"DirectoryIterator(directory={directory!r})"
-        if class_mode not in self.allowed_class_modes:
-            raise _error(where, f"class_mode in {self.allowed_class_modes}", class_mode=class_mode)
-        if data_format not in (None, "channels_last"):
-            raise _error(where, "data_format 'channels_last'", data_format=data_format)
-        if subset not in (None, "training", "validation"):
-            raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
-        split = image_data_generator._validation_split
-        if subset is not None and not split:
-            raise _error(
-                where,
-                "validation_split > 0 in the ImageDataGenerator when subset is set",
-                validation_split=split,
-            )
-        _check_save(where, save_to_dir, save_format)
-        if workers is not None and (
-            isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
-        ):
-            raise _error(where, "workers None or an int >= 0", workers=workers)
+        split = self._check_args(
+            where, class_mode, data_format, subset, image_data_generator, save_to_dir, save_format
+        )
+        _check_workers(where, workers)
         self.folder = ImageFolder(
             directory,
             target_size=tuple(target_size),
@@ -110,6 +96,33 @@ class DirectoryIterator(Iterator):
         print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
         super().__init__(self.samples, batch_size, shuffle, seed)
 
+    def _check_args(
+        self,
+        where: str,
+        class_mode: str | None,
+        data_format: str | None,
+        subset: str | None,
+        generator: Any,
+        save_to_dir: str | None,
+        save_format: str,
+    ) -> float:
+        """Check the arguments the file iterators share; returns the validation split."""
+        if class_mode not in self.allowed_class_modes:
+            raise _error(where, f"class_mode in {self.allowed_class_modes}", class_mode=class_mode)
+        if data_format not in (None, "channels_last"):
+            raise _error(where, "data_format 'channels_last'", data_format=data_format)
+        if subset not in (None, "training", "validation"):
+            raise _error(where, "subset None, 'training' or 'validation'", subset=subset)
+        split = generator._validation_split
+        if subset is not None and not split:
+            raise _error(
+                where,
+                "validation_split > 0 in the ImageDataGenerator when subset is set",
+                validation_split=split,
+            )
+        _check_save(where, save_to_dir, save_format)
+        return split
+
     @property
     def filepaths(self) -> list[str]:
         return list(self.folder.paths)
@@ -149,6 +162,13 @@ class DirectoryIterator(Iterator):
                 continue  # every file of this batch failed to decode (each warned)
             yield self._build(kept, raw, gen, device)
         self.on_epoch_end()
+
+
+def _check_workers(where: str, workers: Any) -> None:
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise _error(where, "workers None or an int >= 0", workers=workers)
 
 
 __all__ = ["DirectoryIterator"]
