@@ -325,3 +325,23 @@ def test_compiled_warp_matches_eager_with_and_without_gradients():
     warp_affine(eager, m, "reflect").sum().backward()
     # traced: the gather path; eager: grid_sample (normalised coordinates round differently)
     np.testing.assert_allclose(xg.grad.numpy(), eager.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fill_mode", ["constant", "nearest", "reflect", "wrap", "mirror"])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_axis_aligned_matrices_take_the_separable_path_with_the_same_result(
+    fill_mode, interpolation
+):
+    """Flips, zooms and shifts (no rotation or shear) compute coordinates per row and per
+    column; an off-diagonal of 1e-9 forces the full per-pixel path for comparison."""
+    x = torch.from_numpy(_images(b=3, h=7, w=9, c=2, seed=8)).double()
+    flips = flip(torch.tensor([True, False, True]), torch.tensor([False, True, True]), 7, 9)
+    whole = flips @ translation(torch.tensor([2.0, -3.0, 0.0]), torch.tensor([-1.0, 4.0, 2.0]))
+    frac = whole @ translation(torch.tensor([0.4, 0.0, 0.3]), torch.tensor([0.0, 0.6, 0.0]))
+    frac = frac @ zoom(torch.tensor([1.0, 0.8, 1.3]), torch.tensor([1.0, 1.2, 0.9]), 7, 9)
+    for m in (whole.double(), frac.double()):  # whole pixels (exact copies), then fractions
+        nudged = m.clone()
+        nudged[:, 0, 1] += 1e-9
+        got = warp_affine(x, m, fill_mode, 0.5, interpolation)
+        want = warp_affine(x, nudged, fill_mode, 0.5, interpolation)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)

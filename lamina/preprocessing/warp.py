@@ -197,17 +197,24 @@ def _warp(
     ys = torch.arange(height, dtype=coord_dtype, device=images.device).view(1, height, 1)
     xs = torch.arange(width, dtype=coord_dtype, device=images.device).view(1, 1, width)
 
+    eager = not torch.compiler.is_compiling()  # traced: the gather path (no data-dependent branch)
+    # (checks read the matrices where they are: on the CPU they cost the accelerator no sync)
+    given = matrices[:, :2, :]
+    # no rotation or shear (flips, zooms, shifts): x_in depends on x only and y_in on y
+    # only, so coordinates, rounding and fill rules run on (B, 1, W) and (B, H, 1)
+    separable = eager and bool((given[:, 0, 1] == 0).all() and (given[:, 1, 0] == 0).all())
+
     def row(i: int) -> torch.Tensor:  # m[:, i] @ [x, y, 1] for every output pixel: (B, H, W)
         a, b, c = (m[:, i, j].view(batch, 1, 1) for j in range(3))
-        coord = a * xs + b * ys + c
+        if separable:  # broadcastable (B, 1, W) for x, (B, H, 1) for y
+            coord = (a * xs if i == 0 else b * ys) + c
+        else:
+            coord = a * xs + b * ys + c
         nearest = _round(coord).to(coord_dtype)
         return torch.where((coord - nearest).abs() < _SNAP, nearest, coord)
 
-    eager = not torch.compiler.is_compiling()  # traced: the gather path (no data-dependent branch)
     # every matrix entry (near) an integer: identity, flips, quarter turns, whole-pixel
     # shifts; the snapped coordinates then copy pixels exactly (the gather path)
-    # (checked where the matrices are: on the CPU this costs the accelerator no sync)
-    given = matrices[:, :2, :]
     integral = eager and bool(((given - torch.round(given)).abs() < _SNAP).all())
     if integral:
         interpolation = "nearest"
@@ -222,7 +229,8 @@ def _warp(
         if fill_mode == "constant":
             inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
         fy, fx = _fix_index(iy, height, fill_mode), _fix_index(ix, width, fill_mode)
-        index = (fy * width + fx).view(batch, height * width, 1).expand(-1, -1, channels)
+        flat_index = (fy * width + fx).expand(batch, height, width)
+        index = flat_index.reshape(batch, height * width, 1).expand(-1, -1, channels)
         pixels = flat.gather(1, index).view(batch, height, width, channels)
         return pixels, None if inside is None else inside.unsqueeze(-1)
 
