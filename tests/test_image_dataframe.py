@@ -156,6 +156,8 @@ def test_bad_tables_get_clear_errors(folder):
         g.flow_from_dataframe(
             df, str(folder.root), x_col="file", y_col="score", class_mode="sparse"
         )
+    with pytest.raises(TypeError, match="Expected numeric values in y_col='label'"):
+        g.flow_from_dataframe(df, str(folder.root), x_col="file", y_col="label", class_mode="raw")
     with pytest.raises(ValueError, match="a pandas DataFrame or a dict"):
         g.flow_from_dataframe([("a.jpg", "x")], str(folder.root))
     with pytest.raises(ValueError, match="directory None or an existing folder"):

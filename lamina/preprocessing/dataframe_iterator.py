@@ -50,10 +50,6 @@ def _column(frame: Any, name: str, what: str) -> list[Any]:
     return values
 
 
-def _is_label(v: Any) -> bool:
-    return isinstance(v, str)
-
-
 class DataFrameIterator(DirectoryIterator):
     """Batches from the rows of a table: image file names and their labels."""
 
@@ -99,8 +95,7 @@ class DataFrameIterator(DirectoryIterator):
         rows = np.arange(len(files))
         if validate_filenames:
             rows = self._valid_files(files, directory, x_col)
-        targets = self._targets(dataframe, y_col, class_mode, classes, rows)
-        rows, self._y = targets
+        rows, self._y = self._targets(dataframe, y_col, class_mode, classes, rows)
         weights = None
         if weight_col is not None:
             weights = np.asarray(_column(dataframe, weight_col, "weight_col"), dtype=np.float64)
@@ -185,19 +180,18 @@ class DataFrameIterator(DirectoryIterator):
         if mode == "multi_output":
             if isinstance(y_col, str) or not isinstance(y_col, Sequence):
                 raise _error("flow_from_dataframe", "a list of columns in y_col", y_col=y_col)
-            return rows, [np.asarray(_column(frame, c, "y_col"))[rows] for c in y_col]
+            return rows, [_numeric(frame, c, mode)[rows] for c in y_col]
         if mode == "raw":
             if isinstance(y_col, str):
-                return rows, np.asarray(_column(frame, y_col, "y_col"))[rows]
-            values = np.stack([np.asarray(_column(frame, c, "y_col")) for c in y_col], -1)
-            return rows, values[rows]
+                return rows, _numeric(frame, y_col, mode)[rows]
+            return rows, np.stack([_numeric(frame, c, mode) for c in y_col], -1)[rows]
         if not isinstance(y_col, str):
             raise _error("flow_from_dataframe", f"one column in y_col for {mode!r}", y_col=y_col)
         labels = [_column(frame, y_col, "y_col")[i] for i in rows]
         multi = mode == "categorical"
         for v in labels:
-            ok = _is_label(v) or (
-                multi and isinstance(v, (list, tuple)) and all(_is_label(u) for u in v)
+            ok = isinstance(v, str) or (
+                multi and isinstance(v, (list, tuple)) and all(isinstance(u, str) for u in v)
             )
             if not ok:
                 kinds = "a string, list or tuple" if multi else "a string"
@@ -262,14 +256,19 @@ class DataFrameIterator(DirectoryIterator):
         return hot.to(device), sw
 
 
+def _numeric(frame: Any, name: str, mode: str) -> np.ndarray:
+    """A target column as a numeric array (checked when the iterator is made)."""
+    arr = np.asarray(_column(frame, name, "y_col"))
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"flow_from_dataframe: Expected numeric values in y_col={name!r} for "
+            f"class_mode={mode!r}, received: dtype={arr.dtype} (e.g. {arr.flat[0]!r})"
+        )
+    return arr
+
+
 def _tensor(values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fiub":
-        return torch.as_tensor(arr.astype(np.float64)).to(device, dtype)
-    raise TypeError(
-        f"flow_from_dataframe: Expected numeric targets for class_mode 'raw' or 'multi_output', "
-        f"received: dtype={arr.dtype}"
-    )
+    return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, dtype)
 
 
 __all__ = ["DataFrameIterator"]
