@@ -148,3 +148,16 @@ def test_compiled_predict_sees_new_weights_and_hands_callbacks_their_batch():
     want = eager.predict(x, batch_size=16, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.concatenate(seen), want, rtol=1e-5, atol=1e-6)
+
+
+def test_new_weight_tensors_rebuild_the_step_instead_of_reading_the_old_ones():
+    """load_state_dict(assign=True) swaps the Parameter objects: the direct call must
+    not keep reading the tensors it was built with."""
+    x, _ = _data(64)
+    jit, eager = _model(True), _model(False, seed=5)
+    jit.predict(x, batch_size=16, verbose=0)
+    old = jit._predict_fn
+    jit.load_state_dict({k: v.clone() for k, v in eager.state_dict().items()}, assign=True)
+    got = jit.predict(x, batch_size=16, verbose=0)
+    np.testing.assert_allclose(got, eager.predict(x, batch_size=16, verbose=0), rtol=1e-5)
+    assert jit._predict_fn is not old

@@ -72,9 +72,17 @@ class CompiledTestStep:
                 dst.copy_(o)
 
     def still_valid(self) -> bool:
-        """False when the model's weights or metrics changed since this step was built."""
-        return [id(m) for m in self.model.metrics] == self.metric_ids and len(self.params) == sum(
-            1 for _ in self.model.parameters()
+        """False when the model's weight or buffer tensors (not just their values: a
+        `to()` or an assigning load makes new ones) or its metrics changed since this
+        step was built; its direct calls read the tensors it was built with."""
+        params = list(self.model.parameters())
+        buffers = dict(self.model.named_buffers())
+        return (
+            [id(m) for m in self.model.metrics] == self.metric_ids
+            and len(params) == len(self.params)
+            and all(a is b for a, b in zip(params, self.params))
+            and buffers.keys() == self.buffers.keys()
+            and all(buffers[k] is v for k, v in self.buffers.items())
         )
 
     def __call__(self, x: Any, y: Any, sw: Any) -> bool:
