@@ -180,7 +180,9 @@ def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch):
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
         runners[conv] = model._step_fn
     assert runners[True].decision == "eager-predicted" and runners[True].compiled is None
-    assert runners[False].decision == "compiled" and runners[False].compiled is not None
+    # the dense model compiles (it may then measure slower on a busy machine and go back)
+    assert runners[False].decision in ("compiled", "eager-measured")
+    assert runners[False].compiled is not None
 
 
 def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch):
