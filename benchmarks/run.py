@@ -70,7 +70,7 @@ class Config:
     def make(cls, quick: bool) -> Config:
         if quick:
             return cls({"mlp": 2048, "cnn": 256}, 1, 0, 1024, 1, {"mlp": 2, "cnn": 1}, 1, 3)
-        return cls({"mlp": 60000, "cnn": 6400}, 3, 3, 10000, 3, {"mlp": 100, "cnn": 10}, 3, 30)
+        return cls({"mlp": 60000, "cnn": 6400}, 5, 3, 10000, 3, {"mlp": 100, "cnn": 10}, 3, 30)
 
 
 @dataclass
