@@ -149,7 +149,7 @@ def components(
         F.cross_entropy(tmodel(txb), yint).backward()
 
     def lam_metrics() -> None:
-        model._update_metrics(loss_l, [(yoh, logits_l)], None, bs)
+        model._update_metrics(loss_l, [(yoh, logits_l)], [loss_l], None, bs)
 
     def torch_metrics() -> None:
         nonlocal loss_sum, correct
