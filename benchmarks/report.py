@@ -261,7 +261,9 @@ def render(run: Any, cfg: Any, meta: dict[str, str], torch: Any, np: Any) -> str
         lines += [
             "",
             f"### evaluate and predict, {cfg.eval_samples:,} test images, batch 128 "
-            f"(1 warm-up + {cfg.eval_repeats} interleaved repeats, median)",
+            "(1 warm-up + interleaved repeats, median; repeats: "
+            + ", ".join(f"{wl.upper()} {n}" for wl, n in cfg.eval_repeats.items())
+            + ")",
             "",
             inference_table(run.evals),
         ]
