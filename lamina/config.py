@@ -97,3 +97,32 @@ def set_reuse_cpu_memory(enabled: bool) -> None:
     if not isinstance(enabled, bool):
         raise TypeError(f"Expected a bool, received: enabled={enabled!r}")
     _REUSE_CPU_MEMORY = enabled
+
+
+_CPU_THREADS: int | str | None = "auto"
+
+
+def cpu_threads() -> int | str | None:
+    """Threads for fit/evaluate/predict on the CPU: 'auto' (default), an int, or None."""
+    return _CPU_THREADS
+
+
+def set_cpu_threads(value: int | str | None) -> None:
+    """How many intra-op threads fit/evaluate/predict use on the CPU.
+
+    'auto' (default) caps PyTorch's pool at the CPUs the process may use (its affinity
+    and any cgroup CPU quota, which PyTorch does not see: a container with `--cpus=2`
+    on a large host otherwise runs one thread per host core); an int uses exactly that
+    many; None leaves `torch.get_num_threads()` alone. The process's setting is restored
+    when the call returns. See `lamina.models.cpu_threads`.
+
+        lamina.config.set_cpu_threads(1)   # e.g. one process per core
+    """
+    global _CPU_THREADS
+    ok = value is None or value == "auto"
+    ok = ok or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+    if not ok:
+        raise ValueError(
+            f"Expected 'auto', None or an int >= 1 for cpu_threads, received: value={value!r}"
+        )
+    _CPU_THREADS = value

@@ -68,10 +68,12 @@ def flush_denormals(device: torch.device | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def cpu_run_settings(device: torch.device | None) -> Iterator[None]:
-    """A fit/evaluate/predict call's CPU settings: denormals flushed, freed memory reused."""
+    """A fit/evaluate/predict call's CPU settings: denormals flushed, freed memory reused,
+    threads capped at the CPUs the process may use."""
     from lamina.models.cpu_memory import reuse_cpu_memory
+    from lamina.models.cpu_threads import cpu_threads
 
-    with flush_denormals(device), reuse_cpu_memory(device):
+    with flush_denormals(device), reuse_cpu_memory(device), cpu_threads(device):
         yield
 
 
