@@ -264,6 +264,65 @@ def test_legacy_spellings_warn_once():
     assert len(hist.history["loss"]) == 2
 
 
+class _Subclassed(lamina.Model):
+    def __init__(self):
+        super().__init__()
+        self.out = layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.out(x)
+
+
+def _functional_mlp():
+    inp = layers.Input((4,))
+    return lamina.Model(inp, layers.Dense(3, activation="softmax")(inp))
+
+
+@pytest.mark.parametrize("make", [_mlp, _functional_mlp, _Subclassed], ids=lambda f: f.__name__)
+def test_keras1_fit_spelling_warns_at_the_callers_line(make, monkeypatch):
+    """The nb_epoch warning names this file and line, whatever the model kind
+    (the engine's frames in between are skipped), like the other Keras 1 spellings."""
+    from lamina.models import engine_utils
+
+    monkeypatch.setattr(engine_utils, "_WARNED", set())  # one warning per process
+    x, y = _blobs(16)
+    model = make()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", device="cpu")
+    with pytest.warns(FutureWarning, match="nb_epoch") as record:
+        line = _lineno() + 1
+        model.fit(x, y, nb_epoch=1, verbose=0)
+    warning = next(w for w in record if "nb_epoch" in str(w.message))
+    assert (warning.filename, warning.lineno) == (__file__, line)
+
+
+def test_other_keras1_spellings_warn_at_the_callers_line():
+    """Keras 1 layer, np_utils and optimizer spellings also name the caller's line."""
+    import warnings
+
+    from lamina.utils import np_utils
+
+    calls = [
+        lambda: layers.Convolution2D(4, 3, 3, border_mode="same"),
+        lambda: layers.Convolution1D(4, 3, border_mode="same"),
+        lambda: np_utils.to_categorical([0, 1], nb_classes=2),
+        lambda: lamina.optimizers.SGD(lr=0.1),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            call()
+        found = [w for w in record if issubclass(w.category, FutureWarning)]
+        assert found and all(w.filename == __file__ for w in found), [
+            (w.filename, str(w.message)[:40]) for w in found
+        ]
+
+
+def _lineno() -> int:
+    import inspect
+
+    return inspect.currentframe().f_back.f_lineno
+
+
 def test_summary_counts(capsys):
     model = _mlp(name="tiny")
     model.summary()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -12,12 +14,27 @@ import torch
 _WARNED: set[str] = set()
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` that makes a warning raised by this function's caller name the
+    first line outside the lamina package: the user's call, however many engine frames
+    (fit, a subclass's override, helpers) lie in between."""
+    frame = sys._getframe(1)  # the caller, which calls warnings.warn: stacklevel 1
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def warn_once(key: str, message: str) -> None:
-    """One FutureWarning per process for each deprecated spelling."""
+    """One FutureWarning per process for each deprecated spelling, at the user's line."""
     if key in _WARNED:
         return
     _WARNED.add(key)
-    warnings.warn(message, FutureWarning, stacklevel=3)
+    warnings.warn(message, FutureWarning, stacklevel=user_stacklevel())
 
 
 def default_device() -> torch.device:
