@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -65,6 +65,23 @@ class _WeightSpec:
         self.to_keras = tuple(np.argsort(to_torch).tolist()) if to_torch is not None else None
         self.regularizer = regularizer
         self.constraint = constraint
+
+
+class _TorchWeight:
+    """A parameter or buffer the layer did not create with `add_weight`.
+
+    It lives in a plain torch module of the layer's tree (or directly on the layer) and
+    keeps torch's layout in `get_weights`, as Keras has no layout for it.
+    """
+
+    __slots__ = ("module", "attr", "name")
+    to_torch = None  # no permutation: torch's layout
+    to_keras = None
+
+    def __init__(self, module: nn.Module, attr: str, name: str) -> None:
+        self.module = module
+        self.attr = attr
+        self.name = name
 
 
 class Layer(nn.Module):
@@ -193,48 +210,80 @@ class Layer(nn.Module):
         return found
 
     def _own(self, trainable: bool | None) -> list[torch.Tensor]:
+        """This layer's `add_weight` weights (trainable ones if `trainable`, ...)."""
         return [
             getattr(self, s.attr)
             for s in self._weight_specs
             if trainable is None or s.trainable == trainable
         ]
 
+    def _weight_entries(self) -> list[_Entry]:
+        """Every weight of the module tree, once, in order.
+
+        Per layer: its `add_weight` weights (trainable, then non-trainable: Keras's order),
+        parameters and buffers set on it directly, then its children in registration
+        order: sublayers recursively, plain torch modules in `state_dict` order. A weight
+        is trainable when it is a Parameter that requires grad (what the optimizer sees)
+        and every layer from `self` down to its owner is trainable.
+        """
+        out: list[_Entry] = []
+        self._collect_entries(out, set(), True)
+        return out
+
+    def _collect_entries(self, out: list[_Entry], seen: set[int], on: bool) -> None:
+        on = on and self._trainable
+        for spec in sorted(self._weight_specs, key=lambda s: not s.trainable):
+            _add_entry(out, seen, self, spec, getattr(self, spec.attr), on)
+        _collect_torch(self, self, "", out, seen, on, {s.attr for s in self._weight_specs})
+
+    def _foreign_parameters(self) -> list[nn.Parameter]:
+        """Parameters of this layer not made by `add_weight` and not in a sublayer."""
+        out: list[_Entry] = []
+        skip = {s.attr for s in self._weight_specs}
+        _collect_torch(self, self, "", out, set(), True, skip, into_layers=False)
+        return [e.tensor for e in out if isinstance(e.tensor, nn.Parameter)]
+
+    def _foreign_modules(self) -> list[nn.Module]:
+        """Plain torch modules of this layer's tree (not inside a sublayer)."""
+        found: list[nn.Module] = []
+
+        def visit(module: nn.Module) -> None:
+            for child in module.children():
+                if not isinstance(child, Layer):
+                    found.append(child)
+                    visit(child)
+
+        visit(self)
+        return found
+
     @property
     def weights(self) -> list[torch.Tensor]:
-        """All weights: own trainable, own non-trainable, then sublayers' (Keras's order)."""
-        out = self._own(True) + self._own(False)
-        for layer in self._sublayers():
-            out += [w for w in layer.weights if all(w is not o for o in out)]
-        return out
+        """All weights: own trainable, own non-trainable, then sublayers' (Keras's order).
+
+        Parameters and persistent buffers of plain torch modules (and of tensors set on a
+        layer without `add_weight`) are weights too, at their place in the module tree.
+        """
+        return [e.tensor for e in self._weight_entries()]
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
         if not self.trainable:
             return []
-        out = self._own(True)
-        for layer in self._sublayers():
-            out += layer.trainable_weights
-        return out
+        return [e.tensor for e in self._weight_entries() if e.trainable]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
-        trainable = self.trainable_weights
-        return [w for w in self.weights if all(w is not t for t in trainable)]
-
-    def _weight_entries(self) -> list[tuple[Layer, _WeightSpec]]:
-        out = [(self, s) for s in self._weight_specs if s.trainable]
-        out += [(self, s) for s in self._weight_specs if not s.trainable]
-        for layer in self._sublayers():
-            out += layer._weight_entries()
-        return out
+        if not self.trainable:
+            return self.weights
+        return [e.tensor for e in self._weight_entries() if not e.trainable]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Weights as NumPy arrays in Keras's layouts and order."""
+        """Weights as NumPy arrays in Keras's layouts and order (torch's for torch modules)."""
         arrays = []
-        for layer, spec in self._weight_entries():
-            t = getattr(layer, spec.attr).detach()
-            if spec.to_torch is not None:
-                t = t.permute(*np.argsort(spec.to_torch).tolist())
+        for entry in self._weight_entries():
+            t = entry.tensor.detach()
+            if entry.spec.to_torch is not None:
+                t = t.permute(*entry.spec.to_keras)
             arrays.append(t.cpu().numpy().copy())
         return arrays
 
@@ -244,20 +293,21 @@ class Layer(nn.Module):
         if len(weights) != len(entries):
             raise ValueError(
                 f"Layer '{self.name}' expected {len(entries)} weight arrays "
-                f"({', '.join(s.name for _, s in entries)}), received: len(weights)={len(weights)}"
+                f"({', '.join(e.spec.name for e in entries)}), "
+                f"received: len(weights)={len(weights)}"
             )
         # Check every array before copying any, so a bad list leaves the weights intact.
         staged = []
-        for (layer, spec), array in zip(entries, weights):
-            target = getattr(layer, spec.attr)
+        for entry, array in zip(entries, weights):
+            target, spec = entry.tensor, entry.spec
             value = torch.as_tensor(np.asarray(array), dtype=target.dtype)
             keras_shape = tuple(target.shape)
             if spec.to_torch is not None:
-                keras_shape = tuple(target.permute(*np.argsort(spec.to_torch).tolist()).shape)
+                keras_shape = tuple(target.permute(*spec.to_keras).shape)
             if tuple(value.shape) != keras_shape:
                 raise ValueError(
-                    f"Layer '{layer.name}' expected weight '{spec.name}' of shape {keras_shape}, "
-                    f"received: shape={tuple(value.shape)}"
+                    f"Layer '{entry.layer.name}' expected weight '{spec.name}' of shape "
+                    f"{keras_shape}, received: shape={tuple(value.shape)}"
                 )
             if spec.to_torch is not None:
                 value = value.permute(*spec.to_torch)
@@ -275,13 +325,55 @@ class Layer(nn.Module):
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        """Freeze or unfreeze this layer and its sublayers (Keras's transfer learning)."""
+        """Freeze or unfreeze this layer and its sublayers (Keras's transfer learning).
+
+        Torch parameters of the layer are frozen too; unfreezing gives back the gradient
+        only to those that freezing took it from (one frozen in torch by the user stays so).
+        """
         self._trainable = bool(value)
         for spec in self._weight_specs:
             if spec.trainable:
                 getattr(self, spec.attr).requires_grad_(self._trainable)
+        if self._trainable:
+            for p in self.__dict__.pop("_frozen_by_layer", []):
+                p.requires_grad_(True)
+        else:
+            self._freeze_foreign()
         for layer in self._sublayers():
             layer.trainable = value
+
+    def _freeze_foreign(self) -> None:
+        """Take the gradient from this layer's torch parameters, remembering whose it took."""
+        frozen = self.__dict__.setdefault("_frozen_by_layer", [])
+        for p in self._foreign_parameters():
+            if p.requires_grad:
+                p.requires_grad_(False)
+                frozen.append(p)
+
+    def train(self, mode: bool = True) -> Layer:
+        """`nn.Module.train`; a frozen layer's torch normalization modules stay in eval mode.
+
+        As a frozen BatchNormalization does, they normalize with (and keep) their running
+        statistics, so freezing a layer leaves all its weights unchanged in `fit`.
+        """
+        super().train(mode)
+        if mode and not self._trainable:
+            self._set_foreign_modes()
+        return self
+
+    def _set_foreign_modes(self) -> None:
+        """Torch modules of this layer follow its mode (eval for a frozen layer's norms)."""
+        for module in self._foreign_modules():
+            frozen_norm = not self._trainable and getattr(module, "track_running_stats", False)
+            module.training = self.training and not frozen_norm
+
+    def _adopt_torch_modules(self) -> None:
+        """On build: torch modules made in `__init__` (in torch's train mode) take this
+        layer's mode, so a bare call runs them in inference, and a layer made frozen
+        freezes them."""
+        self._set_foreign_modes()
+        if not self._trainable:
+            self._freeze_foreign()
 
     # ----------------------------------------------------------------- losses
     def add_loss(self, loss: torch.Tensor) -> None:
@@ -352,6 +444,7 @@ class Layer(nn.Module):
                 f"input_shape={_fmt(input_shape)}: {err}"
             ) from err
         self.built = True
+        self._adopt_torch_modules()
 
     def _check_input(self, input_shape: Any) -> None:
         spec = self.input_spec
@@ -390,6 +483,7 @@ class Layer(nn.Module):
             if not self.built:
                 self._build_device = _first_device(inputs)
                 self._maybe_build(full)
+                self._adopt_torch_modules()  # models build in their own _maybe_build
             else:
                 self._check_input(full)
             self._checked_shape = shape
@@ -452,6 +546,56 @@ class Layer(nn.Module):
 
 
 # ---------------------------------------------------------------------- helpers
+class _Entry(NamedTuple):
+    """One weight: the layer owning it, how it is stored, the tensor, whether it trains."""
+
+    layer: Layer
+    spec: _WeightSpec | _TorchWeight
+    tensor: torch.Tensor
+    trainable: bool
+
+
+def _add_entry(
+    out: list[_Entry],
+    seen: set[int],
+    layer: Layer,
+    spec: _WeightSpec | _TorchWeight,
+    tensor: torch.Tensor | None,
+    on: bool,
+) -> None:
+    if tensor is None or id(tensor) in seen:
+        return
+    seen.add(id(tensor))
+    trainable = on and isinstance(tensor, nn.Parameter) and tensor.requires_grad
+    out.append(_Entry(layer, spec, tensor, trainable))
+
+
+def _collect_torch(
+    module: nn.Module,
+    owner: Layer,
+    prefix: str,
+    out: list[_Entry],
+    seen: set[int],
+    on: bool,
+    skip: set[str],
+    into_layers: bool = True,
+) -> None:
+    """Parameters and persistent buffers of `module` (state_dict order) owned by `owner`;
+    child layers add their own entries (when `into_layers`)."""
+    for name, p in module.named_parameters(recurse=False):
+        if name not in skip:
+            _add_entry(out, seen, owner, _TorchWeight(module, name, prefix + name), p, on)
+    non_persistent = getattr(module, "_non_persistent_buffers_set", ())
+    for name, b in module.named_buffers(recurse=False):
+        if name not in skip and name not in non_persistent:
+            _add_entry(out, seen, owner, _TorchWeight(module, name, prefix + name), b, on)
+    for name, child in module.named_children():
+        if not isinstance(child, Layer):
+            _collect_torch(child, owner, f"{prefix}{name}.", out, seen, on, set(), into_layers)
+        elif into_layers:
+            child._collect_entries(out, seen, on)
+
+
 _TRAINING_CACHE: dict[type, bool] = {}
 # torch's registries of global module hooks (a hook anywhere disables `call_fast`)
 _GLOBAL_HOOKS = (
