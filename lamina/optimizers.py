@@ -13,6 +13,7 @@ decoupled weight decay, runs the torch update and increments `iterations`. Sched
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import warnings
 from collections.abc import Iterable
@@ -32,6 +33,23 @@ _UNSUPPORTED = {
     "gradient_accumulation_steps": None,
 }
 _COMMON = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name"]
+
+
+def _compiler_disable(fn: Any) -> Any:
+    """`torch.compiler.disable(fn)` that imports the compiler only when a compile reaches `fn`.
+
+    `torch.compiler.disable` imports torch._dynamo at once (most of `import lamina`'s
+    time); eager calls go straight to `fn`, and Dynamo, tracing this wrapper, sees
+    `is_compiling()` true and calls the disabled function, which graph-breaks around it.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling():
+            return torch.compiler.disable(fn)(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _undecorated_step(cls: type) -> Any:
@@ -280,7 +298,7 @@ class Optimizer:
         if self.clipvalue is not None:
             torch.nn.utils.clip_grad_value_(params, self.clipvalue, foreach=True)
 
-    @torch.compiler.disable  # host-side counters would make torch.compile recompile every step
+    @_compiler_disable  # host-side counters would make torch.compile recompile every step
     @torch.no_grad()
     def step(self) -> None:
         """Clip gradients, apply weight decay, update the parameters, count the step."""
