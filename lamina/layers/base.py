@@ -27,7 +27,15 @@ from torch import nn
 from lamina import constraints, initializers, regularizers
 from lamina.config import torch_dtype
 from lamina.layers.input_spec import InputSpec, check_input
-from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, map_structure
+from lamina.layers.symbolic import (
+    KerasTensor,
+    Node,
+    any_symbolic,
+    flatten,
+    is_shape,
+    map_structure,
+    normalize_shape,
+)
 
 Shape = tuple[int | None, ...]
 
@@ -526,13 +534,64 @@ class Layer(nn.Module):
         input_shape = map_structure(lambda k: k.shape, inputs)
         self._maybe_build(input_shape)
         self._check_input(input_shape)
-        out_shape = self.compute_output_shape(input_shape)
+        out_shape = normalize_shape(self.compute_output_shape(input_shape))
         self._output_shape = out_shape
         node = Node(self, inputs, args, kwargs)
         outputs = _make_symbolic(out_shape, node)
         node.outputs = outputs
         self._inbound_nodes.append(node)
         return outputs
+
+    # ------------------------------------------------------- symbolic graph
+    @property
+    def input(self) -> Any:
+        """The input tensor(s) of the one call that connected this layer to a graph.
+
+        One tensor, or a list for a layer called on several (Keras's `layer.input`); an
+        `InputLayer`'s input is its own tensor. Raises when the layer was never called
+        symbolically, or called several times (the input would be ambiguous).
+        """
+        node = _one_node(self, "input")
+        return _unpack(flatten(node.inputs) or flatten(node.outputs))
+
+    @property
+    def output(self) -> Any:
+        """The output tensor(s) of the one call that connected this layer to a graph.
+
+        `Model(model.inputs, model.layers[i].output)` builds a feature extractor from it.
+        """
+        source = self.__dict__.get("_source_output")
+        if source is not None and not self._inbound_nodes:
+            return source  # an InputLayer made directly, before it gets its node
+        return _unpack(flatten(_one_node(self, "output").outputs))
+
+    @output.setter
+    def output(self, tensor: Any) -> None:
+        # An InputLayer sets its tensor in __init__; `symbolic.source_tensor` adds its node.
+        self.__dict__["_source_output"] = tensor
+
+    @property
+    def input_shape(self) -> Any:
+        """The shape this layer is called on (batch dim None), as Keras 2's `input_shape`."""
+        if "_input_shape_set" in self.__dict__:
+            return self.__dict__["_input_shape_set"]
+        shapes = [
+            _unpack([t.shape for t in flatten(n.inputs) or flatten(n.outputs)])
+            for n in self._inbound_nodes
+        ]
+        if shapes and all(s == shapes[0] for s in shapes):
+            return shapes[0]
+        source = self.__dict__.get("_source_output")
+        if not shapes and source is not None:
+            return source.shape
+        if not shapes and self._build_input_shape is not None:
+            return normalize_shape(self._build_input_shape)
+        return _unpack([t.shape for t in flatten(_one_node(self, "input_shape").inputs)])
+
+    @input_shape.setter
+    def input_shape(self, shape: Any) -> None:
+        # Custom layers written for Keras 3 (which has no such property) may assign it.
+        self.__dict__["_input_shape_set"] = shape
 
     # ------------------------------------------------------------------ misc
     @property
@@ -657,9 +716,32 @@ def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
 
 
 def _make_symbolic(shape: Any, node: Node) -> Any:
+    """Symbolic outputs of `node`, one per shape; `index` is the position in flatten order."""
     counter = iter(range(1_000_000))
     return map_structure(
-        lambda s: KerasTensor(tuple(s), node=node, index=next(counter)),
-        shape,
-        is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+        lambda s: KerasTensor(tuple(s), node=node, index=next(counter)), shape, is_leaf=is_shape
     )
+
+
+def _one_node(layer: Layer, what: str) -> Node:
+    """The layer's only inbound node, else an error naming the layer (for input/output)."""
+    count = len(layer._inbound_nodes)
+    if count == 1:
+        return layer._inbound_nodes[0]
+    if count == 0:
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) has never been called on symbolic "
+            f"inputs, so it has no {what}. Expected a layer connected to a graph: called on "
+            "lamina.Input(...) tensors, or in a Sequential model with a known input shape "
+            "(input_shape= on its first layer, an Input, or a first call), received: "
+            "inbound_nodes=0"
+        )
+    raise ValueError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) has {count} inbound nodes (it was called "
+        f"on symbolic inputs {count} times), so its {what} is ambiguous. Expected a layer "
+        f"called once, received: inbound_nodes={count}. Use the tensor each call returned."
+    )
+
+
+def _unpack(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values

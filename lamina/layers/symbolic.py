@@ -7,6 +7,7 @@ walks these nodes back from its outputs to find its graph.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +45,15 @@ class KerasTensor:
         return Multiply()([self, other])
 
 
+_NODE_SERIALS = itertools.count()
+
+
 class Node:
-    """One call of a layer in a functional graph."""
+    """One call of a layer in a functional graph.
+
+    `serial` orders nodes by creation: a model's config numbers each layer's calls in
+    that order, as Keras does.
+    """
 
     def __init__(self, layer: Any, inputs: Any, args: tuple = (), kwargs: dict | None = None):
         self.layer = layer
@@ -53,6 +61,7 @@ class Node:
         self.args = args
         self.kwargs = kwargs or {}
         self.outputs: Any = None
+        self.serial = next(_NODE_SERIALS)
 
     @property
     def parent_tensors(self) -> list[KerasTensor]:
@@ -62,6 +71,33 @@ class Node:
             (self.inputs, self.args, self.kwargs),
         )
         return found
+
+
+def source_tensor(layer: Any) -> KerasTensor:
+    """The symbolic tensor an `InputLayer` emits, giving it its source node if it has none.
+
+    `Input(...)` makes that node at once; an `InputLayer` built directly (in a Sequential
+    or from a config) gets it here.
+    """
+    if not layer._inbound_nodes:
+        tensor = layer.output
+        node = Node(layer, inputs=[])
+        node.outputs = tensor
+        tensor.node = node
+        layer._inbound_nodes.append(node)
+    return layer._inbound_nodes[0].outputs
+
+
+def is_shape(x: Any) -> bool:
+    """A shape: a tuple or list of ints and Nones (the batch dim included)."""
+    return isinstance(x, (tuple, list, torch.Size)) and all(
+        d is None or isinstance(d, int) for d in x
+    )
+
+
+def normalize_shape(shape: Any) -> Any:
+    """`shape` (or a structure of shapes) with every shape a tuple."""
+    return map_structure(tuple, shape, is_leaf=is_shape)
 
 
 def _default_leaf(x: Any) -> bool:

@@ -45,6 +45,8 @@ class Functional(Model):
                     f"a tensor from layer '{t.node.layer.name}'"
                 )
         self._nodes = _topological_nodes(self.outputs, self.inputs, self.name)
+        for t in self.inputs:
+            note_owner(t.node.layer, self.name)
         ordered: list[Layer] = [t.node.layer for t in self.inputs]
         for node in self._nodes:
             if all(node.layer is not la for la in ordered):
@@ -56,6 +58,23 @@ class Functional(Model):
     @property
     def layers(self) -> list[Layer]:
         return list(self._graph_layers)
+
+    # Keras 3: a functional model's `input` / `output` are its own graph's, as given.
+    @property
+    def input(self) -> Any:
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        return self._outputs_struct
+
+    @property
+    def input_shape(self) -> Any:
+        return _unpack([t.shape for t in self.inputs])
+
+    @property
+    def output_shape(self) -> Any:
+        return _unpack([t.shape for t in self.outputs])
 
     @property
     def input_names(self) -> list[str]:
@@ -105,6 +124,17 @@ class Functional(Model):
         return {"name": self.name, "trainable": self.trainable}
 
 
+def note_owner(input_layer: Layer, model_name: str) -> None:
+    """Remember which models an InputLayer feeds, for the disconnected-graph error."""
+    names = input_layer.__dict__.setdefault("_model_names", [])
+    if model_name not in names:
+        names.append(model_name)
+
+
+def _unpack(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
 def _topological_nodes(
     outputs: list[KerasTensor], inputs: list[KerasTensor], name: str
 ) -> list[Node]:
@@ -120,9 +150,18 @@ def _topological_nodes(
         if id(tensor) in input_ids:
             return
         if isinstance(node.layer, InputLayer):
+            owners = node.layer.__dict__.get("_model_names", [])
+            hint = (
+                f" Input '{node.layer.name}' is the input of model '{owners[0]}': to read its "
+                f"layers' outputs, build from its inputs, e.g. Model({owners[0]}.inputs, "
+                f"{owners[0]}.get_layer(...).output)."
+                if owners
+                else ""
+            )
             raise ValueError(
-                f"Model '{name}' expected every Input used by the outputs to be in `inputs`, "
-                f"received: an extra Input '{node.layer.name}' with shape {tensor.shape}"
+                f"Model '{name}' expected outputs computed from `inputs`, received: outputs "
+                f"not connected to `inputs`: they depend on Input '{node.layer.name}' with "
+                f"shape {tensor.shape}, which is not one of them.{hint}"
             )
         if state.get(id(node)) == 2:
             return

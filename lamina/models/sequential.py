@@ -19,13 +19,20 @@ from torch import nn
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
-from lamina.layers.symbolic import KerasTensor
+from lamina.layers.symbolic import KerasTensor, Node, flatten, is_shape, source_tensor
+from lamina.models.functional import note_owner
 from lamina.models.model import Model
 
 
 @registry.register("layer", "Sequential")
 class Sequential(Model):
-    """A linear stack of layers."""
+    """A linear stack of layers.
+
+    Once the input shape is known, the model holds a symbolic graph as Keras 3 does: an
+    `InputLayer` (not in `layers`) and one call of each layer on the previous output, so
+    `model.inputs`, `model.outputs` and every `layer.output` exist and
+    `Model(model.inputs, model.layers[i].output)` extracts feature maps.
+    """
 
     def __init__(
         self,
@@ -38,6 +45,12 @@ class Sequential(Model):
         self._stack = nn.ModuleList()
         self._input_shape: tuple | None = None
         self._shape_now: tuple | None = None
+        # The graph: kept out of the module tree (the InputLayer holds no weights and is
+        # not one of `layers`); `_graph_nodes` are the calls this model made, removed
+        # from their layers when the graph is rebuilt, so no layer collects stale nodes.
+        self.__dict__["_input_layer"] = None
+        self._graph_nodes: list[Node] = []
+        self._output_tensor: KerasTensor | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -47,22 +60,26 @@ class Sequential(Model):
 
     def add(self, layer: Any) -> None:
         """Append a layer (or an `Input`, which fixes the input shape)."""
-        if isinstance(layer, KerasTensor):
+        if isinstance(layer, KerasTensor) and layer.node is not None:
             layer = layer.node.layer
         if isinstance(layer, InputLayer):
-            self._set_input_shape(layer.output.shape)
+            self.__dict__["_input_layer"] = layer
+            self._set_input_shape(source_tensor(layer).shape)
             return
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential '{self.name}' expected a lamina Layer, received: "
                 f"layer={layer!r} (type {type(layer).__name__}). Wrap torch modules in a Layer."
             )
-        if not self._stack and self._input_shape is None and layer._input_shape_arg is not None:
-            self._set_input_shape((None, *layer._input_shape_arg))
-        self._stack.append(layer)
-        if self._shape_now is not None:
-            self._shape_now = _build_layer(layer, self._shape_now)
+        if not self._stack and self._input_shape is None:
+            shape = _declared_input_shape(layer)
+            if shape is not None:
+                self._set_input_shape(shape)
+        if self._output_tensor is not None:
+            self._output_tensor = self._connect_layer(layer, self._output_tensor)
+            self._shape_now = self._output_tensor.shape
             self.built = True
+        self._stack.append(layer)
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -71,16 +88,47 @@ class Sequential(Model):
         layer = self._stack[-1]
         del self._stack[-1]
         if self._input_shape is not None:
-            self._shape_now = self._input_shape
-            for la in self._stack:
-                self._shape_now = la.output_shape
+            self._connect()
         return layer
 
     def _set_input_shape(self, shape: tuple) -> None:
         self._input_shape = tuple(shape)
-        self._shape_now = self._input_shape
+        self._connect()
+
+    def _connect(self) -> None:
+        """(Re)build the symbolic graph: the input tensor, then each layer called once."""
+        self._disconnect()
+        inp = self._input_layer
+        if inp is None or tuple(source_tensor(inp).shape) != self._input_shape:
+            inp = InputLayer(shape=self._input_shape[1:], batch_size=self._input_shape[0])
+            self.__dict__["_input_layer"] = inp
+        note_owner(inp, self.name)
+        x = source_tensor(inp)
         for layer in self._stack:
-            self._shape_now = _build_layer(layer, self._shape_now)
+            x = self._connect_layer(layer, x)
+        self._output_tensor = x
+        self._shape_now = x.shape
+
+    def _connect_layer(self, layer: Layer, x: KerasTensor) -> KerasTensor:
+        """Call `layer` on `x` symbolically (building it), remembering the node made."""
+        out = layer(x)
+        self._graph_nodes.append(layer._inbound_nodes[-1])
+        if not isinstance(out, KerasTensor):
+            raise ValueError(
+                f"Sequential '{self.name}' expected layers with one output, received: "
+                f"layer '{layer.name}' ({type(layer).__name__}) returned {len(flatten(out))}"
+            )
+        return out
+
+    def _disconnect(self) -> None:
+        for node in self._graph_nodes:
+            nodes = node.layer._inbound_nodes
+            for i, n in enumerate(nodes):
+                if n is node:
+                    del nodes[i]
+                    break
+        self._graph_nodes = []
+        self._output_tensor = None
 
     def build(self, input_shape: Any = None) -> None:
         """Build every layer for `input_shape` (batch dim included)."""
@@ -97,8 +145,8 @@ class Sequential(Model):
         self.built = True
 
     def _maybe_build(self, input_shape: Any) -> None:
-        if self._input_shape is None and isinstance(input_shape, tuple):
-            self._set_input_shape(input_shape)
+        if self._input_shape is None and is_shape(input_shape):
+            self._set_input_shape(tuple(input_shape))
         self.built = True
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
@@ -117,9 +165,45 @@ class Sequential(Model):
             shape = layer.compute_output_shape(shape)
         return shape
 
+    # ------------------------------------------------------------- the graph
+    def _graph(self, what: str) -> KerasTensor:
+        if self._output_tensor is None:
+            raise ValueError(
+                f"Sequential '{self.name}' has no {what} yet. Expected a known input shape "
+                "(input_shape= on the first layer, a first lamina.Input(...), build((None, ...)), "
+                "or a first call or fit), received: input_shape=None"
+            )
+        return self._output_tensor if what == "outputs" else source_tensor(self._input_layer)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """The model's input tensor, in a list (Keras's `model.inputs`)."""
+        return [self._graph("inputs")]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The last layer's output tensor, in a list (Keras's `model.outputs`)."""
+        return [self._graph("outputs")]
+
+    @property
+    def input(self) -> Any:
+        """The input of this model's call in an outer graph, else its own input tensor."""
+        return super().input if self._inbound_nodes else self._graph("inputs")
+
+    @property
+    def output(self) -> Any:
+        """The output of this model's call in an outer graph, else its own output tensor."""
+        return super().output if self._inbound_nodes else self._graph("outputs")
+
     @property
     def input_shape(self) -> tuple | None:
         return self._input_shape
+
+    @property
+    def output_shape(self) -> Any:
+        if self._output_tensor is not None:
+            return self._output_tensor.shape
+        return super().output_shape
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -143,15 +227,13 @@ class Sequential(Model):
         return model
 
 
-def _build_layer(layer: Layer, shape: tuple) -> tuple:
-    """Build `layer` for `shape` and return its output shape (recorded for summary)."""
-    layer._maybe_build(shape)
-    layer._check_input(shape)
-    out = layer.compute_output_shape(shape)
-    out = (
-        tuple(out)
-        if isinstance(out, (tuple, list)) and all(d is None or isinstance(d, int) for d in out)
-        else out
-    )
-    layer._output_shape = out
-    return out
+def _declared_input_shape(layer: Layer) -> tuple | None:
+    """The input shape a first layer fixes: its `input_shape=`, or a model's own input."""
+    if layer._input_shape_arg is not None:
+        return (None, *layer._input_shape_arg)
+    if isinstance(layer, Sequential):
+        return layer._input_shape
+    inputs = getattr(layer, "inputs", None) if isinstance(layer, Model) else None
+    if isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], KerasTensor):
+        return tuple(inputs[0].shape)
+    return None
