@@ -57,37 +57,99 @@ _RANKING = (
 
 
 class OutputHead:
-    """Loss, weight and metrics of one model output."""
+    """Loss, weight and metrics of one model output.
 
-    def __init__(self, name: str, loss: Any, weight: float, metric_ids: list[Any]) -> None:
+    `metrics` never see sample weights; `weighted_metrics` see the same weights as the
+    loss (`sample_weight`, or the ones `class_weight` makes), as in Keras.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        loss: Any,
+        weight: float,
+        metric_ids: list[Any],
+        weighted_ids: list[Any] | None = None,
+    ) -> None:
         self.name = name
         self.loss = losses.get(loss)
         self.weight = float(weight)
         self.metric_ids = metric_ids
+        self.weighted_ids = list(weighted_ids or [])
         self.metrics: list[Any] = []
+        self.weighted_metrics: list[Any] = []
         self.layer: Layer | None = None
         self.train_loss = self.loss  # replaced by the logits variant where possible
         self.activation: Any = None  # applied to logits before the metrics
         self.loss_tracker: Any = None  # per-output loss, for models with several outputs
 
     def resolve(self, layer: Layer | None, output_shape: tuple | None, prefix: str) -> None:
-        """Pick the logits shortcut and concrete metric classes for this output."""
+        """Pick the logits shortcut and concrete metric classes for this output.
+
+        Metric names are set afterwards, for all outputs at once (`name_metrics`).
+        """
         act = final_activation(layer)
         variant = self.loss.logits_variant(act) if act else None
         if variant is not None:
             self.layer, self.train_loss = layer, variant
             self.activation = activations.get(act)
-        self.metrics = []
         if prefix:
             self.loss_tracker = metrics.Mean(name=f"{prefix}_loss")
-        for mid in self.metric_ids:
-            m = metrics.get(mid, loss=self.loss, output_shape=output_shape)
-            if prefix:
-                m.name = f"{prefix}_{m.name}"
-            self.metrics.append(m)
+        self.metrics = [
+            metrics.get(mid, loss=self.loss, output_shape=output_shape) for mid in self.metric_ids
+        ]
+        self.weighted_metrics = [
+            metrics.get(mid, loss=self.loss, output_shape=output_shape) for mid in self.weighted_ids
+        ]
         # Softmax keeps the order of the logits, so ranking metrics can skip it.
-        if act == "softmax" and all(isinstance(m, _RANKING) for m in self.metrics):
+        every = self.metrics + self.weighted_metrics
+        if act == "softmax" and all(isinstance(m, _RANKING) for m in every):
             self.activation = None
+
+
+def _base_name(metric: Any) -> str:
+    """The metric's own name, before any output prefix this module gave it (a metric
+    object passed to compile() again keeps its name, not the prefixed one)."""
+    base = getattr(metric, "_compile_base_name", None)
+    if base is None or metric.name not in (base, getattr(metric, "_compile_log_name", None)):
+        base = metric.name
+    metric._compile_base_name = base
+    return base
+
+
+def name_metrics(heads: list[OutputHead], prefixed: bool) -> None:
+    """Keras's log names: `<output>_<name>` with several outputs; a repeated name gets
+    `_1`, `_2`...; a weighted metric whose name is taken becomes `weighted_<name>`
+    (itself numbered when repeated). Unweighted metrics of all outputs are named first."""
+    taken: dict[str, int] = {}
+
+    def numbered(name: str) -> str:
+        if name not in taken:
+            taken[name] = 1
+            return name
+        index = taken[name]
+        taken[name] += 1
+        return f"{name}_{index}"
+
+    def with_prefix(head: OutputHead, name: str) -> str:
+        return f"{head.name}_{name}" if prefixed else name
+
+    def assign(metric: Any, name: str) -> None:
+        metric.name = name
+        metric._compile_log_name = name
+
+    for head in heads:
+        for m in head.metrics:
+            assign(m, numbered(with_prefix(head, _base_name(m))))
+    for head in heads:
+        for m in head.weighted_metrics:
+            base = _base_name(m)
+            name = with_prefix(head, base)
+            if name in taken:
+                name = numbered(with_prefix(head, f"weighted_{base}"))
+            else:
+                taken[name] = 1
+            assign(m, name)
 
 
 def normalise_per_output(value: Any, names: list[str], what: str) -> list[Any]:
@@ -108,19 +170,47 @@ def normalise_per_output(value: Any, names: list[str], what: str) -> list[Any]:
     return [value] * len(names)
 
 
-def metrics_per_output(value: Any, names: list[str]) -> list[list[Any]]:
-    """Keras accepts a flat list (for every output), a list of lists, or a dict."""
+def _as_metric_list(entry: Any) -> list[Any]:
+    if entry is None:
+        return []
+    return list(entry) if isinstance(entry, (list, tuple)) else [entry]
+
+
+def _flat_metric_ids(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [m for key in sorted(value) for m in _flat_metric_ids(value[key])]
+    if isinstance(value, (list, tuple)):
+        return [m for entry in value for m in _flat_metric_ids(entry)]
+    return [] if value is None else [value]
+
+
+def metrics_per_output(value: Any, names: list[str], what: str = "metrics") -> list[list[Any]]:
+    """`metrics` / `weighted_metrics` of compile() -> one list of metric ids per output.
+
+    As in Keras 3: with one output every metric given applies to it; with several, a
+    dict maps output names to a metric or a list of them, and a list with one entry per
+    output (a metric, a list, or None) is read per output. Any other flat list applies
+    to every output (Keras 3 refuses it; Keras 2 read it so).
+    """
     if value is None:
         return [[] for _ in names]
+    if len(names) == 1:
+        return [_flat_metric_ids(value)]
     if isinstance(value, dict):
-        out = []
-        for n in names:
-            v = value.get(n, [])
-            out.append(list(v) if isinstance(v, (list, tuple)) else [v])
-        return out
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(
+                f"Expected {what} keys among outputs {names}, received: keys={unknown}"
+            )
+        return [_as_metric_list(value.get(n)) for n in names]
     value = list(value) if isinstance(value, (list, tuple)) else [value]
-    if len(names) > 1 and value and all(isinstance(v, (list, tuple)) for v in value):
-        return [list(v) for v in value]
+    if len(value) == len(names):
+        return [_as_metric_list(v) for v in value]
+    if any(isinstance(v, (list, tuple)) for v in value):
+        raise ValueError(
+            f"Expected one entry of {what} per output ({len(names)}: {names}), "
+            f"received: {len(value)} entries"
+        )
     return [list(value) for _ in names]
 
 

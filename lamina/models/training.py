@@ -133,14 +133,20 @@ class Trainer:
         losses_ = cu.normalise_per_output(self._loss_arg, names, "loss")
         weights = cu.normalise_per_output(self._loss_weights_arg or 1.0, names, "loss weight")
         metric_ids = cu.metrics_per_output(self._metrics_arg, names)
+        weighted_ids = cu.metrics_per_output(self._weighted_metrics_arg, names, "weighted_metrics")
         for i, name in enumerate(names):
             head = cu.OutputHead(
-                name, losses_[i], weights[i] if weights[i] is not None else 1.0, metric_ids[i]
+                name,
+                losses_[i],
+                weights[i] if weights[i] is not None else 1.0,
+                metric_ids[i],
+                weighted_ids[i],
             )
             head.resolve(
                 layers[i], out_shapes[i] if i < len(out_shapes) else None, name if n > 1 else ""
             )
             self._heads.append(head)
+        cu.name_metrics(self._heads, prefixed=n > 1)
 
     def _output_names(self, n: int) -> list[str]:
         names = getattr(self, "output_names", None)
@@ -154,10 +160,14 @@ class Trainer:
 
     @property
     def metrics(self) -> list[Any]:
+        """The loss, the per-output losses, then every output's `metrics` and every
+        output's `weighted_metrics` (Keras's order of the compiled metrics)."""
         out = [self._loss_tracker] if self._loss_tracker is not None else []
         out += [h.loss_tracker for h in self._heads if h.loss_tracker is not None]
         for head in self._heads:
             out += head.metrics
+        for head in self._heads:
+            out += head.weighted_metrics
         return out
 
     @property
@@ -208,15 +218,19 @@ class Trainer:
     def _update_metrics(
         self, loss: torch.Tensor, pairs: list, head_losses: list, sw: Any, batch: int
     ) -> None:
+        """Loss trackers weigh each batch by its size; `metrics` are unweighted and
+        `weighted_metrics` take the batch's sample weights `sw`, as in Keras."""
         self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
         with torch.no_grad():
             for head, (yt, yp), head_loss in zip(self._heads, pairs, head_losses):
                 if head.loss_tracker is not None:
                     head.loss_tracker.update_state(head_loss.detach(), sample_weight=batch)
-                if not head.metrics:
+                if not head.metrics and not head.weighted_metrics:
                     continue
                 probs = head.activation(yp.detach()) if head.activation is not None else yp.detach()
                 for m in head.metrics:
+                    m.update_state(yt, probs)
+                for m in head.weighted_metrics:
                     m.update_state(yt, probs, sample_weight=sw)
 
     def _train_step(self, x: Any, y: Any, sw: Any) -> None:
