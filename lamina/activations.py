@@ -9,12 +9,14 @@ passes through. `serialize(fn)` gives back the registered name for configs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lamina import registry
+from lamina import constraints, initializers, registry, regularizers
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -123,17 +125,92 @@ def sign(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
 
 
-def get(identifier: str | Activation | None) -> Activation:
-    """Resolve a name, a callable or None to an activation function."""
+def get(identifier: str | Activation | None, layer: Any = None) -> Activation:
+    """Resolve a name, a callable or None to an activation function.
+
+    A regularizer, initializer or constraint (object, class or name) is refused with a
+    message showing the keyword it belongs to: `Dense(64, regularizers.l2(0.01))` puts
+    it in `activation` positionally. `layer` (when given) is named in the error.
+    """
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        return registry.get("activation", identifier)
+        try:
+            return registry.get("activation", identifier)
+        except ValueError as err:
+            kind = _misplaced_name(identifier)
+            if kind is None:
+                raise
+            raise ValueError(_misplaced_message(layer, kind, repr(identifier))) from err
+    kind = _misplaced_kind(identifier)
+    if kind is not None:
+        raise TypeError(_misplaced_message(layer, kind, _describe(identifier, kind)))
     if callable(identifier):
         return identifier
     raise TypeError(
-        "Expected an activation name, a callable or None, received: "
+        f"{_who(layer)}xpected an activation name, a callable or None, received: "
         f"activation={identifier!r} (type {type(identifier).__name__})"
+    )
+
+
+# What a positional argument in the `activation` slot may really be: (kind, module, base).
+_MISPLACED = (
+    ("regularizer", "regularizers", regularizers.Regularizer),
+    ("initializer", "initializers", initializers.Initializer),
+    ("constraint", "constraints", constraints.Constraint),
+)
+
+
+def _misplaced_kind(obj: Any) -> str | None:
+    for kind, _, base in _MISPLACED:
+        if isinstance(obj, base) or (isinstance(obj, type) and issubclass(obj, base)):
+            return kind
+    return None
+
+
+def _misplaced_name(name: str) -> str | None:
+    for kind, _, _ in _MISPLACED:
+        try:
+            registry.get(kind, name)
+        except ValueError:
+            continue
+        return kind
+    return None
+
+
+def _describe(obj: Any, kind: str) -> str:
+    """`regularizers.L2(l2=0.01)`: how the object is written, for the suggested keyword."""
+    module = next(m for k, m, _ in _MISPLACED if k == kind)
+    if isinstance(obj, type):
+        return f"{module}.{obj.__name__}"
+    try:
+        config = obj.get_config()
+    except (AttributeError, NotImplementedError, TypeError):
+        config = {}
+    args = ", ".join(f"{k}={v!r}" for k, v in config.items() if v is not None)
+    return f"{module}.{type(obj).__name__}({args})"
+
+
+def _who(layer: Any) -> str:
+    if layer is None:
+        return "E"
+    return f"Layer '{getattr(layer, 'name', '?')}' ({type(layer).__name__}) e"
+
+
+def _misplaced_message(layer: Any, kind: str, written: str) -> str:
+    article = "an" if kind[0] in "aeiou" else "a"
+    head = (
+        f"{_who(layer)}xpected an activation (a name such as 'relu', a callable or None), "
+        f"received: activation={written}, {article} {kind}."
+    )
+    if layer is not None and f"kernel_{kind}" not in inspect.signature(type(layer)).parameters:
+        return (
+            f"{head} It belongs to a layer with weights, e.g. Dense(64, kernel_{kind}={written})."
+        )
+    others = f"bias_{kind}=" + (", activity_regularizer=" if kind == "regularizer" else "")
+    return (
+        f"{head} Pass it by its keyword: kernel_{kind}={written} (or {others}); given "
+        "positionally after the first argument, it lands in `activation`."
     )
 
 

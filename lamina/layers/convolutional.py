@@ -135,7 +135,7 @@ class _Conv(Layer):
         self.data_format = check_data_format(self, data_format)
         self.dilation_rate = normalize_tuple(self, dilation_rate, n, "dilation_rate")
         self.groups = groups
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, layer=self)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

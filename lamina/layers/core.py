@@ -99,7 +99,7 @@ class Dense(Layer):
                 f"received: units={units!r}"
             )
         self.units = units
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, layer=self)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -168,7 +168,7 @@ class Activation(Layer):
 
     def __init__(self, activation: Any, **kwargs: Any):
         super().__init__(**kwargs)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, layer=self)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self._activate(inputs)
