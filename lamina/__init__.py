@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from lamina import (  # noqa: F401
     activations,
     applications,
+    backend,
     callbacks,
     config,
     constraints,
