@@ -121,7 +121,7 @@ class Layer(nn.Module):
         self.name = name or unique_name(_snake(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype_name = dtype if isinstance(dtype, str) or dtype is None else str(dtype)
-        self._dtype = torch_dtype(dtype if not isinstance(dtype, str) or dtype != "None" else None)
+        self._dtype = _resolve_dtype(self, dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -173,6 +173,13 @@ class Layer(nn.Module):
         ones (BatchNorm's moving statistics) are buffers, saved with the model.
         `constraint` (a name, config dict or callable) sees the weight in Keras's layout.
         """
+        if trainable and not self._dtype.is_floating_point:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expected a float dtype for its "
+                f"trainable weight '{name}', received: dtype={dtype_name(self._dtype)!r}. "
+                "A layer of an integer or boolean dtype holds only non-trainable state; a layer "
+                "that takes integer ids keeps a float dtype and sets autocast = False."
+            )
         init = initializers.get(initializer)
         constraint = constraints.get(constraint)
         constraints.check_axis(constraint, tuple(shape), name)
@@ -483,7 +490,7 @@ class Layer(nn.Module):
             shape = inputs.shape[1:]
         else:
             if any_symbolic(inputs):
-                return self._call_symbolic(inputs, *rest, **kwargs)
+                return self._call_symbolic_typed(inputs, rest, kwargs)
             inputs = map_structure(self._convert_input, inputs)
             shape = map_structure(lambda t: t.shape[1:], inputs)
         if shape != self._checked_shape:
@@ -498,6 +505,25 @@ class Layer(nn.Module):
         if self._call_losses:
             self._call_losses = []
         return super().__call__(inputs, *rest, **kwargs)
+
+    def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
+        """`_call_symbolic` with dtypes: shape inference runs on zeros of the inputs' dtypes
+        (integer ids for a layer that does not autocast), and the outputs carry the dtypes
+        the layer produced (or its own float dtype when its shape came from a formula)."""
+        self.__dict__["_symbolic_dtypes"] = map_structure(
+            lambda t: t.dtype if isinstance(t, KerasTensor) else None, inputs
+        )
+        self.__dict__.pop("_inferred_dtypes", None)
+        outputs = self._call_symbolic(inputs, *args, **kwargs)
+        produced = self.__dict__.pop("_inferred_dtypes", None)
+        tensors = [t for t in flatten(outputs) if isinstance(t, KerasTensor)]
+        if produced is not None and len(produced) == len(tensors):
+            for t, name in zip(tensors, produced):
+                t.dtype = name
+        elif self._dtype.is_floating_point and self.autocast:
+            for t in tensors:
+                t.dtype = dtype_name(self._dtype)
+        return outputs
 
     def call_fast(self, x: torch.Tensor, training: bool | None) -> Any:
         """`self(x, training=training)` without the checks a repeated call has already passed.
@@ -672,6 +698,42 @@ def _accepts_training(cls: type) -> bool:
     return hit
 
 
+# Integer and boolean dtypes a layer or Input may have (ids, masks, counters); float dtypes
+# (and None, for floatx) go through `config.torch_dtype`.
+_EXACT_DTYPES = {
+    "bool": torch.bool,
+    "uint8": torch.uint8,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+}
+_FLOAT_NAMES = ("bfloat16", "float16", "float32", "float64")
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """Keras's name of a torch dtype: 'float32', 'int32', 'bool'."""
+    return str(dtype).removeprefix("torch.")
+
+
+def _resolve_dtype(layer: Layer, dtype: Any) -> torch.dtype:
+    """A layer's dtype: a float (None: floatx), or an integer/boolean one as Keras allows."""
+    if dtype is None or (isinstance(dtype, str) and dtype == "None"):
+        return torch_dtype(None)
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = getattr(dtype, "name", None) if not isinstance(dtype, str) else dtype  # np.dtype
+    if name in _EXACT_DTYPES:
+        return _EXACT_DTYPES[name]
+    if name in _FLOAT_NAMES:
+        return torch_dtype(name)
+    valid = ", ".join(sorted((*_FLOAT_NAMES, *_EXACT_DTYPES)))
+    raise ValueError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) expected a dtype in [{valid}], "
+        f"received: dtype={dtype!r}"
+    )
+
+
 def _to_tensor(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         t = torch.from_numpy(x)
@@ -701,8 +763,13 @@ def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
     """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape."""
     params = list(layer.parameters()) + list(layer.buffers())
     device = params[0].device if params else torch.device("cpu")
-    dtype = layer._dtype
-    x = _zeros_for(input_shape, dtype, device)
+    x = _zeros_for(input_shape, layer._dtype, device)
+    if not layer.autocast:  # the layer sees its inputs' own dtypes (integer ids, ...)
+        given = [d for d in flatten(layer.__dict__.get("_symbolic_dtypes")) if d is not None]
+        zeros = flatten(x)
+        if len(given) == len(zeros) and any(d != dtype_name(layer._dtype) for d in given):
+            cast = iter([z.to(_resolve_dtype(layer, d)) for z, d in zip(zeros, given)])
+            x = map_structure(lambda _: next(cast), x)
     emit, layer._emit_logits = layer._emit_logits, False
     try:
         with torch.no_grad():
@@ -712,6 +779,7 @@ def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
                 out = layer.call(x)
     finally:
         layer._emit_logits = emit
+    layer.__dict__["_inferred_dtypes"] = [dtype_name(t.dtype) for t in flatten(out)]
     return map_structure(lambda t: (None, *t.shape[1:]), out)
 
 

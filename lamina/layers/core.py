@@ -16,14 +16,15 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, registry, regularizers
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, dtype_name
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.symbolic import KerasTensor
 
 
 @registry.register("layer", "InputLayer")
 class InputLayer(Layer):
-    """The source of a functional graph; holds the input shape."""
+    """The source of a functional graph; holds the input shape and dtype (a float, or an
+    integer/boolean one for token ids, class indices and masks)."""
 
     def __init__(
         self,
@@ -41,7 +42,7 @@ class InputLayer(Layer):
         self.shape = tuple(None if s is None else int(s) for s in shape)
         self.batch_size = batch_size
         self.built = True
-        self.output = KerasTensor((batch_size, *self.shape), node=None)
+        self.output = KerasTensor((batch_size, *self.shape), dtype_name(self._dtype), node=None)
         self._output_shape = self.output.shape
 
     def call(self, inputs: Any) -> Any:
