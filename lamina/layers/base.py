@@ -493,7 +493,8 @@ class Layer(nn.Module):
                 return self._call_symbolic_typed(inputs, rest, kwargs)
             inputs = map_structure(self._convert_input, inputs)
             shape = map_structure(lambda t: t.shape[1:], inputs)
-        if shape != self._checked_shape:
+        record = shape != self._checked_shape
+        if record:
             full = map_structure(lambda t: (None, *t.shape[1:]), inputs)
             if not self.built:
                 self._build_device = _first_device(inputs)
@@ -504,7 +505,10 @@ class Layer(nn.Module):
             self._checked_shape = shape
         if self._call_losses:
             self._call_losses = []
-        return super().__call__(inputs, *rest, **kwargs)
+        outputs = super().__call__(inputs, *rest, **kwargs)
+        if record:  # first call on this input shape: `summary()` of a subclassed model shows it
+            self.__dict__["_call_output_shape"] = _output_shape_of(outputs)
+        return outputs
 
     def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
         """`_call_symbolic` with dtypes: shape inference runs on zeros of the inputs' dtypes
@@ -732,6 +736,18 @@ def _resolve_dtype(layer: Layer, dtype: Any) -> torch.dtype:
         f"Layer '{layer.name}' ({type(layer).__name__}) expected a dtype in [{valid}], "
         f"received: dtype={dtype!r}"
     )
+
+
+def _output_shape_of(outputs: Any) -> Any:
+    """The shape of an eager call's output, batch dim None (a list for several outputs)."""
+
+    def one(t: torch.Tensor) -> tuple:
+        return (None, *t.shape[1:]) if t.dim() else ()
+
+    if isinstance(outputs, torch.Tensor):
+        return one(outputs)
+    shapes = [one(t) for t in flatten(outputs) if isinstance(t, torch.Tensor)]
+    return shapes or None
 
 
 def _to_tensor(x: Any) -> Any:

@@ -58,7 +58,9 @@ def print_summary(
     rows = []
     for layer in layers:
         total = _counts(layer)[0]
-        shape = getattr(layer, "_output_shape", None)
+        shape = getattr(layer, "_output_shape", None)  # from a symbolic call (graph models)
+        if shape is None:  # from the first eager call (subclassed models)
+            shape = layer.__dict__.get("_call_output_shape")
         if shape is None and type(layer).__name__ == "InputLayer":
             shape = layer.output.shape
         row = [f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape), f"{total:,}"]
