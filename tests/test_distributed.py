@@ -206,6 +206,28 @@ def test_a_python_error_on_a_rank_is_reported_with_its_message():
     assert "Traceback of rank 1" in message and "on_epoch_begin" in message
 
 
+def test_a_script_without_the_main_guard_gets_the_workers_reason():
+    """Workers import the main module; unguarded, each fails inside fit while importing it,
+    before worker.run starts. The parent's error must carry that reason and traceback."""
+    script = os.path.join(HERE, "distributed_unguarded_script.py")
+    env = {**os.environ, "LAMINA_DISTRIBUTED_TIMEOUT": "60", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, script], env=env, capture_output=True, text=True, timeout=HANG_LIMIT
+    )
+    assert proc.returncode == 1, proc.stderr
+    # The workers print their own tracebacks first; the parent's exception comes last.
+    head = "RuntimeError: Distributed fit failed: rank "
+    assert head in proc.stderr, proc.stderr
+    error = proc.stderr[proc.stderr.rindex(head) :]
+    assert "without a Python error" not in error
+    first = error.splitlines()[0]
+    assert " of 2 raised RuntimeError: Expected fit(distribute=N) to run under " in first
+    assert "if __name__ == '__main__':" in first
+    assert "Traceback of rank" in error and "distributed_unguarded_script.py" in error
+    # The last line the user sees is the worker's reason.
+    assert error.rstrip().splitlines()[-1].startswith("RuntimeError: Expected fit(distribute=N)")
+
+
 # ------------------------------------------------------------------------ bad arguments
 @pytest.mark.parametrize("bad", [0, -1])
 def test_distribute_must_be_positive(bad):
@@ -272,9 +294,33 @@ def functional_model() -> lamina.Model:
     return model
 
 
-@pytest.mark.parametrize("build, kind", [(make_model, "config"), (functional_model, "module")])
+class SubclassedNet(lamina.Model):
+    """A subclassed model without a config of its own: it travels as a pickled module."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = lamina.layers.Dense(16, activation="relu")
+        self.out = lamina.layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def subclassed_model() -> lamina.Model:
+    lamina.utils.set_random_seed(1)
+    model = SubclassedNet()
+    model.compile(
+        "adam", "sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=2
+    )
+    return model
+
+
+@pytest.mark.parametrize(
+    "build, kind",
+    [(make_model, "config"), (functional_model, "config"), (subclassed_model, "module")],
+)
 def test_the_job_rebuilds_the_compiled_model_with_its_optimizer_state(tmp_path, build, kind):
-    """Sequential travels as config + weights; other models as a pickled module."""
+    """Sequential and functional models travel as config + weights; others pickled whole."""
     x, y = make_data()
     model = build()
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # optimizer state to carry over

@@ -15,6 +15,7 @@ spawned workers import the main module.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -25,6 +26,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -83,7 +85,8 @@ def _check_launchable(n: int, backend: str) -> None:
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError(
             "Expected fit(distribute=N) to run under `if __name__ == '__main__':`, received: "
-            "a call while a worker process imports the main module. Guard the training code."
+            "a call while a worker process imports the main module (spawned workers import "
+            "the script). Put the code that trains under the guard, as in the README."
         )
     if backend == "nccl" and n > torch.cuda.device_count():
         raise ValueError(
@@ -151,7 +154,8 @@ def _run_workers(
                 digest,
             )
             proc = ctx.Process(target=worker.run, args=(args,), name=f"lamina-rank{rank}")
-            proc.start()
+            with _environ(worker.REPORT_ENV, worker.error_path(workdir, rank)):
+                proc.start()  # the worker inherits the variable while it imports the script
             procs.append(proc)
         _watch(procs, workdir)
     finally:
@@ -164,6 +168,20 @@ def _run_workers(
             f"(every rank exited with code 0) in {workdir}"
         )
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable for the processes started inside the block."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def _watch(procs: list[Any], workdir: str) -> None:

@@ -3,21 +3,28 @@
 Each worker reads the job file, joins the process group through the parent's TCP
 store, calls the same `fit` on its shard, and exits. Rank 0 writes the result file.
 On any error the worker writes a report (type, message, traceback) for the parent
-and exits with code 1 at once, so a broken rank never keeps the others waiting.
+and exits with code 1 at once, so a broken rank never keeps the others waiting. An
+error while the spawned process still imports the user's script (before `run`, e.g.
+`fit(distribute=N)` without an `if __name__ == "__main__":` guard) is reported too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
 import sys
 import threading
 import time
 import traceback
+from typing import Any
 
 JOB_FILE = "job.pt"
 RESULT_FILE = "result.pt"
+# Set by the parent while it starts a worker: where that worker reports an error raised
+# while it imports the main module, before `run` takes over.
+REPORT_ENV = "LAMINA_DISTRIBUTED_ERROR_REPORT"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,26 +70,55 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="lamina-parent-watch", daemon=True).start()
 
 
-def _report(args: WorkerArgs, err: BaseException) -> None:
-    import torch.distributed as dist
-
-    collateral = isinstance(err, dist.DistError) or any(
-        s in str(err) for s in ("Connection closed by peer", "Connection reset by peer", "gloo")
-    )
+def _write_report(path: str, err: BaseException, collateral: bool = False) -> None:
     report = {
         "type": type(err).__name__,
         "message": str(err),
         "traceback": "".join(traceback.format_exception(err)),
         "collateral": collateral,
     }
-    tmp = error_path(args.workdir, args.rank) + ".tmp"
-    with open(tmp, "w") as f:
+    with open(path + ".tmp", "w") as f:
         json.dump(report, f)
-    os.replace(tmp, error_path(args.workdir, args.rank))
+    os.replace(path + ".tmp", path)
+
+
+def _report(args: WorkerArgs, err: BaseException) -> None:
+    import torch.distributed as dist
+
+    collateral = isinstance(err, dist.DistError) or any(
+        s in str(err) for s in ("Connection closed by peer", "Connection reset by peer", "gloo")
+    )
+    _write_report(error_path(args.workdir, args.rank), err, collateral)
+
+
+def _report_bootstrap_errors() -> None:
+    """In a worker still importing the main module, report an uncaught error to the parent.
+
+    Why: spawn imports the user's script before `run` starts; an error there (an
+    unguarded `fit(distribute=N)`) would reach the parent as a bare exit code 1.
+    Runs when this module is first imported, which the script's `import lamina` does.
+    """
+    path = os.environ.get(REPORT_ENV)
+    if not path or not getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
+    previous = sys.excepthook
+
+    def report_then_print(kind: type, err: BaseException, tb: Any) -> None:
+        try:
+            _write_report(path, err)
+        except OSError:
+            pass  # the parent then names the exit code; the traceback still prints below
+        previous(kind, err, tb)
+
+    sys.excepthook = report_then_print
+
+
+_report_bootstrap_errors()
 
 
 def run(args: WorkerArgs) -> None:
     """The worker's entry point (the target of the spawned process)."""
+    os.environ.pop(REPORT_ENV, None)  # not for processes this worker starts
     _set_env(args)
     _exit_with_parent(args.parent_pid)
     try:
