@@ -105,6 +105,8 @@ def test_sequential_without_input_shape_gets_its_graph_when_first_called():
     assert model.inputs[0].shape == (None, 5)
     got = lamina.Model(model.inputs, model.layers[0].output).predict(x, verbose=0)
     np.testing.assert_allclose(got, _manual(model.layers[:1], x), atol=1e-6)
+    # built inside predict's inference mode, its weights still take set_weights
+    model.set_weights([w + 1 for w in model.get_weights()])
 
 
 def test_functional_model_input_output_and_intermediate_layers():

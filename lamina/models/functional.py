@@ -15,14 +15,21 @@ from typing import Any
 
 from torch import nn
 
+from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
 from lamina.layers.symbolic import KerasTensor, Node, flatten, map_structure
+from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.model import Model
 
 
+@registry.register("layer", "Functional")
 class Functional(Model):
     """A model defined by its input and output symbolic tensors."""
+
+    # Keras's configs number a nested functional model's calls from 1 in input_layers and
+    # output_layers (its own graph counts as a first node there).
+    _config_node_offset = 1
 
     def __init__(
         self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True, **kw: Any
@@ -51,6 +58,13 @@ class Functional(Model):
         for node in self._nodes:
             if all(node.layer is not la for la in ordered):
                 ordered.append(node.layer)
+        seen: dict[str, Layer] = {}
+        for layer in ordered:
+            if seen.setdefault(layer.name, layer) is not layer:
+                raise ValueError(
+                    f"Model '{self.name}' expected unique layer names (its config and "
+                    f"get_layer find layers by name), received: name={layer.name!r} for 2 layers"
+                )
         self._graph_layers = nn.ModuleList(ordered)
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
@@ -112,7 +126,10 @@ class Functional(Model):
             args = map_structure(fetch, node.inputs)
             extra = map_structure(fetch, node.args)
             kwargs = map_structure(fetch, node.kwargs)
-            out = node.layer(args, *extra, training=training, **kwargs)
+            # As in Keras, the model's training flag overrides one recorded in the call.
+            if training is not None or "training" not in kwargs:
+                kwargs["training"] = training
+            out = node.layer(args, *extra, **kwargs)
             for k, v in zip(flatten(node.outputs), flatten(out)):
                 values[id(k)] = v
         return map_structure(fetch, self._outputs_struct)
@@ -121,7 +138,13 @@ class Functional(Model):
         return map_structure(lambda t: t.shape, self._outputs_struct)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras 3's layout: `layers` with `inbound_nodes`, `input_layers`, `output_layers`."""
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Functional:
+        """Rebuild from `get_config()` (Lamina's or Keras 3's), with new weights."""
+        return functional_from_config(cls, config, custom_objects)
 
 
 def note_owner(input_layer: Layer, model_name: str) -> None:

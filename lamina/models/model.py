@@ -16,6 +16,7 @@ A model is an `nn.Module`, so PyTorch code can use it directly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import torch
@@ -95,6 +96,35 @@ class Model(Trainer, Layer):
         raise NotImplementedError(
             f"Model '{self.name}' ({type(self).__name__}) must define call(inputs) when subclassing"
         )
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Model:
+        """Rebuild a model from `get_config()`, with new weights.
+
+        `Model.from_config` reads a functional config (Keras 3's layout) or a Sequential
+        one; a subclassed model is rebuilt by its own class as `cls(**config)`.
+        """
+        from lamina.models.functional import Functional
+        from lamina.models.sequential import Sequential
+
+        if cls is not Model:
+            return cls(**config)
+        if isinstance(config, dict) and "input_layers" in config:
+            return Functional.from_config(config, custom_objects)
+        if isinstance(config, dict) and "layers" in config:
+            return Sequential.from_config(config, custom_objects)
+        keys = sorted(config) if isinstance(config, dict) else type(config).__name__
+        raise ValueError(
+            "Model.from_config expected a functional config ('layers', 'input_layers', "
+            "'output_layers') or a Sequential one ('layers'); a subclassed model is rebuilt "
+            f"by its own class, MyModel.from_config(config), received: keys={keys}"
+        )
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON, `{"class_name", "config"}`; `model_from_json` reads it."""
+        from lamina.models.serialization import serialize_layer
+
+        return json.dumps(serialize_layer(self), **kwargs)
 
     def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
         """Print each layer's output shape and parameter count, with totals (Keras's format)."""

@@ -22,6 +22,7 @@ from lamina.layers.core import InputLayer
 from lamina.layers.symbolic import KerasTensor, Node, flatten, is_shape, source_tensor
 from lamina.models.functional import note_owner
 from lamina.models.model import Model
+from lamina.models.serialization import deserialize_layer, serialize_layer
 
 
 @registry.register("layer", "Sequential")
@@ -93,7 +94,10 @@ class Sequential(Model):
 
     def _set_input_shape(self, shape: tuple) -> None:
         self._input_shape = tuple(shape)
-        self._connect()
+        # A first call inside predict's inference mode must not make inference-tensor
+        # weights (set_weights and training could not update them afterwards).
+        with torch.inference_mode(False):
+            self._connect()
 
     def _connect(self) -> None:
         """(Re)build the symbolic graph: the input tensor, then each layer called once."""
@@ -206,24 +210,31 @@ class Sequential(Model):
         return super().output_shape
 
     def get_config(self) -> dict[str, Any]:
+        """Keras 3's layout: the InputLayer (once the input is known), then each layer."""
+        entries = [serialize_layer(la) for la in self._stack]
+        if self._input_layer is not None and self._output_tensor is not None:
+            entries.insert(0, serialize_layer(self._input_layer))
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "layers": [
-                {"class_name": type(la).__name__, "config": la.get_config()} for la in self._stack
-            ],
+            "layers": entries,
             "build_input_shape": list(self._input_shape) if self._input_shape else None,
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Sequential:
+        """Rebuild from `get_config()` (Lamina's or Keras 3's), with new weights."""
+        if not isinstance(config, dict) or "layers" not in config:
+            raise ValueError(
+                "Expected a Sequential config with 'layers', received: "
+                f"keys={sorted(config) if isinstance(config, dict) else config!r}"
+            )
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        shape = config.get("build_input_shape")
-        if shape:
-            model._set_input_shape(tuple(shape))
         for entry in config["layers"]:
-            layer_cls = registry.get("layer", entry["class_name"])
-            model.add(layer_cls.from_config(entry["config"]))
+            model.add(deserialize_layer(entry, custom_objects))
+        shape = config.get("build_input_shape")
+        if shape and model._input_shape is None:
+            model.build(tuple(shape))
         return model
 
 

@@ -1,0 +1,100 @@
+"""Reading layer configs that Keras 3 wrote (`model.get_config()`, `model.to_json()`).
+
+Keras 3 stores dtypes as DTypePolicy objects, an InputLayer's shape as `batch_shape`,
+nested objects (initializers, regularizers, constraints) with "module" keys, and arguments
+Lamina has no use for at values where they change nothing (`quantization_config=None`,
+`synchronized=False`, ...). `translate` maps a config to the Lamina class's constructor
+arguments, and refuses, naming the layer, an argument Lamina could not honour.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from lamina import registry
+from lamina.layers.base import Layer
+from lamina.layers.core import InputLayer
+
+# Keras-only arguments that do nothing while another argument is off.
+_ONLY_WITH = {"renorm_momentum": "renorm", "renorm_clipping": "renorm"}
+# Nested objects by the suffix of the argument that holds them.
+_KINDS = {"_initializer": "initializer", "_regularizer": "regularizer", "_constraint": "constraint"}
+
+
+def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` (from Keras 3) as arguments for `cls.from_config`."""
+    from lamina.models.model import Model
+
+    out = {key: _value(key, value) for key, value in config.items()}
+    if issubclass(cls, InputLayer):
+        out = _input_layer(out)
+    if issubclass(cls, Model):
+        return out  # a model's from_config reads the keys it knows (layers, ...)
+    accepted = _accepted(cls)
+    name = out.get("name", "?")
+    for key in [k for k in out if k not in accepted]:
+        value = out[key]
+        if (
+            value is None
+            or value is False
+            or (key in _ONLY_WITH and not config.get(_ONLY_WITH[key]))
+        ):
+            del out[key]
+            continue
+        raise ValueError(
+            f"Layer '{name}' ({cls.__name__}) from a Keras config: expected arguments that "
+            f"Lamina's {cls.__name__} accepts, received: {key}={value!r}"
+        )
+    return out
+
+
+def _value(key: str, value: Any) -> Any:
+    if key == "dtype" and isinstance(value, dict):
+        return (value.get("config") or {}).get("name")  # DTypePolicy -> "float32"
+    if isinstance(value, dict) and "class_name" in value and "module" in value:
+        kind = next((k for suffix, k in _KINDS.items() if key.endswith(suffix)), None)
+        return {"class_name": value["class_name"], "config": _nested(kind, value)}
+    return value
+
+
+def _nested(kind: str | None, value: dict[str, Any]) -> dict[str, Any]:
+    """A nested object's config without the Keras-only arguments left at None."""
+    config = dict(value.get("config") or {})
+    if kind is None:
+        return config
+    try:
+        accepted = _accepted(registry.get(kind, value["class_name"]))
+    except (ValueError, TypeError):
+        return config  # unknown: the layer's own lookup raises with the valid names
+    return {k: v for k, v in config.items() if k in accepted or v is not None}
+
+
+def _input_layer(config: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in config.items() if k not in ("sparse", "ragged", "optional")}
+    for flag in ("sparse", "ragged", "optional"):
+        if config.get(flag):
+            raise ValueError(
+                f"Layer '{config.get('name')}' (InputLayer) from a Keras config: expected a "
+                f"dense, required input, received: {flag}=True"
+            )
+    batch_shape = out.pop("batch_shape", None) or out.pop("batch_input_shape", None)
+    if batch_shape is not None:
+        out["shape"] = list(batch_shape[1:])
+        out["batch_size"] = batch_shape[0]
+    return out
+
+
+def _accepted(cls: type) -> set[str]:
+    """Keyword arguments `cls(...)` accepts, following `**kwargs` up to Layer."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if klass is Layer or not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    names.discard("self")
+    return names
