@@ -7,13 +7,14 @@ cache file can never run code; a cache that fails verification is rebuilt.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from lamina.io_utils import atomic_write
 
 # key -> (shape, dtype, maximum allowed value or None)
 ArraySpec = Mapping[str, tuple[tuple[int, ...], np.dtype, int | None]]
@@ -81,18 +82,12 @@ def save_cache(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Write an uncompressed .npz atomically (temp file + os.replace); warn if impossible.
 
     Readers never see a half-written file, and concurrent writers each replace it whole.
+    The file's mode follows the umask, as with `open()`.
     """
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, fsync=True) as f:
             np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache is ordinary readable data
-        os.replace(tmp, path)
-        tmp = None
     except OSError as err:
         warnings.warn(
             f"Could not write the dataset cache {path} ({err}); the data will be decoded "
@@ -100,9 +95,3 @@ def save_cache(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass

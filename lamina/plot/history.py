@@ -7,9 +7,10 @@ plot_history(history, "curves.png")
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from lamina.io_utils import atomic_write
 
 
 def plot_history(
@@ -56,13 +57,7 @@ def plot_history(
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_write(path) as f:
+            fig.savefig(f, dpi=110, format=path.suffix.lstrip(".").lower() or "png")
         plt.close(fig)
     return fig

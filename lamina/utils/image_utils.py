@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lamina.io_utils import atomic_write
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
@@ -121,11 +122,5 @@ def save_img(
     fmt = "JPEG" if fmt == "JPG" else fmt
     if fmt == "JPEG" and img.mode == "RGBA":
         img = img.convert("RGB")
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        img.save(tmp, format=fmt)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as f:
+        img.save(f, format=fmt)
