@@ -108,4 +108,4 @@ def test_nested_and_image_layers_record_shapes():
     assert list(_rows(model.block).values()) == ["(None, 6, 6, 4)", "(None, 4)"]
     # A new input shape is recorded again.
     model(np.zeros((3, 5, 5, 1), "float32"))
-    assert _rows(model.block)["conv2d"] == "(None, 5, 5, 4)"
+    assert list(_rows(model.block).values())[0] == "(None, 5, 5, 4)"
