@@ -272,6 +272,17 @@ def test_keras_sequential_and_nested_configs_load_in_lamina():
     x = RNG.normal(size=(3, 5)).astype("float32")
     np.testing.assert_allclose(model.predict(x, verbose=0), k.predict(x, verbose=0), atol=1e-5)
 
+    # a functional model nested in a functional one, and itself an output: Keras numbers
+    # its calls from 1 in output_layers
+    a = keras.Input((5,), name="a")
+    body = keras.Model(a, K.Dense(3, name="body_dense")(a), name="body")
+    k = keras.Model(x_in, [body(x_in), K.Dense(1, name="top")(body(x_in))])
+    assert k.get_config()["output_layers"][0] == ["body", 1, 0]
+    model = lamina.Model.from_config(_via_json(k.get_config()))
+    model.set_weights(k.get_weights())
+    for got, want in zip(model.predict(x, verbose=0), k.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
     loaded = lamina.Model.from_config(_via_json(seq.get_config()))
     assert type(loaded) is Sequential and loaded.input_shape == (None, 5)
     loaded.set_weights(seq.get_weights())
