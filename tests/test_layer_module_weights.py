@@ -204,3 +204,11 @@ def test_subclassed_model_counts_and_freezes_torch_modules():
     assert model.trainable_weights == []
     model.trainable = True
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_subclassed_model_built_from_a_shape_runs_torch_norms_in_inference():
+    model = TorchNet()
+    model.build((None, 4))  # one sample through BatchNorm1d: only legal in inference
+    assert not model.norm.training
+    torch.testing.assert_close(model.norm.running_var, torch.ones(3), rtol=0, atol=0)
+    assert model.count_params() == _state_numel(model)

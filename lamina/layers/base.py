@@ -383,9 +383,12 @@ class Layer(nn.Module):
             module.training = self.training and not frozen_norm
 
     def _adopt_torch_modules(self) -> None:
-        """On build: torch modules made in `__init__` (in torch's train mode) take this
-        layer's mode, so a bare call runs them in inference, and a layer made frozen
-        freezes them."""
+        """Once, on build or the first call: torch modules made in `__init__` (in torch's
+        train mode) take this layer's mode, so a bare call runs them in inference, and a
+        layer made frozen freezes them."""
+        if "_torch_adopted" in self.__dict__:
+            return
+        self.__dict__["_torch_adopted"] = True
         self._set_foreign_modes()
         if not self._trainable:
             self._freeze_foreign()
@@ -499,9 +502,9 @@ class Layer(nn.Module):
             if not self.built:
                 self._build_device = _first_device(inputs)
                 self._maybe_build(full)
-                self._adopt_torch_modules()  # models build in their own _maybe_build
             else:
                 self._check_input(full)
+            self._adopt_torch_modules()  # models build in their own _maybe_build or build
             self._checked_shape = shape
         if self._call_losses:
             self._call_losses = []
