@@ -18,14 +18,14 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from lamina import constraints, initializers, regularizers
-from lamina.config import torch_dtype
+from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.symbolic import (
     KerasTensor,
@@ -36,6 +36,7 @@ from lamina.layers.symbolic import (
     map_structure,
     normalize_shape,
 )
+from lamina.layers.weight_walk import Entry, add_entry, collect_torch, foreign_modules
 
 Shape = tuple[int | None, ...]
 
@@ -75,23 +76,6 @@ class _WeightSpec:
         self.constraint = constraint
 
 
-class _TorchWeight:
-    """A parameter or buffer the layer did not create with `add_weight`.
-
-    It lives in a plain torch module of the layer's tree (or directly on the layer) and
-    keeps torch's layout in `get_weights`, as Keras has no layout for it.
-    """
-
-    __slots__ = ("module", "attr", "name")
-    to_torch = None  # no permutation: torch's layout
-    to_keras = None
-
-    def __init__(self, module: nn.Module, attr: str, name: str) -> None:
-        self.module = module
-        self.attr = attr
-        self.name = name
-
-
 class Layer(nn.Module):
     """Base class of every Lamina layer (and of models)."""
 
@@ -121,7 +105,7 @@ class Layer(nn.Module):
         self.name = name or unique_name(_snake(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype_name = dtype if isinstance(dtype, str) or dtype is None else str(dtype)
-        self._dtype = _resolve_dtype(self, dtype)
+        self._dtype = resolve_dtype(self, dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -232,7 +216,7 @@ class Layer(nn.Module):
             if trainable is None or s.trainable == trainable
         ]
 
-    def _weight_entries(self) -> list[_Entry]:
+    def _weight_entries(self) -> list[Entry]:
         """Every weight of the module tree, once, in order.
 
         Per layer: its `add_weight` weights (trainable, then non-trainable: Keras's order),
@@ -241,35 +225,26 @@ class Layer(nn.Module):
         is trainable when it is a Parameter that requires grad (what the optimizer sees)
         and every layer from `self` down to its owner is trainable.
         """
-        out: list[_Entry] = []
+        out: list[Entry] = []
         self._collect_entries(out, set(), True)
         return out
 
-    def _collect_entries(self, out: list[_Entry], seen: set[int], on: bool) -> None:
+    def _collect_entries(self, out: list[Entry], seen: set[int], on: bool) -> None:
         on = on and self._trainable
         for spec in sorted(self._weight_specs, key=lambda s: not s.trainable):
-            _add_entry(out, seen, self, spec, getattr(self, spec.attr), on)
-        _collect_torch(self, self, "", out, seen, on, {s.attr for s in self._weight_specs})
+            add_entry(out, seen, self, spec, getattr(self, spec.attr), on)
+        collect_torch(self, self, "", out, seen, on, {s.attr for s in self._weight_specs})
 
     def _foreign_parameters(self) -> list[nn.Parameter]:
         """Parameters of this layer not made by `add_weight` and not in a sublayer."""
-        out: list[_Entry] = []
+        out: list[Entry] = []
         skip = {s.attr for s in self._weight_specs}
-        _collect_torch(self, self, "", out, set(), True, skip, into_layers=False)
+        collect_torch(self, self, "", out, set(), True, skip, into_layers=False)
         return [e.tensor for e in out if isinstance(e.tensor, nn.Parameter)]
 
     def _foreign_modules(self) -> list[nn.Module]:
         """Plain torch modules of this layer's tree (not inside a sublayer)."""
-        found: list[nn.Module] = []
-
-        def visit(module: nn.Module) -> None:
-            for child in module.children():
-                if not isinstance(child, Layer):
-                    found.append(child)
-                    visit(child)
-
-        visit(self)
-        return found
+        return foreign_modules(self)
 
     @property
     def weights(self) -> list[torch.Tensor]:
@@ -638,56 +613,6 @@ class Layer(nn.Module):
 
 
 # ---------------------------------------------------------------------- helpers
-class _Entry(NamedTuple):
-    """One weight: the layer owning it, how it is stored, the tensor, whether it trains."""
-
-    layer: Layer
-    spec: _WeightSpec | _TorchWeight
-    tensor: torch.Tensor
-    trainable: bool
-
-
-def _add_entry(
-    out: list[_Entry],
-    seen: set[int],
-    layer: Layer,
-    spec: _WeightSpec | _TorchWeight,
-    tensor: torch.Tensor | None,
-    on: bool,
-) -> None:
-    if tensor is None or id(tensor) in seen:
-        return
-    seen.add(id(tensor))
-    trainable = on and isinstance(tensor, nn.Parameter) and tensor.requires_grad
-    out.append(_Entry(layer, spec, tensor, trainable))
-
-
-def _collect_torch(
-    module: nn.Module,
-    owner: Layer,
-    prefix: str,
-    out: list[_Entry],
-    seen: set[int],
-    on: bool,
-    skip: set[str],
-    into_layers: bool = True,
-) -> None:
-    """Parameters and persistent buffers of `module` (state_dict order) owned by `owner`;
-    child layers add their own entries (when `into_layers`)."""
-    for name, p in module.named_parameters(recurse=False):
-        if name not in skip:
-            _add_entry(out, seen, owner, _TorchWeight(module, name, prefix + name), p, on)
-    non_persistent = getattr(module, "_non_persistent_buffers_set", ())
-    for name, b in module.named_buffers(recurse=False):
-        if name not in skip and name not in non_persistent:
-            _add_entry(out, seen, owner, _TorchWeight(module, name, prefix + name), b, on)
-    for name, child in module.named_children():
-        if not isinstance(child, Layer):
-            _collect_torch(child, owner, f"{prefix}{name}.", out, seen, on, set(), into_layers)
-        elif into_layers:
-            child._collect_entries(out, seen, on)
-
-
 _TRAINING_CACHE: dict[type, bool] = {}
 # torch's registries of global module hooks (a hook anywhere disables `call_fast`)
 _GLOBAL_HOOKS = (
@@ -703,42 +628,6 @@ def _accepts_training(cls: type) -> bool:
         hit = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
         _TRAINING_CACHE[cls] = hit
     return hit
-
-
-# Integer and boolean dtypes a layer or Input may have (ids, masks, counters); float dtypes
-# (and None, for floatx) go through `config.torch_dtype`.
-_EXACT_DTYPES = {
-    "bool": torch.bool,
-    "uint8": torch.uint8,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-}
-_FLOAT_NAMES = ("bfloat16", "float16", "float32", "float64")
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """Keras's name of a torch dtype: 'float32', 'int32', 'bool'."""
-    return str(dtype).removeprefix("torch.")
-
-
-def _resolve_dtype(layer: Layer, dtype: Any) -> torch.dtype:
-    """A layer's dtype: a float (None: floatx), or an integer/boolean one as Keras allows."""
-    if dtype is None or (isinstance(dtype, str) and dtype == "None"):
-        return torch_dtype(None)
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    name = getattr(dtype, "name", None) if not isinstance(dtype, str) else dtype  # np.dtype
-    if name in _EXACT_DTYPES:
-        return _EXACT_DTYPES[name]
-    if name in _FLOAT_NAMES:
-        return torch_dtype(name)
-    valid = ", ".join(sorted((*_FLOAT_NAMES, *_EXACT_DTYPES)))
-    raise ValueError(
-        f"Layer '{layer.name}' ({type(layer).__name__}) expected a dtype in [{valid}], "
-        f"received: dtype={dtype!r}"
-    )
 
 
 def _output_shape_of(outputs: Any) -> Any:
@@ -787,7 +676,7 @@ def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
         given = [d for d in flatten(layer.__dict__.get("_symbolic_dtypes")) if d is not None]
         zeros = flatten(x)
         if len(given) == len(zeros) and any(d != dtype_name(layer._dtype) for d in given):
-            cast = iter([z.to(_resolve_dtype(layer, d)) for z, d in zip(zeros, given)])
+            cast = iter([z.to(resolve_dtype(layer, d)) for z, d in zip(zeros, given)])
             x = map_structure(lambda _: next(cast), x)
     emit, layer._emit_logits = layer._emit_logits, False
     try:

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, registry, regularizers
-from lamina.layers.base import Layer, dtype_name
+from lamina.layers.base import Layer
+from lamina.layers.dtypes import dtype_name
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.symbolic import KerasTensor
 
