@@ -375,3 +375,26 @@ def test_predict_batches_match_one_call_and_a_generator_of_batches():
     ga, gb = model.predict(batches(), verbose=0)
     np.testing.assert_allclose(ga, a, atol=1e-6)
     np.testing.assert_allclose(gb, b, atol=1e-6)
+
+
+def test_subclassed_model_first_built_inside_predict_keeps_updatable_weights():
+    """predict runs under inference_mode; weights built there must stay normal tensors, so
+    set_weights and fit can still update them in place."""
+
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    x = np.ones((4, 5), "float32")
+    model.predict(x, verbose=0)
+    kernel, bias = model.get_weights()
+    model.set_weights([np.full_like(kernel, 0.5), np.ones_like(bias)])
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.full((4, 3), 3.5), rtol=1e-6)
+    model.compile("sgd", "mse", device="cpu")
+    model.fit(x, np.zeros((4, 3), "float32"), verbose=0)
+    assert not np.allclose(model.get_weights()[0], 0.5)

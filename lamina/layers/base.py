@@ -428,7 +428,10 @@ class Layer(nn.Module):
         self._check_input(input_shape)
         self._build_input_shape = input_shape
         try:
-            self.build(input_shape)
+            # Weights are normal tensors even when the first call runs inside predict's
+            # inference_mode; inference tensors could never be updated in place again.
+            with torch.inference_mode(False):
+                self.build(input_shape)
         except (ValueError, TypeError) as err:
             if str(err).startswith(("Layer '", "Expected")):
                 raise
