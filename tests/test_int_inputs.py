@@ -140,3 +140,13 @@ def test_int_layer_may_hold_non_trainable_int_state():
     layer(torch.tensor([[1, 2, 3]]))
     assert layer.total.dtype == torch.int64 and int(layer.total) == 6
     assert layer.get_weights()[0].dtype == np.int64
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_functional_converts_ids_to_the_input_dtype_like_keras(dtype):
+    """Keras converts each input to its `Input`'s dtype: ids stored as uint8 or float (the
+    data adapter turns uint8 arrays into float32 images) reach the id layer as int32."""
+    k, m, embed = _functional_pair()
+    x = _ids(8).astype(dtype)
+    np.testing.assert_allclose(m.predict(x, verbose=0), k.predict(x, verbose=0), atol=1e-6)
+    assert embed.seen[-1] == torch.int32

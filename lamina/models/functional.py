@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
+from lamina.layers.dtypes import EXACT_DTYPES
 from lamina.layers.symbolic import KerasTensor, Node, flatten, map_structure
 from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.model import Model
@@ -117,7 +119,7 @@ class Functional(Model):
                 f"Model '{self.name}' expected {len(self.inputs)} input(s), "
                 f"received: {len(flat)} input(s)"
             )
-        values: dict[int, Any] = {id(k): v for k, v in zip(self.inputs, flat)}
+        values: dict[int, Any] = {id(k): _as_input_dtype(k, v) for k, v in zip(self.inputs, flat)}
 
         def fetch(t: Any) -> Any:
             return values[id(t)] if isinstance(t, KerasTensor) else t
@@ -199,3 +201,12 @@ def _topological_nodes(
     for out in outputs:
         visit(out)
     return order
+
+
+def _as_input_dtype(spec: KerasTensor, value: Any) -> Any:
+    """As in Keras, an integer or boolean `Input` converts what it receives to its dtype:
+    float or uint8 arrays of token ids reach an id layer as the ids it declared."""
+    target = EXACT_DTYPES.get(spec.dtype)
+    if target is not None and isinstance(value, torch.Tensor) and value.dtype != target:
+        return value.to(target)
+    return value
