@@ -51,7 +51,7 @@ def test_labels_follow_the_table_and_pixels_match_flow_from_directory(folder):
     np.testing.assert_array_equal(y, np.eye(len(it.class_indices))[want[5:10]])
     d = g.flow_from_directory(str(folder.root), target_size=(12, 10), shuffle=False)
     for j, name in enumerate(it.filenames[5:10]):
-        k = d.filenames.index(name)
+        k = d.folder.filenames.index(name)
         raw = d.folder.load([k])[1][0].numpy()  # the same file, decoded by the folder reader
         np.testing.assert_allclose(x[j], raw / 255, atol=1e-6)
     assert it.filepaths[0].endswith(it.filenames[0])

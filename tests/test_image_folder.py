@@ -10,14 +10,8 @@ import pytest
 from image_folders import make_image_folder
 from PIL import Image, JpegImagePlugin
 
-from lamina.data import image_folder as image_folder_mod
 from lamina.data.image_decode import decode_image
 from lamina.data.image_folder import ImageFolder
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(image_folder_mod, "_WARNED", set())
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +29,15 @@ def _open(man, **kwargs) -> ImageFolder:
 
 def test_labels_and_class_indices_match_manifest(folder_tree):
     man = folder_tree
-    with pytest.warns(UserWarning, match=man.empty_class):
+    with pytest.warns(UserWarning) as record:
         folder = ImageFolder(man.root, target_size=(20, 24), num_workers=0)
+    messages = [str(w.message) for w in record]
+    assert sum(man.empty_class in m for m in messages) == 1
+    text, empty, truncated = man.unreadable[1], man.unreadable[2], man.unreadable[0]
+    # headers that do not read are found when the folder is made, all in one warning
+    assert sum(text in m and empty in m for m in messages) == 1
+    assert not any(truncated in m for m in messages)
+    assert folder.bad_files == [empty, text]  # in listing order
     assert list(folder.class_indices) == man.classes
     assert folder.class_indices == {n: i for i, n in enumerate(man.classes)}
     assert folder.filenames == sorted(folder.filenames, key=lambda f: (f.split("/")[0], f))
@@ -50,12 +51,12 @@ def test_labels_and_class_indices_match_manifest(folder_tree):
         assert folder.classes[i] == man.labels[folder.filenames[i]]
     assert images.shape == (len(kept), 20, 24, 3) and str(images.dtype) == "torch.uint8"
     assert folder.image_shape == (20, 24, 3)
-    messages = [str(w.message) for w in record]
-    assert len(messages) == len(man.unreadable)
-    for bad in man.unreadable:
-        assert sum(bad in m for m in messages) == 1
+    messages = [str(w.message) for w in record]  # the truncated JPEG fails the full decode
+    assert len(messages) == 1 and truncated in messages[0]
+    assert folder.bad_files == [empty, text, truncated]
+    assert folder.readable == len(man.labels) == folder.alive.sum()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # second time: no new warning in this process
+        warnings.simplefilter("error")  # second time: dead rows are not decoded, no warning
         again, _ = folder.load(np.arange(folder.samples))
     assert np.array_equal(again, kept)
 

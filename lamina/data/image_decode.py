@@ -11,6 +11,8 @@ path and returns plain NumPy (cheap to send between processes).
   Alpha is dropped for 'rgb' (as `keras.utils.load_img` does: PIL's convert, no compositing).
 - Images smaller than the target are upscaled with the same interpolation.
 - Any failure (not an image, truncated, zero bytes) raises `ImageDecodeError` naming the file.
+- `probe_image` reads only the header (format, size): it finds files that are not images at
+  all for a small fraction of a decode's cost; a truncated body is found only by decoding.
 """
 
 from __future__ import annotations
@@ -103,6 +105,26 @@ def _to_mode(img: Any, color_mode: str) -> Any:
     return img
 
 
+def _error(path: str | os.PathLike, err: Exception) -> ImageDecodeError:
+    return ImageDecodeError(
+        f"Expected a readable image file, received: path={os.fspath(path)!r} "
+        f"({type(err).__name__}: {err})"
+    )
+
+
+def probe_image(path: str | os.PathLike) -> None:
+    """Raise `ImageDecodeError` unless Pillow recognises the file's header (no pixels read)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+        if width < 1 or height < 1:
+            raise ValueError(f"empty image of size {width}x{height}")
+    except Exception as err:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
+        raise _error(path, err) from None
+
+
 def decode_image(
     path: str | os.PathLike,
     target_size: tuple[int, int],
@@ -137,8 +159,5 @@ def decode_image(
                 img = img.resize((tw, th), resample)
             arr = np.asarray(img, dtype=np.uint8)
     except Exception as err:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
-        raise ImageDecodeError(
-            f"Expected a readable image file, received: path={os.fspath(path)!r} "
-            f"({type(err).__name__}: {err})"
-        ) from None
+        raise _error(path, err) from None
     return arr[:, :, None] if arr.ndim == 2 else arr

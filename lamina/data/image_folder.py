@@ -1,15 +1,21 @@
 """`ImageFolder`: the image files of a directory of class subfolders, decoded to uint8 NHWC.
 
-The shared back end of `flow_from_directory` and `image_dataset_from_directory`:
+The shared back end of `flow_from_directory`, `flow_from_dataframe` (an explicit file
+list) and `image_dataset_from_directory`:
 
     folder = ImageFolder("photos", target_size=(64, 64), validation_split=0.2,
                          subset="training", cache=True)
     for kept, images in folder.batches(np.random.permutation(folder.samples), 32):
         labels = folder.classes[kept]          # uint8 (n, 64, 64, 3) images, aligned labels
 
-Files that fail to decode are dropped together with their label, with one warning naming
-the file (per process); `kept` says which indices a batch holds. Decoding runs in
-DataLoader workers, or rows come from the memmap cache once a first pass has filled it.
+Rows are the files listed (`filenames`, `paths`, `classes`, `samples` keep them all);
+`alive` says which rows can still be yielded. Files that cannot be read are handled as
+`lamina.data.image_bad_files` describes: headers are probed when the folder is made (or
+the complete cache's list of failures is used), and a file that fails the full decode
+later is dropped when it does; either way its row leaves `alive`, joins `bad_rows`, and is
+named once in a warning (or raises, with on_bad_file='raise'). Batches hold only alive
+rows, and `kept` says which. Decoding runs in DataLoader workers, or rows come from the
+memmap cache once a first pass has filled it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from lamina.data.image_bad_files import Failure, check_on_bad_file, probe_files, report
 from lamina.data.image_cache import ImageCache, cache_key, default_cache_dir
 from lamina.data.image_decode import channels, pil_interpolation
 from lamina.data.image_listing import (
@@ -30,16 +37,6 @@ from lamina.data.image_listing import (
     split_shuffled,
 )
 from lamina.data.image_loader import ChunkLoader, DecodeSettings, decode_chunk, default_num_workers
-
-_WARNED: set[str] = set()  # files already reported by this process
-
-
-def warn_failed(failures: Sequence[tuple[int, str]], paths: Sequence[str]) -> None:
-    """One warning per failed file per process (the message names the file)."""
-    for index, message in failures:
-        if paths[index] not in _WARNED:
-            _WARNED.add(paths[index])
-            warnings.warn(f"Skipping an unreadable image file. {message}", stacklevel=3)
 
 
 class ImageFolder:
@@ -64,7 +61,10 @@ class ImageFolder:
         formats: Sequence[str] | None = None,
         labels_from_folders: bool = True,
         files: Sequence[str] | None = None,
+        on_bad_file: str = "skip",
+        warn_empty_classes: bool = True,
     ) -> None:
+        self.on_bad_file = check_on_bad_file(on_bad_file)
         # `files`: an explicit list (flow_from_dataframe), relative to `directory`, or
         # as given (absolute, or relative to the working directory) when it is None
         self.directory = "" if directory is None and files is not None else os.fspath(directory)
@@ -93,7 +93,7 @@ class ImageFolder:
             files, labels, names = list_files(
                 self.directory, classes, follow_links, self.formats, labels_from_folders
             )
-            self._check_found(files, labels, names, labels_from_folders)
+            self._check_found(files, labels, names, labels_from_folders, warn_empty_classes)
         else:
             files, labels, names = [os.fspath(f) for f in files], np.zeros(len(files), int), []
             if not files:
@@ -113,8 +113,50 @@ class ImageFolder:
         self.num_workers = default_num_workers() if num_workers is None else int(num_workers)
         self._loader: ChunkLoader | None = None
         self.cache = self._open_cache(cache)
+        self.alive = np.ones(self.samples, dtype=bool)  # rows that can still be yielded
+        self.bad_rows: list[int] = []  # rows found unreadable, in the order found
+        self._drop(self._known_bad())
+        if not self.alive.any():
+            raise ValueError(
+                f"Expected at least one readable image file in directory={self.directory!r}, "
+                f"received: all {self.samples} unreadable (e.g. {self.bad_files[:3]})"
+            )
 
-    def _check_found(self, files: list, labels: np.ndarray, names: list, by_folder: bool) -> None:
+    @property
+    def bad_files(self) -> list[str]:
+        """The `filenames` found unreadable, in the order found."""
+        return [self.filenames[r] for r in self.bad_rows]
+
+    @property
+    def readable(self) -> int:
+        """How many rows can still be yielded."""
+        return int(self.alive.sum())
+
+    def _known_bad(self) -> list[Failure]:
+        """Rows a complete cache recorded as failed, else rows whose header does not read."""
+        if self.cache is not None and self.cache.complete:
+            assert self.cache.valid is not None
+            return [
+                (
+                    int(r),
+                    f"Expected a readable image file, received: path={self.paths[r]!r} "
+                    "(it failed to decode when the image cache was filled)",
+                )
+                for r in np.flatnonzero(~self.cache.valid)
+            ]
+        return probe_files(self.paths, range(self.samples))
+
+    def _drop(self, failures: list[Failure]) -> None:
+        """Report failed rows (warn or raise, per on_bad_file), then leave them out."""
+        failures = [(r, m) for r, m in failures if self.alive[r]]
+        report(failures, self.on_bad_file)
+        for row, _ in failures:
+            self.alive[row] = False
+            self.bad_rows.append(int(row))
+
+    def _check_found(
+        self, files: list, labels: np.ndarray, names: list, by_folder: bool, warn_empty: bool
+    ) -> None:
         exts = ", ".join(self.formats)
         if by_folder and not names:
             raise ValueError(
@@ -128,7 +170,7 @@ class ImageFolder:
                 f"received: 0 images in {where}"
             )
         empty = [n for i, n in enumerate(names) if not np.any(labels == i)]
-        if empty:
+        if empty and warn_empty:
             warnings.warn(
                 f"Expected images in every class folder of {self.directory!r}, received: "
                 f"empty={empty} (these classes keep their index but have no samples)",
@@ -167,37 +209,43 @@ class ImageFolder:
         return ImageCache(folder, key, (self.samples, *self.image_shape))
 
     def load(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
-        """(kept indices, uint8 (n, h, w, c) CPU tensor) for these indices, in order; files
-        that fail to decode are dropped from BOTH (one warning per file per process)."""
+        """(kept indices, uint8 (n, h, w, c) CPU tensor) for these rows, in order: rows not
+        alive are left out, and files that fail to decode are dropped (see `_drop`)."""
         indices = self._check_indices(indices)
+        live = indices[self.alive[indices]]
         if self.cache is not None and self.cache.complete:
-            self._warn_cached(indices)
-            return self.cache.read(indices)
-        _, kept, rows, failed = decode_chunk(self.paths, self.settings, (0, indices))
-        warn_failed(failed, self.paths)
+            return self.cache.read(live)
+        _, kept, rows, failed = decode_chunk(self.paths, self.settings, (0, live))
+        self._drop(failed)
         return kept, rows
 
     def batches(
         self, order: np.ndarray, batch_size: int
     ) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
         """The same, batch by batch over `order`, decoded in DataLoader worker processes (or read
-        from the cache), overlapping the consumer's work; batches keep `order`."""
+        from the cache), overlapping the consumer's work; batches keep `order`. The batches
+        are `order` cut every `batch_size` rows before dead rows are left out, so a batch
+        that held a bad file is short (possibly empty) and the others are unchanged."""
         order = self._check_indices(order)
         if int(batch_size) < 1:
             raise ValueError(f"Expected batch_size >= 1, received: batch_size={batch_size}")
-        chunks = [order[i : i + int(batch_size)] for i in range(0, len(order), int(batch_size))]
+        size = int(batch_size)
+        chunks = [order[i : i + size] for i in range(0, len(order), size)]
+        chunks = [chunk[self.alive[chunk]] for chunk in chunks]
         cache = self.cache
         if cache is not None and cache.complete:
             for chunk in chunks:
-                self._warn_cached(chunk)
                 yield cache.read(chunk)
             return
         filling = cache is not None and cache.begin()
+        if filling:  # rows already known bad are never decoded: record them as failed
+            none = np.zeros(0, dtype=np.int64)
+            cache.write(none, np.zeros((0, *self.image_shape), np.uint8), self.bad_rows)
         if self._loader is None:
             self._loader = ChunkLoader(self.paths, self.settings, self.num_workers)
         try:
             for _, kept, rows, failed in self._loader.run(list(enumerate(chunks))):
-                warn_failed(failed, self.paths)
+                self._drop(failed)
                 if filling:
                     cache.write(kept, rows, [i for i, _ in failed])
                 yield kept, rows
@@ -219,17 +267,6 @@ class ImageFolder:
                 f"received: min={idx.min()}, max={idx.max()}"
             )
         return idx
-
-    def _warn_cached(self, indices: np.ndarray) -> None:
-        assert self.cache is not None and self.cache.valid is not None
-        bad = indices[~self.cache.valid[indices]]
-        warn_failed(
-            [
-                (int(i), f"Expected a readable image file, received: path={self.paths[i]!r}")
-                for i in bad
-            ],
-            self.paths,
-        )
 
 
 def _check_args(target_size, color_mode, interpolation, validation_split, subset, split) -> None:

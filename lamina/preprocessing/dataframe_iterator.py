@@ -7,6 +7,9 @@ of names for multi-label rows), 'binary' (two classes), 'sparse' (integer indice
 (the column's values, or several columns as one array), 'multi_output' (one array per
 column), 'input' (the images) or None. With `validation_split`, the FIRST fraction of the
 rows is the 'validation' subset. The table is any pandas DataFrame, or a dict of columns.
+Files that exist but cannot be read follow `on_bad_file` as in flow_from_directory: the
+iterator's `filenames`, `classes`, `labels`, `n` and `samples` always describe exactly the
+rows it yields (`lamina/data/image_bad_files.py`), and `bad_files` lists the files left out.
 
     it = ImageDataGenerator(rescale=1 / 255).flow_from_dataframe(
         df, "photos", x_col="file", y_col="label", target_size=(64, 64))
@@ -81,6 +84,7 @@ class DataFrameIterator(DirectoryIterator):
         validate_filenames: bool = True,
         cache: bool | str = False,
         workers: int | None = None,
+        on_bad_file: str = "skip",
     ) -> None:
         from lamina.data.image_folder import ImageFolder
 
@@ -120,6 +124,7 @@ class DataFrameIterator(DirectoryIterator):
             seed=seed,
             cache=cache,
             num_workers=workers,
+            on_bad_file=on_bad_file,
         )
         f = self.folder
         self.directory = directory
@@ -130,8 +135,7 @@ class DataFrameIterator(DirectoryIterator):
         self.image_shape = f.image_shape
         self.class_mode = class_mode
         self.num_classes = len(self.class_indices)
-        self.filenames = list(f.filenames)
-        self.samples = f.samples
+        self._track_files()
         self.dtype = dtype or image_data_generator.dtype
         self.data_format = "channels_last"
         self.save_to_dir, self.save_prefix, self.save_format = save_to_dir, save_prefix, save_format
@@ -217,19 +221,29 @@ class DataFrameIterator(DirectoryIterator):
                     ys.append(known)
         return np.asarray(kept, dtype=np.int64), ys
 
+    def _describe(self) -> None:
+        """n, samples and filenames of the rows yielded (`classes`, `labels` read `_rows`)."""
+        self.n = self.samples = len(self._rows)
+        self.filenames = [self.folder.filenames[r] for r in self._rows]
+
     @property
     def classes(self) -> Any:
         """Each sample's class index (a list of indices for multi-label rows)."""
         if self.class_mode not in LABEL_MODES:
             return None
-        if all(isinstance(v, int) for v in self._y):
-            return np.asarray(self._y, dtype=np.int32)
-        return list(self._y)
+        ys = [self._y[r] for r in self._rows]
+        if all(isinstance(v, int) for v in ys):
+            return np.asarray(ys, dtype=np.int32)
+        return ys
 
     @property
     def labels(self) -> Any:
         if self.class_mode in LABEL_MODES:
             return self.classes
+        if self.class_mode == "raw":
+            return self._y[self._rows]
+        if self.class_mode == "multi_output":
+            return [col[self._rows] for col in self._y]
         return self._y
 
     # ---------------------------------------------------------------- batches

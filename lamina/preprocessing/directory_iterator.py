@@ -4,6 +4,14 @@ Files are listed, split (validation_split + subset: per class, the FIRST fractio
 sorted files is 'validation', as Keras) and decoded by `lamina.data.image_folder.ImageFolder`;
 during training whole batches are decoded in worker processes (or read from the decoded-image
 cache with `cache=True`) while the model trains, then augmented on the model's device.
+
+Unreadable files (`on_bad_file`, `lamina/data/image_bad_files.py`): `filenames`, `classes`,
+`labels`, `filepaths`, `n`, `samples` and `len()` always describe exactly the samples the
+iterator yields, in order, and `bad_files` lists the files left out. Files whose header
+does not read are dropped when the iterator is made; a file that fails the full decode
+(a truncated JPEG) is dropped during the pass that first decodes it, and the attributes
+change at that moment. So after `preds = model.predict(it)` on a `shuffle=False`
+iterator, `zip(it.filenames, preds)` pairs every file with its own prediction.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class DirectoryIterator(Iterator):
         cache: bool | str = False,
         dtype: str | None = None,
         workers: int | None = None,
+        on_bad_file: str = "skip",
     ) -> None:
         from lamina.data.image_folder import ImageFolder
 
@@ -66,6 +75,7 @@ class DirectoryIterator(Iterator):
             seed=seed,
             cache=cache,
             num_workers=workers,
+            on_bad_file=on_bad_file,
         )
         f = self.folder
         self.directory = f.directory
@@ -82,9 +92,7 @@ class DirectoryIterator(Iterator):
                 "2 class folders for class_mode='binary' (use 'categorical' or 'sparse')",
                 classes=list(self.class_indices)[:10],
             )
-        self.classes = np.asarray(f.classes, dtype=np.int32)
-        self.filenames = list(f.filenames)
-        self.samples = f.samples
+        self._track_files()
         self.dtype = dtype or image_data_generator.dtype
         self.data_format = "channels_last"
         self.save_to_dir = save_to_dir
@@ -123,9 +131,42 @@ class DirectoryIterator(Iterator):
         _check_save(where, save_to_dir, save_format)
         return split
 
+    # ------------------------------------------------------------ the files yielded
+    def _track_files(self) -> None:
+        """Start describing the folder's readable rows (called once the folder is made)."""
+        self._rows = np.flatnonzero(self.folder.alive)  # folder rows of the samples, in order
+        self._pass_rows = self._rows
+        self._bad_seen = len(self.folder.bad_rows)
+        self._describe()
+
+    def _describe(self) -> None:
+        """Set the public attributes from `_rows` (n, samples, filenames, classes)."""
+        f, rows = self.folder, self._rows
+        self.n = self.samples = len(rows)
+        self.filenames = [f.filenames[r] for r in rows]
+        self.classes = np.asarray(f.classes[rows], dtype=np.int32)
+
+    def _sync(self) -> None:
+        """After a load: leave out the files the folder has just found unreadable."""
+        if len(self.folder.bad_rows) != self._bad_seen:
+            self._bad_seen = len(self.folder.bad_rows)
+            self._rows = np.flatnonzero(self.folder.alive)
+            self._describe()
+
+    def _begin_pass(self) -> None:
+        self._pass_rows = self._rows
+
+    def _rows_of(self, positions: np.ndarray) -> np.ndarray:
+        return self._pass_rows[np.asarray(positions, dtype=np.int64)]
+
+    @property
+    def bad_files(self) -> list[str]:
+        """The files left out as unreadable (as `filenames` names them), in the order found."""
+        return self.folder.bad_files
+
     @property
     def filepaths(self) -> list[str]:
-        return list(self.folder.paths)
+        return [self.folder.paths[r] for r in self._rows]
 
     @property
     def labels(self) -> np.ndarray:
@@ -136,7 +177,21 @@ class DirectoryIterator(Iterator):
         self.folder.close()
 
     def _raw(self, indices: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
-        return self.folder.load(indices)
+        kept, raw = self.folder.load(indices)
+        self._sync()
+        return kept, raw
+
+    def _first_raw(self) -> torch.Tensor:
+        """The first two samples that decode (files failing here are dropped as usual)."""
+        rows = self._rows
+        for start in range(0, len(rows), 2):
+            kept, raw = self._raw(rows[start : start + 2])
+            if len(kept):
+                return raw
+        raise ValueError(
+            f"Expected at least one readable image file, received: none of {len(rows)} in "
+            f"directory={self.directory!r} (bad_files={self.bad_files[:3]}...)"
+        )
 
     def _labels(self, kept: np.ndarray, x: torch.Tensor, device: torch.device) -> tuple:
         mode = self.class_mode
@@ -145,7 +200,7 @@ class DirectoryIterator(Iterator):
         if mode == "input":
             return x, None
         dtype = torch.float32 if x.dtype == torch.bfloat16 else x.dtype
-        labels = torch.from_numpy(self.classes[kept].astype(np.int64)).to(device)
+        labels = torch.from_numpy(self.folder.classes[kept].astype(np.int64)).to(device)
         if mode in ("binary", "sparse"):
             return labels.to(dtype), None
         return torch.nn.functional.one_hot(labels, self.num_classes).to(dtype), None
@@ -155,8 +210,9 @@ class DirectoryIterator(Iterator):
         if self.index_array is None:
             self._set_index_array()
         assert self.index_array is not None
-        order = np.asarray(self.index_array[: len(self) * self.batch_size])
+        order = self._rows_of(self.index_array)
         for kept, raw in self.folder.batches(order, self.batch_size):
+            self._sync()
             gen = self._batch_generator()
             if len(kept) == 0:
                 continue  # every file of this batch failed to decode (each warned)

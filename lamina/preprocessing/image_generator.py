@@ -407,10 +407,14 @@ class ImageDataGenerator:
         keep_aspect_ratio: bool = False,
         cache: bool | str = False,
         workers: int | None = None,
+        on_bad_file: str = "skip",
     ):
         """Batches of augmented images from a folder of class subfolders: a
         `DirectoryIterator`. `cache=True` (Lamina) keeps decoded images in a memmap file;
-        `workers` decoder processes (Lamina; None: the cores but one, 0: decode in-process)."""
+        `workers` decoder processes (Lamina; None: the cores but one, 0: decode in-process).
+        `on_bad_file` (Lamina): 'skip' leaves unreadable files out of the batches and of
+        `filenames`, `classes` and `n` alike (named in a warning, listed in `bad_files`);
+        'raise' raises an error naming the file."""
         from lamina.preprocessing.directory_iterator import DirectoryIterator
 
         return DirectoryIterator(
@@ -432,6 +436,7 @@ class ImageDataGenerator:
             keep_aspect_ratio=keep_aspect_ratio,
             cache=cache,
             workers=workers,
+            on_bad_file=on_bad_file,
         )
 
     def flow_from_dataframe(
@@ -457,10 +462,11 @@ class ImageDataGenerator:
         keep_aspect_ratio: bool = False,
         cache: bool | str = False,
         workers: int | None = None,
+        on_bad_file: str = "skip",
     ):
         """Batches of augmented images named in a table (a pandas DataFrame or a dict of
-        columns) with their labels: a `DataFrameIterator`. `cache` and `workers` as in
-        `flow_from_directory`."""
+        columns) with their labels: a `DataFrameIterator`. `cache`, `workers` and
+        `on_bad_file` as in `flow_from_directory`."""
         from lamina.preprocessing.dataframe_iterator import DataFrameIterator
 
         return DataFrameIterator(
@@ -486,6 +492,7 @@ class ImageDataGenerator:
             validate_filenames=validate_filenames,
             cache=cache,
             workers=workers,
+            on_bad_file=on_bad_file,
         )
 
 

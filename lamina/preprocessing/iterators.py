@@ -5,6 +5,12 @@ labels), the order reshuffles after each epoch (`on_epoch_end`), and `seed` make
 with a seed, batch k is shuffled/augmented from `seed + k` (k counts every batch served), so
 the first epoch's order equals Keras's for the same seed (Keras seeds NumPy the same way).
 
+File iterators (`DirectoryIterator`, `DataFrameIterator`) drop files that cannot be read
+and keep `filenames`, `classes`, `n`, ... equal to what they yield
+(`lamina/data/image_bad_files.py`). So `index_array` is a permutation of range(n) over the
+samples as they were when the pass started (`_rows_of` maps it to the files of that
+moment), and `len()` is the pass's batch count until the next pass begins.
+
 Training reads them faster: `model.fit(it)` calls `device_epoch(device)`, which moves the raw
 (uint8) images of each batch to the model's device and converts, augments and standardises
 them there, yielding torch batches with no NumPy round trip (`lamina/data/adapter.py`).
@@ -41,7 +47,9 @@ class Iterator:
     """Base image iterator: index bookkeeping shared by the array and directory iterators.
 
     Subclasses provide `_raw(indices) -> (kept indices, raw image tensor on the CPU)` and
-    `_labels(kept, x)`, returning the y (and sample weight) for those samples.
+    `_labels(kept, x)`, returning the y (and sample weight) for those samples. Indices are
+    sample ids: `_rows_of(positions in index_array)`, the identity unless a subclass maps
+    them (file iterators: rows of their file list).
     """
 
     white_list_formats = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
@@ -68,6 +76,8 @@ class Iterator:
 
     # ------------------------------------------------------------------ ordering
     def _set_index_array(self) -> None:
+        """Start a pass: its order over the current samples (fixed until the next pass)."""
+        self._begin_pass()
         if not self.shuffle:
             self.index_array = np.arange(self.n)
         elif self.seed is not None:
@@ -76,6 +86,13 @@ class Iterator:
             ).permutation(self.n)
         else:
             self.index_array = np.random.permutation(self.n)
+
+    def _begin_pass(self) -> None:
+        """Hook: freeze what positions in `index_array` mean for the pass that starts."""
+
+    def _rows_of(self, positions: np.ndarray) -> np.ndarray:
+        """The sample ids at these positions of `index_array` (the identity here)."""
+        return positions
 
     def _batch_generator(self) -> torch.Generator:
         """The augmentation RNG of the next batch (counts the batch)."""
@@ -87,13 +104,15 @@ class Iterator:
         return torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return (self.n + self.batch_size - 1) // self.batch_size
+        """Batches in the current pass (from `n` before the first pass)."""
+        n = self.n if self.index_array is None else len(self.index_array)
+        return (n + self.batch_size - 1) // self.batch_size
 
     def _indices(self, idx: int) -> np.ndarray:
         if self.index_array is None:
             self._set_index_array()
         assert self.index_array is not None
-        return self.index_array[self.batch_size * idx : self.batch_size * (idx + 1)]
+        return self._rows_of(self.index_array[self.batch_size * idx : self.batch_size * (idx + 1)])
 
     def __getitem__(self, idx: int) -> Any:
         if not isinstance(idx, (int, np.integer)) or not 0 <= idx < len(self):
@@ -118,12 +137,13 @@ class Iterator:
             if self.batch_index == 0:
                 self._set_index_array()
             assert self.index_array is not None
-            current = (self.batch_index * self.batch_size) % self.n if self.n else 0
-            if self.n > current + self.batch_size:
+            n = len(self.index_array)  # the pass's samples (n may shrink during it)
+            current = (self.batch_index * self.batch_size) % n if n else 0
+            if n > current + self.batch_size:
                 self.batch_index += 1
             else:
                 self.batch_index = 0
-            yield self.index_array[current : current + self.batch_size]
+            yield self._rows_of(self.index_array[current : current + self.batch_size])
 
     def __iter__(self) -> Iterator:
         return self
@@ -185,9 +205,13 @@ class Iterator:
             yield self._build(kept, raw, gen, device)
         self.on_epoch_end()
 
+    def _first_raw(self) -> torch.Tensor:
+        """Up to two raw images (the first samples) to build a model on."""
+        return self._raw(np.arange(min(2, self.n)))[1]
+
     def device_first_x(self, device: torch.device | str) -> torch.Tensor:
         """A small standardised batch (no augmentation, no counting) to build a model on."""
-        kept, raw = self._raw(np.arange(min(2, self.n)))
+        raw = self._first_raw()
         gen = self.image_data_generator
         x = raw.to(device).to(gen.working_dtype).to(gen.dtype_torch)
         return gen.standardize_batch(x)

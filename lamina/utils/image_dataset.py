@@ -9,15 +9,20 @@ The result is an iterable with `len()` (batches per epoch), `class_names` and
 in a freshly shuffled order. Decoding is done by Pillow in DataLoader workers (see
 `lamina.data.image_folder`), so resizing filters differ slightly from tf.image.resize
 (Pillow antialiases when shrinking); images smaller than `image_size` are upscaled.
-Unlike Keras, files that cannot be decoded are skipped with one warning each (a batch
-can then hold fewer images); `cache=True` keeps decoded images in a disk memmap.
+Unlike Keras, files that cannot be decoded are skipped by default (`on_bad_file='skip'`;
+'raise' raises an error naming the file): `file_paths` and `len()` always describe exactly
+the samples yielded, in order, and `bad_files` lists the files left out, each also named
+once in a warning. Files whose header does not read are left out when the dataset is made;
+one that fails the full decode (a truncated JPEG) when a pass first meets it (that batch is
+one image short), so once the pass is over `file_paths` lines up with what was yielded (see
+`lamina/data/image_bad_files.py`). `cache=True` keeps decoded images in a disk memmap;
+`workers` sets the decoder processes (None: the cores but one, 0: decode in-process).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -57,13 +62,30 @@ class ImageDataset:
         self._labels = labels  # per row of `folder`
         self.label_mode = label_mode
         self.class_names = class_names
-        self.file_paths = [folder.paths[i] for i in positions]
         self.batch_size = batch_size
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
+        self._paths_seen: tuple[int, list[str]] | None = None
+
+    def _live(self) -> np.ndarray:
+        """The readable rows, in file_paths order."""
+        return self._positions[self.folder.alive[self._positions]]
+
+    @property
+    def file_paths(self) -> list[str]:
+        """The paths of the samples yielded, in order (as Keras's dataset.file_paths)."""
+        bad = len(self.folder.bad_rows)
+        if self._paths_seen is None or self._paths_seen[0] != bad:
+            self._paths_seen = (bad, [self.folder.paths[r] for r in self._live()])
+        return list(self._paths_seen[1])
+
+    @property
+    def bad_files(self) -> list[str]:
+        """The paths left out as unreadable, in the order found."""
+        return [self.folder.paths[r] for r in self.folder.bad_rows]
 
     def __len__(self) -> int:
-        return math.ceil(len(self._positions) / (self.batch_size or 1))
+        return math.ceil(len(self._live()) / (self.batch_size or 1))
 
     def _labels_tensor(self, kept: np.ndarray) -> torch.Tensor:
         assert self._labels is not None
@@ -76,7 +98,7 @@ class ImageDataset:
         return torch.nn.functional.one_hot(labels.long(), num_classes).to(torch.float32)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._positions
+        order = self._live()
         if self.shuffle:
             order = order[self._rng.permutation(len(order))]
         for kept, images in self.folder.batches(order, self.batch_size or 1):
@@ -167,6 +189,8 @@ def image_dataset_from_directory(
     data_format: str | None = None,
     verbose: bool = True,
     cache: bool | str | os.PathLike = False,
+    workers: int | None = None,
+    on_bad_file: str = "skip",
 ) -> ImageDataset | list[ImageDataset]:
     """Batches of (images, labels) from `directory/<class>/<image files>` (Keras semantics).
 
@@ -175,6 +199,7 @@ def image_dataset_from_directory(
     (one-hot float32), 'binary' (float32 (n, 1), exactly 2 classes) or None. With
     validation_split, files are shuffled with `seed` and the last fraction is validation;
     subset='both' returns [training, validation] (validation is not shuffled).
+    Lamina's own arguments: `cache`, `workers` and `on_bad_file` (see the module docstring).
     """
     if data_format not in (None, "channels_last"):
         raise ValueError(
@@ -186,6 +211,13 @@ def image_dataset_from_directory(
             "Expected at most one of crop_to_aspect_ratio and pad_to_aspect_ratio, received: both True"
         )
     _check_split(validation_split, subset, shuffle, seed)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise ValueError(
+            f"image_dataset_from_directory: Expected workers None or an int >= 0, "
+            f"received: workers={workers!r}"
+        )
     if batch_size is not None and int(batch_size) < 1:
         raise ValueError(f"Expected batch_size >= 1 or None, received: batch_size={batch_size}")
     if labels is None or label_mode is None:
@@ -193,7 +225,7 @@ def image_dataset_from_directory(
     seed = int(np.random.randint(1e6)) if seed is None else int(seed)
     fit = "crop" if crop_to_aspect_ratio else "pad" if pad_to_aspect_ratio else "stretch"
 
-    def folder(part: str | None) -> ImageFolder:
+    def folder(part: str | None, warn_empty_classes: bool = True) -> ImageFolder:
         return ImageFolder(
             directory,
             target_size=size,
@@ -208,14 +240,15 @@ def image_dataset_from_directory(
             seed=seed,
             cache=cache,
             labels_from_folders=labels == "inferred",
+            num_workers=workers,
+            on_bad_file=on_bad_file,
+            warn_empty_classes=warn_empty_classes,
         )
 
     parts = ["training", "validation"] if subset == "both" else [subset]
     folders = [folder(parts[0])]
-    if len(parts) == 2:
-        with warnings.catch_warnings():  # the listing warnings were given once already
-            warnings.simplefilter("ignore")
-            folders.append(folder(parts[1]))
+    if len(parts) == 2:  # the listing's warnings were given once already
+        folders.append(folder(parts[1], warn_empty_classes=False))
     first = folders[0]
     names, explicit = _class_names(first, labels, label_mode)
     if verbose:
@@ -223,7 +256,7 @@ def image_dataset_from_directory(
         print(found + "." if labels is None else f"{found} belonging to {len(names)} classes.")
         for f, p in zip(folders, parts):
             if p is not None:
-                print(f"Using {f.samples} files for {p}.")
+                print(f"Using {f.readable} files for {p}.")
     out = []
     for f, p in zip(folders, parts):
         per_row = None
