@@ -5,7 +5,7 @@ import pytest
 import torch
 from layer_harness import run_layer_test
 
-from lamina import regularizers
+from lamina import layers, regularizers
 from lamina.layers import Activation, Dense
 
 
@@ -116,3 +116,24 @@ def test_activation_softmax_and_logits_mode():
     x = torch.randn(2, 4)
     layer._emit_logits = True
     torch.testing.assert_close(layer(x), x)
+
+
+def test_build_called_by_hand_marks_the_layer_built_like_keras():
+    """`layer.build(shape)` then `set_weights` then a call: the call must use those weights
+    (Keras marks a layer built after its build; a second build would draw new ones)."""
+
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.w
+
+    for layer, shape in ((Scale(), (None, 3)), (layers.Dense(2), (None, 3))):
+        layer.build(shape)
+        assert layer.built
+        weights = [np.full_like(w, 0.5) for w in layer.get_weights()]
+        layer.set_weights(weights)
+        out = layer(torch.ones(1, 3))
+        expected = np.ones((1, 3)) * 0.5 if isinstance(layer, Scale) else np.full((1, 2), 2.0)
+        np.testing.assert_allclose(out.detach().numpy(), expected)

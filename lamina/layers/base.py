@@ -15,6 +15,7 @@ and `get_weights()` / `set_weights()` speak Keras's layout.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Sequence
@@ -80,6 +81,15 @@ class Layer(nn.Module):
     """Base class of every Lamina layer (and of models)."""
 
     input_spec: InputSpec | Sequence[InputSpec] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's `build` marks the layer built, as in Keras: `layer.build(shape)` called
+        by hand keeps the weights it made (the first call would otherwise build again)."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
+
     # Set by the training engine on the output layer when the loss takes logits.
     _emit_logits: bool = False
     # Cast inputs of another dtype (ints, float64) to the layer's dtype, as Keras does.
@@ -622,6 +632,21 @@ _GLOBAL_HOOKS = (
     nn.modules.module._global_forward_hooks,
     nn.modules.module._global_forward_pre_hooks,
 )
+
+
+def _marking_built(build: Any) -> Any:
+    """Wrap a `build` so that a successful call leaves the layer built, with its input shape."""
+
+    @functools.wraps(build)
+    def build_and_mark(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        result = build(self, *args, **kwargs)
+        self.built = True
+        if getattr(self, "_build_input_shape", None) is None and args:
+            self._build_input_shape = args[0]
+        return result
+
+    build_and_mark._marks_built = True  # type: ignore[attr-defined]
+    return build_and_mark
 
 
 def _accepts_training(cls: type) -> bool:
