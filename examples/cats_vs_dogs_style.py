@@ -8,9 +8,12 @@ are cached after the first epoch, so later epochs only augment.
 
 Any folder of class subfolders works (e.g. the real cats-vs-dogs `train/` with `cats/`
 and `dogs/`). This machine has no such photos: `--make-demo-folder` writes one from
-Fashion-MNIST (two classes, RGB JPEGs of several sizes).
+Fashion-MNIST (two classes, RGB JPEGs of several sizes); with `--easy-demo` a folder the
+CNN learns in a few epochs (tests/test_examples.py trains on it and checks the accuracy).
 
     python examples/cats_vs_dogs_style.py --make-demo-folder artifacts/demo_folder --epochs 5
+    python examples/cats_vs_dogs_style.py --make-demo-folder artifacts/easy --easy-demo \
+        --images 600 --size 48 --epochs 10
     python examples/cats_vs_dogs_style.py --data path/to/train --epochs 30
 """
 
@@ -53,8 +56,14 @@ def main() -> None:
         "--make-demo-folder", metavar="DIR", help="write a demo folder there and use it"
     )
     parser.add_argument("--images", type=int, default=2000, help="images in the demo folder")
+    parser.add_argument(
+        "--easy-demo",
+        action="store_true",
+        help="a demo folder a small CNN learns in a few epochs (bright garments, dark backgrounds)",
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4, help="RMSprop's rate")
     parser.add_argument("--size", type=int, default=150)
     parser.add_argument("--validation-split", type=float, default=0.2)
     parser.add_argument("--no-cache", action="store_true", help="decode the files every epoch")
@@ -63,7 +72,8 @@ def main() -> None:
     if args.make_demo_folder:
         from lamina.datasets import demo_folder
 
-        args.data = str(demo_folder.write(args.make_demo_folder, images=args.images))
+        root = demo_folder.write(args.make_demo_folder, images=args.images, easy=args.easy_demo)
+        args.data = str(root)
         print(f"demo folder: {args.data}")
     if not args.data or not Path(args.data).is_dir():
         parser.error(
@@ -98,7 +108,9 @@ def main() -> None:
 
     model = build_model(args.size)
     model.compile(
-        optimizer=keras.optimizers.RMSprop(1e-4), loss="binary_crossentropy", metrics=["accuracy"]
+        optimizer=keras.optimizers.RMSprop(args.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
     )
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=args.epochs, verbose=2)
