@@ -62,8 +62,11 @@ def test_defaults_and_keras_overrides():
     assert g.zoom_range == [1.0, 1.0] and g.fill_mode == "nearest" and g.dtype == "float32"
     assert g.mean is None and g.std is None and g.zca_whitening_matrix is None
     assert ImageDataGenerator(zoom_range=0.2).zoom_range == pytest.approx([0.8, 1.2])
-    with pytest.warns(UserWarning, match="featurewise_center"):
+    with pytest.warns(UserWarning) as record:
         g = ImageDataGenerator(zca_whitening=True, featurewise_std_normalization=True)
+    notes = sorted(str(w.message) for w in record)
+    assert any("turns on featurewise_center" in n for n in notes), notes
+    assert any("turns off featurewise_std_normalization" in n for n in notes), notes
     assert g.featurewise_center and not g.featurewise_std_normalization
     with pytest.warns(UserWarning, match="samplewise_center"):
         assert ImageDataGenerator(samplewise_std_normalization=True).samplewise_center
