@@ -19,7 +19,7 @@ def test_a_keras_parity_test_prints_no_warnings_summary():
     """Runs one parity test the way `make test` does (pyproject's pytest settings)."""
     if importlib.util.find_spec("keras") is None:
         pytest.skip("Keras 3 (the reference) is not installed")
-    test = "tests/test_layers_keras_parity.py::test_batch_norm_training_step_matches_keras"
+    test = "tests/layers/test_layers_keras_parity.py::test_batch_norm_training_step_matches_keras"
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", test],
         cwd=ROOT,
