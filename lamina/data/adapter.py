@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lamina.config import torch_dtype
-from lamina.layers.symbolic import flatten, map_structure
+from lamina.tree import flatten, map_structure
 
 Batch = tuple[Any, Any, Any]
 

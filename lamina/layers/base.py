@@ -28,16 +28,9 @@ from torch import nn
 from lamina import constraints, initializers, regularizers
 from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
-from lamina.layers.symbolic import (
-    KerasTensor,
-    Node,
-    any_symbolic,
-    flatten,
-    is_shape,
-    map_structure,
-    normalize_shape,
-)
+from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, is_shape, normalize_shape
 from lamina.layers.weight_walk import Entry, add_entry, collect_torch, foreign_modules
+from lamina.tree import flatten, map_structure
 
 Shape = tuple[int | None, ...]
 

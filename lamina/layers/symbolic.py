@@ -1,4 +1,4 @@
-"""Symbolic tensors for the functional API, and nested-structure helpers.
+"""Symbolic tensors for the functional API.
 
 `Input(shape=(784,))` returns a `KerasTensor`: a shape with no data. Calling a
 layer on one records a `Node` (layer, inputs, outputs); a functional `Model`
@@ -8,10 +8,12 @@ walks these nodes back from its outputs to find its graph.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from lamina import registry
+from lamina.tree import flatten, map_structure
 
 
 class KerasTensor:
@@ -33,16 +35,13 @@ class KerasTensor:
         src = f", from layer '{self.node.layer.name}'" if self.node else ""
         return f"<KerasTensor shape={self.shape}{src}>"
 
-    # Arithmetic on symbolic tensors is routed through merge layers.
+    # Arithmetic on symbolic tensors is routed through merge layers, found by their
+    # registered names: the merge layers are built on Layer, which imports this module.
     def __add__(self, other: Any) -> KerasTensor:
-        from lamina.layers.merging import Add
-
-        return Add()([self, other])
+        return registry.get("layer", "Add")()([self, other])
 
     def __mul__(self, other: Any) -> KerasTensor:
-        from lamina.layers.merging import Multiply
-
-        return Multiply()([self, other])
+        return registry.get("layer", "Multiply")()([self, other])
 
 
 _NODE_SERIALS = itertools.count()
@@ -98,31 +97,6 @@ def is_shape(x: Any) -> bool:
 def normalize_shape(shape: Any) -> Any:
     """`shape` (or a structure of shapes) with every shape a tuple."""
     return map_structure(tuple, shape, is_leaf=is_shape)
-
-
-def _default_leaf(x: Any) -> bool:
-    return not isinstance(x, (list, tuple, dict)) or isinstance(x, torch.Size)
-
-
-def map_structure(
-    fn: Callable[[Any], Any], structure: Any, is_leaf: Callable[[Any], bool] | None = None
-) -> Any:
-    """Apply `fn` to every leaf of nested lists, tuples and dicts."""
-    leaf = is_leaf or _default_leaf
-    if leaf(structure):
-        return fn(structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v, is_leaf) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(map_structure(fn, v, is_leaf) for v in structure)
-    return fn(structure)
-
-
-def flatten(structure: Any) -> list[Any]:
-    """Leaves of a nested structure, in order."""
-    out: list[Any] = []
-    map_structure(out.append, structure)
-    return out
 
 
 def any_symbolic(structure: Any) -> bool:

@@ -13,7 +13,7 @@ import torch
 
 from lamina import activations, losses, metrics
 from lamina.layers.base import Layer
-from lamina.layers.symbolic import flatten
+from lamina.tree import flatten
 
 
 def output_layers(model: Any) -> list[Layer | None]:

@@ -20,9 +20,10 @@ from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
 from lamina.layers.dtypes import EXACT_DTYPES
-from lamina.layers.symbolic import KerasTensor, Node, flatten, map_structure
+from lamina.layers.symbolic import KerasTensor, Node
 from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.model import Model
+from lamina.tree import flatten, map_structure
 
 
 @registry.register("layer", "Functional")

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 
 from lamina.layers.base import Layer
-from lamina.layers.symbolic import KerasTensor, flatten, map_structure
+from lamina.layers.symbolic import KerasTensor
 from lamina.models.training import Trainer
+from lamina.tree import flatten, map_structure
 
 
 class Model(Trainer, Layer):

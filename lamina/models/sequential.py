@@ -19,10 +19,11 @@ from torch import nn
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
-from lamina.layers.symbolic import KerasTensor, Node, flatten, is_shape, source_tensor
+from lamina.layers.symbolic import KerasTensor, Node, is_shape, source_tensor
 from lamina.models.functional import note_owner
 from lamina.models.model import Model
 from lamina.models.serialization import deserialize_layer, serialize_layer
+from lamina.tree import flatten
 
 
 @registry.register("layer", "Sequential")
