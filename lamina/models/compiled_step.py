@@ -30,7 +30,7 @@ from torch.func import functional_call, grad_and_value
 
 from lamina.models import compile_utils as cu
 from lamina.models.direct_call import DirectCall, GraphCapture
-from lamina.traced_updates import clip_grads, traced_rule
+from lamina.optimizers.traced_rules import clip_grads, traced_rule
 
 
 class _QuietProfilerNote(logging.Filter):

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from lamina import registry, schedules
-from lamina.schedules import LearningRateSchedule
+from lamina import registry
+from lamina.optimizers import schedules
+from lamina.optimizers.schedules import LearningRateSchedule
 
 # Keras 3 arguments accepted only at their defaults (features Lamina does not implement).
 _UNSUPPORTED = {

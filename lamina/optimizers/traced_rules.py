@@ -140,7 +140,7 @@ def traced_rule(optimizer: Any) -> Rule | None:
     build = _RULES.get(type(optimizer).__name__)
     if build is None or optimizer.torch_optimizer is None:
         return None
-    if type(optimizer).__module__ != "lamina.optimizers":
+    if type(optimizer).__module__ != "lamina.optimizers.base":
         return None  # a user subclass may change the update
     if len(optimizer.torch_optimizer.param_groups) != 1:
         return None
