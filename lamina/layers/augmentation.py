@@ -20,7 +20,7 @@ import torch
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.preprocessing import resize_images
-from lamina.preprocessing import warp
+from lamina.ops import image as image_ops
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")  # Keras's layers take no 'mirror'
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -161,7 +161,9 @@ class _Affine(_Augment):
 
     def _transform(self, x: torch.Tensor) -> torch.Tensor:
         m = self._matrices(x.shape[0], x.shape[1], x.shape[2], x.device)
-        return warp.warp_affine(x, m, self.fill_mode, float(self.fill_value), self.interpolation)
+        return image_ops.warp_affine(
+            x, m, self.fill_mode, float(self.fill_value), self.interpolation
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -195,7 +197,7 @@ class RandomRotation(_Affine):
 
     def _matrices(self, batch: int, height: int, width: int, device: torch.device):
         turns = self._uniform(batch, self._low, self._high, device)
-        return warp.rotation(turns * (2.0 * math.pi), height, width)
+        return image_ops.rotation(turns * (2.0 * math.pi), height, width)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
@@ -227,7 +229,7 @@ class RandomTranslation(_Affine):
     def _matrices(self, batch: int, height: int, width: int, device: torch.device):
         dy = self._uniform(batch, *self._h, device) * height
         dx = self._uniform(batch, *self._w, device) * width
-        return warp.translation(dx, dy)
+        return image_ops.translation(dx, dy)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -270,7 +272,7 @@ class RandomZoom(_Affine):
     def _matrices(self, batch: int, height: int, width: int, device: torch.device):
         zy = 1.0 + self._uniform(batch, *self._h, device)
         zx = zy if self._w is None else 1.0 + self._uniform(batch, *self._w, device)
-        return warp.zoom(zx, zy, height, width)
+        return image_ops.zoom(zx, zy, height, width)
 
     def get_config(self) -> dict[str, Any]:
         return {

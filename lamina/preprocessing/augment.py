@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lamina.preprocessing import warp
+from lamina.ops import image as image_ops
 
 
 @dataclass(frozen=True)
@@ -328,11 +328,11 @@ def transform_matrices(
     """(B, 3, 3) float64 OUTPUT->INPUT matrices: Keras's R @ shift @ shear @ zoom, then flips
     and the crop window (applied last to the output, so composed on the right)."""
     m = (
-        warp.rotation(p.theta * (math.pi / 180.0), height, width)
-        @ warp.translation(-p.tx, -p.ty)
-        @ warp.shear(p.shear * (math.pi / 180.0), height, width)
-        @ warp.zoom(p.zx, p.zy, height, width)
-        @ warp.flip(p.flip_horizontal, p.flip_vertical, height, width).to(torch.float64)
+        image_ops.rotation(p.theta * (math.pi / 180.0), height, width)
+        @ image_ops.translation(-p.tx, -p.ty)
+        @ image_ops.shear(p.shear * (math.pi / 180.0), height, width)
+        @ image_ops.zoom(p.zx, p.zy, height, width)
+        @ image_ops.flip(p.flip_horizontal, p.flip_vertical, height, width).to(torch.float64)
     )
     if p.crop is not None:
         if crop_size is None:
@@ -400,7 +400,7 @@ def apply_params(spec: AugmentSpec, x: torch.Tensor, p: TransformParams) -> torc
     if p.geometric:
         m = transform_matrices(p, height, width, spec.random_crop)
         m = m.to(torch.float32)  # stays on the CPU: warp_affine moves it without a sync
-        x = warp.warp_affine(x, m, spec.fill_mode, float(spec.cval), spec.interpolation)
+        x = image_ops.warp_affine(x, m, spec.fill_mode, float(spec.cval), spec.interpolation)
     if p.channel_shift_intensity is not None:
         x = channel_shift(x, p.channel_shift_intensity)
     if p.brightness is not None:

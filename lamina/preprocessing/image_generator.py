@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from lamina import config
+from lamina.ops.image import FILL_MODES
 from lamina.preprocessing import augment as aug
 from lamina.preprocessing.generator_args import (
     FLOAT_DTYPES,
@@ -47,7 +48,6 @@ from lamina.preprocessing.generator_args import (
     is_number,
 )
 from lamina.preprocessing.standardize import Standardizer, float64_chunks
-from lamina.preprocessing.warp import FILL_MODES
 
 
 class ImageDataGenerator:

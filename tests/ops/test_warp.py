@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.preprocessing.warp import (
+from lamina.ops.image import (
     flip,
     identity,
     rotation,
