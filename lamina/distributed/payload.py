@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from lamina.callbacks.history import History
+
 # Engine caches that are rebuilt in the worker (a compiled step does not pickle).
 TRANSIENT = ("_step_fn", "_test_fn", "_predict_fn", "history")
 # Trainer attributes holding compile() arguments, when compile did not record them.
@@ -213,8 +215,6 @@ def result(model: Any, history: Any) -> dict[str, Any]:
 
 def apply_result(model: Any, res: dict[str, Any]) -> Any:
     """In the parent: load the trained weights and optimizer state; return the History."""
-    from lamina.callbacks import History
-
     model.load_state_dict(res["state"])
     if model.optimizer is not None:
         model.optimizer.load_state_dict(res["optimizer"])
