@@ -12,6 +12,11 @@ per step, and the weights after a step equal those of a single-process step on t
 batch. Metrics are summed over ranks before logs are computed, so every rank (and every
 callback) sees the same logs. Rank 0 alone shows the progress bar and writes files.
 See docs/scaling.md.
+
+Two halves, so imports point one way: `env` (rank, world size, the process group),
+`reduce`, `sharding` and `session` are what the engine and the callbacks use, and import
+no callbacks; `launch`, `payload` and `worker` (fit(distribute=N)) sit above the
+callbacks: the payload carries them to the workers and builds the parent's History.
 """
 
 from lamina.distributed.env import (
