@@ -1,7 +1,7 @@
 """Hand-written PyTorch training peers in their own process.
 
 Lamina changes process-wide CPU settings while `fit` runs (denormals flushed, glibc's
-malloc thresholds raised so freed memory is reused; see lamina/models/cpu_memory.py),
+malloc thresholds raised so freed memory is reused; see lamina/runtime/cpu_memory.py),
 and glibc cannot return to its dynamic thresholds afterwards. A hand-written loop that
 trains in the benchmark's process, between or inside Lamina's epochs, would inherit
 them and no longer measure what a user's own loop gets. So each hand-written training

@@ -89,7 +89,7 @@ def set_reuse_cpu_memory(enabled: bool) -> None:
 
     Why: glibc returns large freed blocks to the kernel, and re-mapping them costs a
     page fault per 4 KiB on every training step (a third more time for the courses'
-    CNN). See `lamina.models.cpu_memory`; memory is handed back when the call returns.
+    CNN). See `lamina.runtime.cpu_memory`; memory is handed back when the call returns.
 
         lamina.config.set_reuse_cpu_memory(False)   # glibc's default behaviour
     """
@@ -114,7 +114,7 @@ def set_cpu_threads(value: int | str | None) -> None:
     and any cgroup CPU quota, which PyTorch does not see: a container with `--cpus=2`
     on a large host otherwise runs one thread per host core); an int uses exactly that
     many; None leaves `torch.get_num_threads()` alone. The process's setting is restored
-    when the call returns. See `lamina.models.cpu_threads`.
+    when the call returns. See `lamina.runtime.cpu_threads`.
 
         lamina.config.set_cpu_threads(1)   # e.g. one process per core
     """

@@ -148,11 +148,15 @@ class ArrayData:
         perm = torch.randperm(self.n, device=self.device) if self.shuffle else None
         for start in range(0, self.n, bs):
             index: Any = slice(start, start + bs) if perm is None else perm[start : start + bs]
-            yield (
-                _take(self.x, index),
-                None if self.y is None else _take(self.y, index),
-                None if self.sample_weight is None else _take(self.sample_weight, index),
-            )
+            yield self.rows(index)
+
+    def rows(self, index: Any) -> Batch:
+        """The batch of rows `index` (a slice: views; an index tensor: one gather each)."""
+        return (
+            _take(self.x, index),
+            None if self.y is None else _take(self.y, index),
+            None if self.sample_weight is None else _take(self.sample_weight, index),
+        )
 
 
 def _take(structure: Any, index: Any) -> Any:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina.data.image_decode import ImageDecodeError, probe_image
+from lamina.stacklevel import user_stacklevel
 
 ON_BAD_FILE = ("skip", "raise")
 
@@ -65,8 +66,6 @@ def report(failures: Sequence[Failure], on_bad_file: str) -> None:
             f"{failures[0][1]}. With on_bad_file='skip' such files are left out (named in a "
             "warning and listed in bad_files)."
         )
-    from lamina.models.engine_utils import user_stacklevel  # loaded by now; keeps imports light
-
     lines = "\n".join(f"  {message}" for _, message in failures)
     warnings.warn(
         f"Skipping {len(failures)} unreadable image file(s): they are left out of filenames, "

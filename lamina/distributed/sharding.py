@@ -34,7 +34,7 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from lamina.data.adapter import ArrayData, Batch, IterableData, _take
+from lamina.data.adapter import ArrayData, Batch, IterableData
 
 
 def _split(size: int, parts: int, index: int) -> tuple[int, int]:
@@ -97,19 +97,12 @@ class ArrayShard(ArrayData):
             if self.weight is not None:
                 self.weight.value = (hi - lo) / size
             sl = slice(start + lo, start + hi)
-            yield self._batch(sl if perm is None else perm[sl])
+            yield self.rows(sl if perm is None else perm[sl])
 
     def _evaluation_batches(self) -> Iterator[Batch]:
         first, last = self.block
         for start in range(first, last, self.local_batch):
-            yield self._batch(slice(start, min(start + self.local_batch, last)))
-
-    def _batch(self, index: Any) -> Batch:
-        return (
-            _take(self.x, index),
-            None if self.y is None else _take(self.y, index),
-            None if self.sample_weight is None else _take(self.sample_weight, index),
-        )
+            yield self.rows(slice(start, min(start + self.local_batch, last)))
 
 
 class LoaderShard(IterableData):

@@ -30,28 +30,15 @@ from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, is_shape, normalize_shape
 from lamina.layers.weight_walk import Entry, add_entry, collect_torch, foreign_modules
+from lamina.naming import unique_name
 from lamina.tree import flatten, map_structure
 
 Shape = tuple[int | None, ...]
-
-_NAME_COUNTS: dict[str, int] = {}
 
 
 def _snake(name: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def unique_name(prefix: str) -> str:
-    """'dense', 'dense_1', 'dense_2', ... as Keras names new layers."""
-    count = _NAME_COUNTS.get(prefix, 0)
-    _NAME_COUNTS[prefix] = count + 1
-    return prefix if count == 0 else f"{prefix}_{count}"
-
-
-def reset_names() -> None:
-    """Restart automatic naming (used by `lamina.utils.clear_session`)."""
-    _NAME_COUNTS.clear()
 
 
 class _WeightSpec:

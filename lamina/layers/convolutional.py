@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, registry, regularizers
-from lamina.layers import conv_relu
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
+from lamina.runtime import conv_relu
 
 IntOrTuple = int | Sequence[int]
 
@@ -94,8 +94,11 @@ def conv_output_length(
 
 
 # --------------------------------------------------------------- convolutions
-class _Conv(Layer):
-    """Shared argument handling and weights of N-D convolutions (channels last)."""
+class BaseConv(Layer):
+    """Shared argument handling and weights of N-D convolutions (channels last).
+
+    The engine recognises a model with convolutions by this base class.
+    """
 
     rank = 2
 
@@ -239,7 +242,7 @@ class _Conv(Layer):
 
 
 @registry.register("layer", "Conv2D")
-class Conv2D(_Conv):
+class Conv2D(BaseConv):
     """2D convolution over NHWC images (cross-correlation, as in Keras)."""
 
     rank = 2
@@ -271,7 +274,7 @@ class Conv2D(_Conv):
 
 
 @registry.register("layer", "Conv1D")
-class Conv1D(_Conv):
+class Conv1D(BaseConv):
     """1D convolution over NWC sequences; padding='causal' pads only on the left."""
 
     rank = 1
@@ -293,7 +296,7 @@ class Conv1D(_Conv):
 
 
 @registry.register("layer", "Conv2DTranspose")
-class Conv2DTranspose(_Conv):
+class Conv2DTranspose(BaseConv):
     """Transposed ('de-') convolution over NHWC images, with TensorFlow's output sizes.
 
     Keras's kernel shape is (kh, kw, filters, in); `output_padding` (per axis,

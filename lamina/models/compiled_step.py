@@ -28,9 +28,11 @@ from typing import Any
 import torch
 from torch.func import functional_call, grad_and_value
 
+from lamina.layers.convolutional import BaseConv
 from lamina.models import compile_utils as cu
 from lamina.models.direct_call import DirectCall, GraphCapture
 from lamina.optimizers.traced_rules import clip_grads, traced_rule
+from lamina.runtime.compiler import allow_recompiles, is_torch_convolution
 
 
 class _QuietProfilerNote(logging.Filter):
@@ -85,9 +87,7 @@ class CompiledTrainStep:
         lr = self.torch_opt.param_groups[0]["lr"] if self.torch_opt is not None else None
         self.lr = lr if isinstance(lr, torch.Tensor) else None
         self.rule = traced_rule(self.optimizer)
-        # each model compiles the same code object: allow many models per process
-        dynamo_config = torch._dynamo.config
-        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 64)
+        allow_recompiles(64)  # each model compiles the same code object
         opts = {**INDUCTOR_OPTIONS, **(options or {})}
         device = getattr(model, "_device", None)
         if device is not None and device.type == "cuda":
@@ -208,9 +208,7 @@ class CompiledTrainStep:
 
 
 def _has_convolutions(model: Any) -> bool:
-    from lamina.layers.convolutional import _Conv
-
-    return any(isinstance(m, (_Conv, torch.nn.modules.conv._ConvNd)) for m in model.modules())
+    return any(isinstance(m, BaseConv) or is_torch_convolution(m) for m in model.modules())
 
 
 class StepRunner:

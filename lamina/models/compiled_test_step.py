@@ -25,6 +25,7 @@ import torch
 from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import INDUCTOR_OPTIONS, _shape_key
 from lamina.models.direct_call import DirectCall, GraphCapture
+from lamina.runtime.compiler import allow_recompiles
 
 
 def _key(*structures: Any) -> tuple:
@@ -49,8 +50,7 @@ class CompiledTestStep:
         self.buffers = dict(model.named_buffers())
         self.torch_opt = None  # DirectCall's state getters: no optimizer state here
         self.metric_ids = [id(m) for m in model.metrics]
-        dynamo_config = torch._dynamo.config
-        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 64)
+        allow_recompiles(64)
         self.capture = GraphCapture(dict(INDUCTOR_OPTIONS))
         fn = self._test if kind == "test" else self._predict
         self.compiled = torch.compile(fn, dynamic=False, backend=self.capture)

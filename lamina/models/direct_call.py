@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from lamina.models import compile_utils as cu
+from lamina.runtime.compiler import compile_graph
 
 Getter = Callable[[list, Any], torch.Tensor]
 
@@ -39,12 +40,11 @@ class GraphCapture:
         self.example_inputs: list[Any] = []
 
     def __call__(self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Any:
-        from torch._inductor.compile_fx import compile_fx
-
         self.calls += 1
         self.example_inputs = list(example_inputs)
-        self.graph_fn = compile_fx(gm, example_inputs, config_patches=self.options)
-        return self.graph_fn
+        compiled, direct = compile_graph(gm, example_inputs, self.options)
+        self.graph_fn = compiled if direct else None  # None: only Dynamo calls it
+        return compiled
 
 
 def _batch_getters(batches: list[tuple], rates: Any) -> dict[int, Getter]:

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 
+from lamina.stacklevel import user_stacklevel
+
 _WARNED: set[str] = set()
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def user_stacklevel() -> int:
-    """The `stacklevel` that makes a warning raised by this function's caller name the
-    first line outside the lamina package: the user's call, however many engine frames
-    (fit, a subclass's override, helpers) lie in between."""
-    frame = sys._getframe(1)  # the caller, which calls warnings.warn: stacklevel 1
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def warn_once(key: str, message: str) -> None:
@@ -57,41 +42,6 @@ def logits_mode(heads: list[Any]) -> Iterator[None]:
     finally:
         for layer in layers:
             layer._emit_logits = False
-
-
-def denormals_flushed_now() -> bool:
-    """Whether this thread flushes denormals: a denormal times one reads as zero."""
-    tiny = torch.tensor([1e-39], dtype=torch.float32)
-    return bool((tiny * 1.0).item() == 0.0)
-
-
-@contextlib.contextmanager
-def flush_denormals(device: torch.device | None) -> Iterator[None]:
-    """While training on the CPU, flush denormal floats to zero (`lamina.config`), then restore."""
-    from lamina import config
-
-    if not config.flush_denormal() or (device is not None and device.type != "cpu"):
-        yield
-        return
-    before = denormals_flushed_now()
-    if not before:
-        torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if not before:
-            torch.set_flush_denormal(False)
-
-
-@contextlib.contextmanager
-def cpu_run_settings(device: torch.device | None) -> Iterator[None]:
-    """A fit/evaluate/predict call's CPU settings: denormals flushed, freed memory reused,
-    threads capped at the CPUs the process may use."""
-    from lamina.models.cpu_memory import reuse_cpu_memory
-    from lamina.models.cpu_threads import cpu_threads
-
-    with flush_denormals(device), reuse_cpu_memory(device), cpu_threads(device):
-        yield
 
 
 def resolve_verbose(verbose: Any) -> int:

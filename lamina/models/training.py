@@ -27,13 +27,13 @@ from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import StepRunner
 from lamina.models.compiled_test_step import CompiledTestStep
 from lamina.models.engine_utils import (
-    cpu_run_settings,
     default_device,
     logits_mode,
     resolve_verbose,
     warn_legacy,
 )
 from lamina.models.precision import MixedPrecision, resolve_policy
+from lamina.runtime.cpu import cpu_run_settings
 
 
 class Trainer:

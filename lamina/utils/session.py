@@ -6,14 +6,14 @@ import gc
 
 import torch
 
+from lamina.naming import reset_names
+
 
 def clear_session(free_memory: bool = True) -> None:
     """Restart automatic layer names ('dense', 'dense_1', ...) and free memory.
 
     Call between experiments in one process (notebooks, loops over models).
     """
-    from lamina.layers.base import reset_names  # late import: layers may import utils
-
     reset_names()
     if free_memory:
         gc.collect()

@@ -17,7 +17,7 @@ import torch
 import lamina
 from lamina import layers, optimizers
 from lamina.models import compiled_step
-from lamina.models.engine_utils import denormals_flushed_now
+from lamina.runtime.denormals import denormals_flushed_now
 
 
 def _data(n: int = 100, features: int = 6, classes: int = 3):

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import lamina.utils as utils
-from lamina.layers.base import unique_name
+from lamina import layers
+from lamina.naming import unique_name
 from lamina.utils import clear_session, normalize, np_utils, set_random_seed, to_categorical
 
 
@@ -140,3 +141,10 @@ def test_clear_session_restarts_layer_names():
     assert unique_name("dense") == "dense"
     clear_session(free_memory=False)
     assert unique_name("dense") == "dense"
+
+
+def test_clear_session_restarts_the_names_layers_take():
+    clear_session()
+    assert [layers.Dense(2).name for _ in range(2)] == ["dense", "dense_1"]
+    clear_session()
+    assert layers.Dense(2).name == "dense"

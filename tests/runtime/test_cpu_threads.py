@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.models import cpu_threads as ct
+from lamina.runtime import cpu_threads as ct
 
 
 def _write(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ import torch
 
 import lamina
 from lamina import callbacks, config, layers
-from lamina.models import cpu_memory
+from lamina.runtime import cpu_memory
 
 linux_glibc = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not cpu_memory._libc(), reason="glibc only"

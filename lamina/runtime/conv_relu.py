@@ -7,6 +7,8 @@ ReLU as the convolution writes (`mkldnn._convolution_pointwise`, the op Inductor
 uses for inference). Its backward is PyTorch's own: the ReLU's mask from the
 saved output, then `aten.convolution_backward`, so gradients are bit-identical
 to `relu(conv2d(x))`. Compiled steps do not use it: Inductor fuses the ReLU itself.
+The op is a private name: where a torch build lacks it, `fused_relu_available` is
+False and `conv2d_relu` computes `relu(F.conv2d(...))`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+
+
+def _pointwise_op() -> Any:
+    """oneDNN's convolution with a post-op, or None where this torch has none."""
+    return getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
 
 
 def fused_relu_available(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -25,7 +33,7 @@ def fused_relu_available(x: torch.Tensor, weight: torch.Tensor) -> bool:
         and not torch.compiler.is_compiling()
         and not torch.is_autocast_enabled("cpu")
         and torch.backends.mkldnn.is_available()
-        and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+        and _pointwise_op() is not None
     )
 
 
@@ -38,9 +46,7 @@ def _forward(
     dilation: list[int],
     groups: int,
 ) -> torch.Tensor:
-    return torch.ops.mkldnn._convolution_pointwise(
-        x, weight, bias, padding, stride, dilation, groups, "relu", [None], None
-    )
+    return _pointwise_op()(x, weight, bias, padding, stride, dilation, groups, "relu", [None], None)
 
 
 class _Conv2dReLU(torch.autograd.Function):
@@ -95,8 +101,10 @@ def conv2d_relu(
 ) -> torch.Tensor:
     """relu(F.conv2d(x, weight, bias, stride, padding, dilation, groups)), NCHW view in/out.
 
-    The caller checks `fused_relu_available` first.
+    The caller checks `fused_relu_available` first; without the op this is the unfused pair.
     """
+    if _pointwise_op() is None:
+        return torch.relu(F.conv2d(x, weight, bias, stride, padding, dilation, groups))
     args = (list(stride), list(padding), list(dilation), groups)
     needs_grad = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)

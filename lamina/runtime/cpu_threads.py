@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from lamina import config
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -106,8 +108,6 @@ def target_threads(setting: int | str | None, current: int) -> int | None:
 @contextlib.contextmanager
 def cpu_threads(device: torch.device | None) -> Iterator[None]:
     """While a call computes on the CPU, use `lamina.config.cpu_threads()` threads, then restore."""
-    from lamina import config
-
     current = torch.get_num_threads()
     want = None
     if device is None or device.type == "cpu":

@@ -29,6 +29,8 @@ from typing import Any
 
 import torch
 
+from lamina import config
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _AFTER_MMAP = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit: its dynamic ceiling
@@ -57,8 +59,6 @@ def _libc() -> Any:
 def reuse_cpu_memory(device: torch.device | None) -> Iterator[None]:
     """Within the block, freed CPU memory is reused instead of returned (see the module doc)."""
     global _DEPTH
-    from lamina import config
-
     libc = _libc()
     if not libc or not config.reuse_cpu_memory() or (device is not None and device.type != "cpu"):
         yield
