@@ -17,21 +17,10 @@ from lamina.tree import flatten
 
 
 def output_layers(model: Any) -> list[Layer | None]:
-    """The layer that produces each output, where the model's structure says so."""
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-
-    if isinstance(model, Sequential):
-        layers = model.layers
-        if not layers:
-            return [None]
-        last = layers[-1]
-        if isinstance(last, Sequential):
-            return output_layers(last)
-        return [last]
-    if isinstance(model, Functional):
-        return [t.node.layer for t in model.outputs]
-    return [None]
+    """The layer that produces each output, where the model's structure says so
+    (`_output_layers()` of Sequential and Functional; None for a subclassed model)."""
+    find = getattr(model, "_output_layers", None)
+    return find() if find is not None else [None]
 
 
 def final_activation(layer: Layer | None) -> str | None:
@@ -89,7 +78,7 @@ class OutputHead:
         Metric names are set afterwards, for all outputs at once (`name_metrics`).
         """
         act = final_activation(layer)
-        variant = self.loss.logits_variant(act) if act else None
+        variant = self.loss.logits_variant(act) if act and self.loss is not None else None
         if variant is not None:
             self.layer, self.train_loss = layer, variant
             self.activation = activations.get(act)

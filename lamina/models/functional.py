@@ -101,6 +101,10 @@ class Functional(Model):
     def output_names(self) -> list[str]:
         return [t.node.layer.name for t in self.outputs]
 
+    def _output_layers(self) -> list[Layer | None]:
+        """The layer that produces each output (the engine's logits shortcut reads it)."""
+        return [t.node.layer for t in self.outputs]
+
     def _maybe_build(self, input_shape: Any) -> None:
         self.built = True
 

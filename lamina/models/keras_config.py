@@ -24,12 +24,10 @@ _KINDS = {"_initializer": "initializer", "_regularizer": "regularizer", "_constr
 
 def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """`config` (from Keras 3) as arguments for `cls.from_config`."""
-    from lamina.models.model import Model
-
     out = {key: _value(key, value) for key, value in config.items()}
     if issubclass(cls, InputLayer):
         out = _input_layer(out)
-    if issubclass(cls, Model):
+    if getattr(cls, "_from_config_reads_known_keys", False):
         return out  # a model's from_config reads the keys it knows (layers, ...)
     accepted = _accepted(cls)
     name = out.get("name", "?")

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.symbolic import KerasTensor
 from lamina.models.training import Trainer
@@ -31,12 +32,16 @@ class Model(Trainer, Layer):
     """Base class of all models; `Model(inputs, outputs)` builds a functional one."""
 
     autocast = False  # each layer casts its own inputs; a model passes them through
+    # from_config reads the keys it knows: a Keras config's others pass through (keras_config)
+    _from_config_reads_known_keys = True
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         if cls is Model and _looks_functional(args, kwargs):
-            from lamina.models.functional import Functional
-
-            return super().__new__(Functional)
+            return super().__new__(registry.get("layer", "Functional"))
+        if cls is not Model and _inputs_and_outputs(args, kwargs):
+            functional = registry.get("layer", "Functional")
+            if not issubclass(cls, functional):
+                _base_on_functional(cls, functional)
         return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -98,6 +103,14 @@ class Model(Trainer, Layer):
             f"Model '{self.name}' ({type(self).__name__}) must define call(inputs) when subclassing"
         )
 
+    def _defines_call(self) -> bool:
+        """False for a subclass without `call` (a GAN that only overrides train_step)."""
+        return type(self).call is not Model.call
+
+    def _output_layers(self) -> list[Layer | None]:
+        """The layer producing each output, when the structure says (Sequential, Functional)."""
+        return [None]
+
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Model:
         """Rebuild a model from `get_config()`, with new weights.
@@ -105,15 +118,12 @@ class Model(Trainer, Layer):
         `Model.from_config` reads a functional config (Keras 3's layout) or a Sequential
         one; a subclassed model is rebuilt by its own class as `cls(**config)`.
         """
-        from lamina.models.functional import Functional
-        from lamina.models.sequential import Sequential
-
         if cls is not Model:
             return cls(**config)
         if isinstance(config, dict) and "input_layers" in config:
-            return Functional.from_config(config, custom_objects)
+            return registry.get("layer", "Functional").from_config(config, custom_objects)
         if isinstance(config, dict) and "layers" in config:
-            return Sequential.from_config(config, custom_objects)
+            return registry.get("layer", "Sequential").from_config(config, custom_objects)
         keys = sorted(config) if isinstance(config, dict) else type(config).__name__
         raise ValueError(
             "Model.from_config expected a functional config ('layers', 'input_layers', "
@@ -137,10 +147,31 @@ class Model(Trainer, Layer):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
+def _base_on_functional(cls: type, functional: type) -> type:
+    """Keras's rule for `CustomModel(inputs, outputs)`: a Model subclass called with
+    symbolic tensors is a functional model, so `Model` among its bases becomes
+    `Functional` (the subclass keeps its own train_step, metrics, ...). Returns the class."""
+    if cls is Model:
+        return functional
+    if cls is object or not issubclass(cls, Model) or issubclass(cls, functional):
+        return cls
+    cls.__bases__ = tuple(_base_on_functional(base, functional) for base in cls.__bases__)
+    return cls
+
+
+def _symbolic(value: Any) -> bool:
+    return isinstance(value, KerasTensor) or (
+        value is not None and any(isinstance(t, KerasTensor) for t in flatten(value))
+    )
+
+
+def _inputs_and_outputs(args: tuple, kwargs: dict) -> bool:
+    """Keras's functional signature: symbolic `inputs` and `outputs`, by position or name."""
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    return _symbolic(inputs) and _symbolic(outputs)
+
+
 def _looks_functional(args: tuple, kwargs: dict) -> bool:
     candidates = list(args[:2]) + [kwargs.get("inputs"), kwargs.get("outputs")]
-    return any(
-        isinstance(c, KerasTensor)
-        or (c is not None and any(isinstance(t, KerasTensor) for t in flatten(c)))
-        for c in candidates
-    )
+    return any(_symbolic(c) for c in candidates)

@@ -149,6 +149,14 @@ class Sequential(Model):
         self._build_input_shape = self._input_shape
         self.built = True
 
+    def _output_layers(self) -> list[Layer | None]:
+        """The last layer, or a nested Sequential's (the engine's logits shortcut reads it)."""
+        layers = self.layers
+        if not layers:
+            return [None]
+        last = layers[-1]
+        return last._output_layers() if isinstance(last, Sequential) else [last]
+
     def _maybe_build(self, input_shape: Any) -> None:
         if self._input_shape is None and is_shape(input_shape):
             self._set_input_shape(tuple(input_shape))
