@@ -11,6 +11,7 @@ permute it to PyTorch's layout afterwards, so fans match Keras exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -19,8 +20,19 @@ from lamina import registry
 from lamina.config import torch_dtype
 
 
-def _fans(shape: tuple[int, ...]) -> tuple[float, float]:
-    """Keras's fan_in/fan_out: the last two dims are (in, out), the rest receptive field."""
+def _fans(
+    shape: tuple[int, ...],
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> tuple[float, float]:
+    """Keras's fan_in/fan_out: the last two dims are (in, out), the rest receptive field.
+
+    With both `input_axes` and `output_axes` given, each fan is the product of those dims.
+    """
+    if input_axes is not None and output_axes is not None:
+        return float(math.prod(shape[a] for a in input_axes)), float(
+            math.prod(shape[a] for a in output_axes)
+        )
     if len(shape) < 1:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -121,7 +133,12 @@ class RandomUniform(Initializer):
 
 @registry.register("initializer", "VarianceScaling", "variance_scaling")
 class VarianceScaling(Initializer):
-    """Draws with variance `scale / n`, n the fan chosen by `mode` (Keras's rule)."""
+    """Draws with variance `scale / n`, n the fan chosen by `mode` (Keras's rule).
+
+    'truncated_normal' (also spelled 'normal', as in Keras) redraws values beyond two
+    standard deviations and widens the normal so the variance stays `scale / n`;
+    'uniform' draws from [-sqrt(3 scale / n), sqrt(3 scale / n)].
+    """
 
     def __init__(
         self,
@@ -129,24 +146,32 @@ class VarianceScaling(Initializer):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
     ):
+        if not scale > 0.0:
+            raise ValueError(f"Expected a positive scale, received: scale={scale!r}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"Expected mode in fan_in/fan_out/fan_avg, received: mode={mode!r}")
-        if distribution not in ("truncated_normal", "untruncated_normal", "normal", "uniform"):
+        distribution = str(distribution).lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(
                 "Expected distribution in truncated_normal/untruncated_normal/uniform, "
                 f"received: distribution={distribution!r}"
             )
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(tuple(shape))
+        fan_in, fan_out = _fans(tuple(shape), self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         var = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * var)
             return RandomUniform(-limit, limit, self.seed)(shape, dtype)
-        if self.distribution in ("untruncated_normal", "normal"):
+        if self.distribution == "untruncated_normal":
             return RandomNormal(0.0, math.sqrt(var), self.seed)(shape, dtype)
         # 0.879... is the stddev of a unit normal truncated at +-2.
         return TruncatedNormal(0.0, math.sqrt(var) / 0.87962566103423978, self.seed)(shape, dtype)
@@ -157,28 +182,95 @@ class VarianceScaling(Initializer):
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
-def _scaling(name: str, scale: float, mode: str, distribution: str) -> type[VarianceScaling]:
-    def __init__(self, seed: int | None = None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+class _FixedScaling(VarianceScaling):
+    """A named VarianceScaling whose scale, mode and distribution are fixed by its class:
+    its config is only the seed and the fan axes."""
 
     def get_config(self):
-        return {"seed": self.seed}
-
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    snake = snake.replace("_normal", "_normal").replace("_uniform", "_uniform")
-    return registry.register("initializer", name, snake)(cls)
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
-GlorotUniform = _scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
-GlorotNormal = _scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
-HeNormal = _scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
-HeUniform = _scaling("HeUniform", 2.0, "fan_in", "uniform")
-LecunNormal = _scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
-LecunUniform = _scaling("LecunUniform", 1.0, "fan_in", "uniform")
+@registry.register("initializer", "GlorotUniform", "glorot_uniform")
+class GlorotUniform(_FixedScaling):
+    """Glorot (Xavier) uniform: limit sqrt(6 / (fan_in + fan_out)); Keras's default kernel."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
+
+
+@registry.register("initializer", "GlorotNormal", "glorot_normal")
+class GlorotNormal(_FixedScaling):
+    """Glorot (Xavier) truncated normal: variance 2 / (fan_in + fan_out)."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
+
+
+@registry.register("initializer", "HeNormal", "he_normal")
+class HeNormal(_FixedScaling):
+    """He truncated normal: variance 2 / fan_in, for ReLU layers."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
+
+
+@registry.register("initializer", "HeUniform", "he_uniform")
+class HeUniform(_FixedScaling):
+    """He uniform: limit sqrt(6 / fan_in), for ReLU layers."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
+
+
+@registry.register("initializer", "LecunNormal", "lecun_normal")
+class LecunNormal(_FixedScaling):
+    """LeCun truncated normal: variance 1 / fan_in, for SELU layers."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
+
+
+@registry.register("initializer", "LecunUniform", "lecun_uniform")
+class LecunUniform(_FixedScaling):
+    """LeCun uniform: limit sqrt(3 / fan_in)."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
 
 @registry.register("initializer", "Orthogonal", "orthogonal")
