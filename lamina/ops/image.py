@@ -34,8 +34,8 @@ def _error(where: str, expected: str, **received: object) -> ValueError:
 
 
 def _floor(t: torch.Tensor) -> torch.Tensor:
-    """floor(t) as int64. Truncation plus a correction: on a busy 2-core machine torch.floor
-    and torch.round stalled for ~8 ms a call (a scheduler quantum) where this takes microseconds."""
+    """floor(t) as int64. Truncation plus a correction: on a busy machine torch.floor and
+    torch.round stalled for a scheduler quantum a call, where this does not."""
     i = t.long()
     return i - (t < i).long()
 
@@ -147,12 +147,12 @@ def _grid_sample(
     """Bilinear sampling through the (B, 2, 3) output->input pixel matrices `m`, with one
     F.grid_sample kernel.
 
-    About 5x faster than gathering the four neighbours (14 vs 77 ms for 32 images of
-    150x150x3 here); results equal the gather path to float rounding (~1e-6), since
-    normalised coordinates are not exact. The grid is written straight from the matrix
-    with grid_sample's normalisation folded into its coefficients: two broadcast passes
-    (1.5 ms for that batch, where building pixel coordinates and then normalising them
-    took 15-19 ms and `affine_grid`'s small-matrix bmm 11-12 ms). 'constant' with a
+    Faster than gathering the four neighbours; results equal the gather path to float
+    rounding (~1e-6), since normalised coordinates are not exact. The grid is written
+    straight from the matrix with grid_sample's normalisation folded into its
+    coefficients: two broadcast passes, cheaper than building pixel coordinates and
+    then normalising them, or than `affine_grid`'s small-matrix bmm (figures in
+    docs/design.md). 'constant' with a
     non-zero fill adds the fill times the weight that fell outside (grid_sample of ones),
     the per-neighbour rule.
     """

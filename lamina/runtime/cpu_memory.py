@@ -4,8 +4,8 @@ glibc's malloc hands blocks above its mmap threshold (128 KiB at first) to the k
 on `free` and maps fresh pages for the next request; every fresh page costs a page
 fault when it is first written. A training step allocates and frees the same large
 buffers every time (the courses' CNN: a dozen activations and gradients of about
-11 MB), so the step paid thousands of page faults: measured here, 79 ms per CNN step
-with the default and 64 ms with reuse; `fit` went from 1.4k to 2.0k samples/s.
+11 MB), so each step paid thousands of page faults (the cost is measured in
+docs/design.md).
 
 While `fit`, `evaluate` or `predict` run on the CPU (Linux with glibc), Lamina raises
 the mmap and trim thresholds so freed blocks stay in the heap and are reused. When
@@ -13,8 +13,7 @@ the outermost call returns it calls `malloc_trim(0)`, which gives the kept memor
 back to the system, and sets the thresholds to the highest values glibc's own
 dynamic rule reaches (32 MiB, trim 64 MiB). glibc has no call that returns to that
 dynamic rule, and its fixed initial 128 KiB would map (and fault) every large block
-afresh: measured here, a hand-written CNN loop ran at 1.1k samples/s under it, 1.8k
-under the dynamic default and 2.1k under 32 MiB. Turn all of it off with
+afresh, slower than either the dynamic default or 32 MiB. Turn all of it off with
 `lamina.config.set_reuse_cpu_memory(False)` before the first fit.
 """
 
