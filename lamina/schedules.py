@@ -1,2 +1,14 @@
-from lamina.optimizers.schedules import *  # noqa: F401,F403
-from lamina.optimizers.schedules import LearningRateSchedule, deserialize, get, serialize  # noqa: F401
+"""`lamina.schedules` is `lamina.optimizers.schedules` (Keras's path), kept for code that
+imported it here."""
+
+from lamina.optimizers.schedules import (  # noqa: F401
+    CosineDecay,
+    ExponentialDecay,
+    InverseTimeDecay,
+    LearningRateSchedule,
+    PiecewiseConstantDecay,
+    PolynomialDecay,
+    deserialize,
+    get,
+    serialize,
+)

@@ -31,7 +31,8 @@ from torch.func import functional_call, grad_and_value
 from lamina.layers.convolutional import BaseConv
 from lamina.models import compile_utils as cu
 from lamina.models.direct_call import DirectCall, GraphCapture
-from lamina.optimizers.traced_rules import clip_grads, traced_rule
+from lamina.optimizers.traced_rules import traced_rule
+from lamina.optimizers.update import apply_update
 from lamina.runtime.compiler import allow_recompiles, is_torch_convolution
 
 
@@ -121,9 +122,9 @@ class CompiledTrainStep:
 
             with model._precision.autocast():
                 total, pairs, head_losses = model._forward_loss(x, y, sw, True, call=call)
-            return total, (pairs, head_losses)
+            return opt.scale_loss(total), (total, pairs, head_losses)
 
-        grads, (total, (pairs, head_losses)) = grad_and_value(loss_of, has_aux=True)(
+        grads, (_, (total, pairs, head_losses)) = grad_and_value(loss_of, has_aux=True)(
             self.params, self.buffers
         )
         grads = list(grads)
@@ -132,15 +133,9 @@ class CompiledTrainStep:
             model._update_metrics(total, pairs, head_losses, sw, batch)
             if self.rule is None:
                 return grads  # the optimizer updates eagerly, from these gradients
-            clip_grads(opt, grads)
             if lr is None:
                 lr = self.lr if self.lr is not None else self.torch_opt.param_groups[0]["lr"]
-            if opt.weight_decay and not opt._torch_weight_decay:
-                for p in self.params:
-                    p.mul_(1 - lr * opt.weight_decay)
-            self.rule(self.params, grads, lr)
-            for layer in model._constrained:
-                layer.apply_constraints()
+            apply_update(opt, self.params, grads, lr, self.rule, model._constrained)
         return None
 
     def matches(self, x: Any, y: Any, sw: Any) -> bool:
@@ -170,10 +165,8 @@ class CompiledTrainStep:
             with torch.no_grad():
                 for p, g in zip(self.params, grads):
                     p.grad = g
-                opt.apply_update()
+                opt.update(self.model._constrained)
                 opt.zero_grad()
-                for layer in self.model._constrained:
-                    layer.apply_constraints()
         for _ in batches:
             opt.count_step()
 

@@ -12,6 +12,7 @@ and the scale shrinks; otherwise it grows every 2000 steps.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -58,12 +59,20 @@ class MixedPrecision:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def backward_and_step(self, loss: torch.Tensor, optimizer: Any) -> None:
-        """Backward and update; with float16, through the loss scaler."""
+    def backward_and_step(
+        self, loss: torch.Tensor, optimizer: Any, constraints: Iterable[Any] = ()
+    ) -> None:
+        """Backward on the loss times the optimizer's `loss_scale_factor`, then its step
+        (which divides the gradients by that factor: `optimizers.update.apply_update`).
+
+        With float16 the loss is scaled once more by the dynamic loss scaler, which
+        unscales the gradients before the step and skips a step with Inf/NaN gradients.
+        """
+        loss = optimizer.scale_loss(loss)
         if self.scaler is None:
             loss.backward()
-            optimizer.step()
+            optimizer.step(constraints)
             return
         self.scaler.scale(loss).backward()
-        self.scaler.step(optimizer)  # unscales, then steps unless a gradient is Inf/NaN
+        self.scaler.step(optimizer, constraints)  # unscales, then steps unless Inf/NaN
         self.scaler.update()

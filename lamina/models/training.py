@@ -237,10 +237,7 @@ class Trainer:
         with self._precision.autocast():
             loss, pairs, head_losses = self._forward_loss(x, y, sw, training=True)
         self.optimizer.zero_grad()
-        self._precision.backward_and_step(loss, self.optimizer)
-        if self._constrained:
-            for layer in self._constrained:
-                layer.apply_constraints()
+        self._precision.backward_and_step(loss, self.optimizer, self._constrained)
         self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     def _test_step(self, x: Any, y: Any, sw: Any) -> None:
@@ -486,6 +483,7 @@ class Trainer:
                         break
             if session is not None:
                 session.sync_buffers()  # every rank ends with rank 0's model
+            self.optimizer.finalize_variable_values(self.trainable_weights)  # use_ema: averages
             cbs.on_train_end(self._logs())
             return history
 

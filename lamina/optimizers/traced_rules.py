@@ -1,13 +1,15 @@
-"""Optimizer updates as plain tensor code, for the compiled train step.
+"""Optimizer rules as plain tensor code, for the compiled train step.
 
 Why: `torch.optim`'s `step()` graph-breaks on purpose and reads `p.grad`, so inside
 one compiled train step its update cannot fuse with the backward pass. These rules
 compute exactly `torch.optim`'s update (the eager path's, within float rounding) on the
 optimizer's own state tensors, so eager steps, checkpoints and compiled steps share
 one state. Optimizers without a rule here update eagerly after the compiled gradients.
+Only the rule itself lives here: clipping, weight decay, the moving average and
+constraints are `update.apply_update`'s, which calls the rule.
 
     rule = traced_rule(optimizer)          # None: no rule, or state not created yet
-    rule(params, grads)                    # inside the compiled function, under no_grad
+    apply_update(optimizer, params, grads, lr, rule, constraints)   # traced, under no_grad
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Any
 
 import torch
 
-Rule = Callable[[list[torch.Tensor], list[torch.Tensor]], None]
+from lamina.optimizers.adam import Adam, AdamW
+from lamina.optimizers.adaptive import RMSprop
+from lamina.optimizers.sgd import SGD
+from lamina.optimizers.update import Rule
 
 
 def _slots(optimizer: Any, names: tuple[str, ...]) -> list[list[torch.Tensor]] | None:
@@ -36,27 +41,12 @@ def _slots(optimizer: Any, names: tuple[str, ...]) -> list[list[torch.Tensor]] |
     return out
 
 
-def clip_grads(optimizer: Any, grads: list[torch.Tensor]) -> None:
-    """Keras's clipnorm (per tensor), global_clipnorm (torch's rule) and clipvalue, in place."""
-    if optimizer.clipnorm is not None:
-        for g in grads:
-            norm = torch.linalg.vector_norm(g)
-            g.mul_(optimizer.clipnorm / torch.clamp_min(norm, optimizer.clipnorm))
-    if optimizer.global_clipnorm is not None:
-        total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-        coef = torch.clamp(optimizer.global_clipnorm / (total + 1e-6), max=1.0)
-        for g in grads:
-            g.mul_(coef)
-    if optimizer.clipvalue is not None:
-        for g in grads:
-            g.clamp_(-optimizer.clipvalue, optimizer.clipvalue)
-
-
 def _sgd(opt: Any) -> Rule | None:
     momentum, nesterov = opt.momentum, opt.nesterov
-    bufs = _slots(opt, ("momentum_buffer",))[0] if momentum else None
-    if momentum and bufs is None:
+    slots = _slots(opt, ("momentum_buffer",)) if momentum else None
+    if momentum and slots is None:
         return None
+    bufs = slots[0] if slots else None
 
     def rule(params: list[torch.Tensor], grads: list[torch.Tensor], lr: Any) -> None:
         for i, (p, g) in enumerate(zip(params, grads)):
@@ -105,14 +95,12 @@ def _adam(opt: Any) -> Rule | None:
     if slots is None:
         return None
     state = dict(zip(names, slots))
-    b1, b2, eps, wd, amsgrad = opt.beta_1, opt.beta_2, opt.epsilon, opt.weight_decay, opt.amsgrad
+    b1, b2, eps, amsgrad = opt.beta_1, opt.beta_2, opt.epsilon, opt.amsgrad
 
     def rule(params: list[torch.Tensor], grads: list[torch.Tensor], lr: Any) -> None:
         for i, (p, g) in enumerate(zip(params, grads)):
             step = state["step"][i]
             step.add_(1)
-            if wd:
-                p.mul_(1 - lr * wd)
             m, v = state["exp_avg"][i], state["exp_avg_sq"][i]
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
@@ -127,21 +115,20 @@ def _adam(opt: Any) -> Rule | None:
     return rule
 
 
-_RULES: dict[str, Callable[[Any], Rule | None]] = {
-    "SGD": _sgd,
-    "RMSprop": _rmsprop,
-    "Adam": _adam,
-    "AdamW": _adam,
+_RULES: dict[type, Callable[[Any], Rule | None]] = {
+    SGD: _sgd,
+    RMSprop: _rmsprop,
+    Adam: _adam,
+    AdamW: _adam,
 }
 
 
 def traced_rule(optimizer: Any) -> Rule | None:
-    """The traced update for `optimizer`, or None (no rule for its class, or no state yet)."""
-    build = _RULES.get(type(optimizer).__name__)
+    """The traced rule for `optimizer`, or None: no rule for its exact class (a user
+    subclass may change the update), several param groups, or no state yet."""
+    build = _RULES.get(type(optimizer))
     if build is None or optimizer.torch_optimizer is None:
         return None
-    if type(optimizer).__module__ != "lamina.optimizers.base":
-        return None  # a user subclass may change the update
     if len(optimizer.torch_optimizer.param_groups) != 1:
         return None
     return build(optimizer)

@@ -81,6 +81,31 @@ def test_fp16_overflow_skips_the_step_and_shrinks_the_scale():
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+def test_fp16_loss_scaler_and_loss_scale_factor_compose():
+    """The loss is scaled by loss_scale_factor and by the float16 loss scaler; the scaler
+    unscales before the update and the update divides by the factor: the same step."""
+    x, y = _data()
+
+    def step(**kwargs):
+        model = _model()
+        model.compile(
+            optimizers.SGD(0.1, **kwargs),
+            lamina.losses.SparseCategoricalCrossentropy(from_logits=True),
+            mixed_precision="fp16",
+        )
+        # a scale that leaves room for the factor (the default 2**16 overflows with it)
+        model._precision.scaler = torch.amp.GradScaler("cpu", init_scale=64.0)
+        model.train_on_batch(x, y)
+        assert model._precision.scaler.get_scale() == 64.0  # the step was not skipped
+        return model.get_weights()
+
+    start = _model().get_weights()
+    plain, scaled = step(), step(loss_scale_factor=8.0)
+    assert any(np.abs(a - b).max() > 1e-3 for a, b in zip(plain, start))
+    for a, b in zip(scaled, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
 def test_compiled_bf16_matches_eager_bf16():
     x, y = _data(96)
 
