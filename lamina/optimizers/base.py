@@ -202,7 +202,7 @@ class Optimizer(LearningRate):
         kwargs = {"lr": lr, **self._torch_hparams()}
         floats = all(p.dtype in (torch.float32, torch.float64) for p in params)
         if self._fusable and floats and {p.device.type for p in params} <= {"cpu", "cuda"}:
-            try:  # fused kernels: same results as foreach for float32/64, 2-3x faster on CPU
+            try:  # fused kernels: same results as foreach for float32/64, faster on the CPU
                 self._flags = {"fused": True}
                 return self._torch_class(params, **kwargs, fused=True)
             except (RuntimeError, ValueError):
