@@ -30,6 +30,7 @@ def test_relu_matches_numpy(kwargs):
         (3, 4),
         expected_num_params=0,
         reference=lambda x, w: np_relu(x, **kwargs),
+        compiled_fit=len(kwargs) == 3,
     )
 
 
@@ -80,6 +81,7 @@ def test_prelu_matches_numpy(shared_axes, params):
         (2, 3, 4, 2),
         expected_num_params=params,
         reference=lambda x, w: np.where(x >= 0, x, w[0] * x),
+        compiled_fit=shared_axes == [1, 2],
     )
     assert result.layer.get_weights()[0].size == params
 
@@ -104,6 +106,7 @@ def test_softmax_matches_numpy(axis):
         (2, 3, 4),
         expected_num_params=0,
         reference=lambda x, w: np_softmax(x, np_axis),
+        compiled_fit=axis == -1,
     )
 
 
@@ -139,6 +142,7 @@ def test_maxout_matches_numpy_max_over_pieces():
         (2, 3, 2),
         expected_num_params=4 * 4 + 4,
         reference=lambda x, w: (x @ w[0] + w[1]).reshape(2, 3, 2, 2).max(-1),
+        compiled_fit=False,
     )
 
 

@@ -52,6 +52,7 @@ def test_dense_without_bias():
         expected_output_shape=(3, 2),
         expected_num_params=8,
         reference=lambda x, w: x @ w[0],
+        compiled_fit=False,
     )
 
 
@@ -96,6 +97,7 @@ def test_activation_matches_numpy(activation, fn):
         expected_output_shape=(2, 5),
         expected_num_params=0,
         reference=lambda x, w: fn(x),
+        compiled_fit=False,
     )
 
 

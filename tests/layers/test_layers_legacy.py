@@ -67,6 +67,7 @@ def test_convolution2d_harness_and_config_rebuilds_conv2d():
         (2, 3, 3, 3),
         expected_num_params=3 * 3 * 2 * 3 + 3,
         reference=reference,
+        compiled_fit=False,
     )
     rebuilt = Convolution2D.from_config(result.layer.get_config())
     assert type(rebuilt) is Conv2D
@@ -98,4 +99,5 @@ def test_convolution1d_maps_arguments():
         reference=lambda x, w: (
             np.einsum("ntkc,kco->nto", np.stack([x[:, :-1], x[:, 1:]], 2), w[0]) + w[1]
         ),
+        compiled_fit=False,
     )

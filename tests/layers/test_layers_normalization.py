@@ -25,6 +25,7 @@ def test_batch_norm_inference_matches_numpy(shape):
         expected_num_trainable_weights=2,
         expected_num_non_trainable_weights=2,
         reference=bn_inference,
+        compiled_fit=False,
     )
 
 
@@ -57,6 +58,7 @@ def test_batch_norm_matches_torch_batchnorm2d_in_eval():
         expected_num_params=12,
         expected_num_non_trainable_params=6,
         reference=reference,
+        compiled_fit=False,
     )
 
 
@@ -165,6 +167,7 @@ def test_layer_norm_matches_numpy(axis, shape, params):
         shape,
         expected_num_params=params,
         reference=ln_reference(axes),
+        compiled_fit=axis == [1, 3],
     )
 
 

@@ -31,7 +31,15 @@ def identity(x, w):
     ],
 )
 def test_noise_layers_are_identity_in_inference(cls, kwargs, shape):
-    run_layer_test(cls, kwargs, shape, shape, expected_num_params=0, reference=identity)
+    run_layer_test(
+        cls,
+        kwargs,
+        shape,
+        shape,
+        expected_num_params=0,
+        reference=identity,
+        compiled_fit="noise_shape" not in kwargs,
+    )
 
 
 def test_dropout_training_scales_kept_units_by_inverse_keep_probability():
@@ -100,6 +108,7 @@ def test_activity_regularization_loss_value():
         (2, 3),
         expected_num_params=0,
         reference=identity,
+        known_compile_failure="Cannot access storage of TensorWrapper",
     )
 
 
