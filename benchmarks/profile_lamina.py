@@ -11,7 +11,7 @@ Prints, per training step:
 4. a component breakdown: each part of one training step (batch gather, forward,
    loss, backward, optimizer, metrics) timed alone on the same batch, Lamina's engine
    call next to the hand-written equivalent (uses engine internals: `_heads`,
-   `_update_metrics`, `_train_step`; it is a diagnostic, not an API).
+   `_track_losses`; it is a diagnostic, not an API).
 
 `--write` also stores the output as the `profile-<workload>` section of RESULTS.md.
 """
@@ -149,7 +149,8 @@ def components(
         F.cross_entropy(tmodel(txb), yint).backward()
 
     def lam_metrics() -> None:
-        model._update_metrics(loss_l, [(yoh, logits_l)], [loss_l], None, bs)
+        model._track_losses(loss_l, [loss_l], xb)
+        model.compute_metrics(xb, yoh, logits_l)
 
     def torch_metrics() -> None:
         nonlocal loss_sum, correct
@@ -181,8 +182,8 @@ def components(
         # optimizer row comes last: its repeated steps on stale gradients move the weights.
         pairs = [
             (
-                "whole train step (engine _train_step)",
-                lambda: model._train_step(xb, yoh, None),
+                "whole train step (engine train_step)",
+                lambda: model.train_step((xb, yoh)),
                 torch_step,
                 n,
             ),

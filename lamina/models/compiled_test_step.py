@@ -1,7 +1,7 @@
 """The evaluation and prediction steps as compiled graphs, called directly.
 
-`evaluate` (and the validation pass of `fit`) runs `_test_step` per batch, `predict` runs
-the forward pass. On small models their cost is Python: seven layer calls, the loss, the
+`evaluate` (and the validation pass of `fit`) runs `test_step` per batch, `predict` runs
+`predict_step` (the default ones: overrides run eagerly). On small models their cost is Python: seven layer calls, the loss, the
 metric updates, each a handful of dispatches. When the model trains compiled
 (`jit_compile=True`, or `'auto'` chose to), these steps are compiled too: Inductor fuses
 the elementwise work into the kernels around the matrix products, the graph returns
@@ -26,6 +26,7 @@ from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import INDUCTOR_OPTIONS, _shape_key
 from lamina.models.direct_call import DirectCall, GraphCapture
 from lamina.runtime.compiler import allow_recompiles
+from lamina.utils.packing import pack_x_y_sample_weight
 
 
 def _key(*structures: Any) -> tuple:
@@ -37,7 +38,7 @@ def _key(*structures: Any) -> tuple:
 
 
 class CompiledTestStep:
-    """`model._test_step` (kind 'test') or the forward pass into fixed output buffers
+    """`model.test_step` (kind 'test') or `predict_step` into fixed output buffers
     (kind 'predict'), compiled for one batch shape. `__call__` / `predict` return
     False / None to ask the caller for the eager step."""
 
@@ -62,12 +63,12 @@ class CompiledTestStep:
 
     def _test(self, batches: list[tuple], rates: Any) -> None:
         for x, y, sw in batches:
-            self.model._test_step(x, y, sw)
+            self.model.test_step(pack_x_y_sample_weight(x, y, sw))
 
     def _predict(self, batches: list[tuple], rates: Any) -> None:
         for x, outputs, _ in batches:
             with self.model._inference_precision().autocast():
-                got = cu.as_list(self.model(x, training=False))
+                got = cu.as_list(self.model.predict_step(pack_x_y_sample_weight(x)))
             for dst, o in zip(outputs, got):
                 dst.copy_(o)
 

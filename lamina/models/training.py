@@ -11,7 +11,7 @@ when the progress bar redraws or an epoch ends.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,7 @@ from lamina import distributed, optimizers
 from lamina import losses as losses_mod
 from lamina import metrics as metrics_mod
 from lamina.data.adapter import ArrayData, adapt, check_finite
-from lamina.layers.base import Layer
 from lamina.models import compile_utils as cu
-from lamina.models.compiled_step import StepRunner
 from lamina.models.compiled_test_step import CompiledTestStep
 from lamina.models.engine_utils import (
     default_device,
@@ -32,25 +30,38 @@ from lamina.models.engine_utils import (
     resolve_verbose,
     warn_legacy,
 )
+from lamina.models.logs import MetricLogs, as_floats
 from lamina.models.precision import MixedPrecision, resolve_policy
+from lamina.models.step_runner import StepRunner
+from lamina.models.steps import Steps, overridden_steps
 from lamina.runtime.cpu import cpu_run_settings
+from lamina.utils.packing import pack_x_y_sample_weight
 
 
-class Trainer:
-    """Mixin giving a Model Keras's training API."""
+class Trainer(Steps):
+    """Mixin giving a Model Keras's training API (the per-batch steps: `Steps`)."""
 
     def __init__(self) -> None:
         self.optimizer: Any = None
+        self.loss: Any = None
         self.compiled = False
         self.stop_training = False
         self.history: Any = None
         self._heads: list[cu.OutputHead] = []
+        self._heads_resolved = False
+        self._loss_arg: Any = None
+        self._metrics_arg: Any = None
+        self._loss_weights_arg: Any = None
+        self._weighted_metrics_arg: Any = None
+        self._output_shape_cache: list[tuple | None] | None = None
+        self._all_layers: list[Any] | None = None
         self._loss_tracker: Any = None
         self._step_fn: Any = None
         self._test_fn: Any = None
         self._predict_fn: Any = None
         self._device: torch.device | None = None
         self._precision = MixedPrecision(None, torch.device("cpu"))
+        self._note_overrides()
 
     # ------------------------------------------------------------------ compile
     def compile(
@@ -68,9 +79,13 @@ class Trainer:
     ) -> None:
         """Choose the optimizer, loss(es) and metrics (Keras's signature).
 
-        `jit_compile`: True compiles the whole train step with `torch.compile` (see
-        `lamina.models.compiled_step`), False never does, 'auto' (the default) compiles
-        when the run is long enough to repay the compile time. `steps_per_execution=N`
+        `loss` may be None when the model overrides `train_step` or `compute_loss` (or
+        its layers add losses); fit then fails at once otherwise.
+        `jit_compile`: True compiles the whole train step with `torch.compile` (the
+        default one, `compiled_step.py`, or an override of `train_step`,
+        `compiled_custom_step.py`), False never does, 'auto' (the default) lets
+        `compile_policy.CompilePolicy` decide from the run's length and the step's time
+        (reported at verbose >= 1); True or False pin the choice. `steps_per_execution=N`
         runs callbacks' batch hooks and the progress bar every N steps, as in Keras.
         `device` overrides the automatic choice (CUDA when present, else CPU).
         `mixed_precision='bf16'` or `'fp16'` (Keras: 'mixed_bfloat16', 'mixed_float16')
@@ -91,11 +106,6 @@ class Trainer:
                 "Expected steps_per_execution >= 1, received: "
                 f"steps_per_execution={steps_per_execution}"
             )
-        if loss is None:
-            raise ValueError(
-                f"Model '{self.name}' expected a loss in compile(), received: loss=None "
-                "(e.g. loss='categorical_crossentropy')"
-            )
         self.optimizer = optimizers.get(optimizer)
         for spec in (
             loss.values()
@@ -105,6 +115,7 @@ class Trainer:
             else [loss]
         ):
             losses_mod.get(spec)  # unknown names fail here, with the closest valid names
+        self.loss = loss
         self._loss_arg, self._metrics_arg, self._loss_weights_arg = loss, metrics, loss_weights
         self._weighted_metrics_arg = weighted_metrics
         self._jit_compile = jit_compile
@@ -114,6 +125,7 @@ class Trainer:
         self._precision = MixedPrecision(mixed_precision, self._device)
         self._mixed_precision = mixed_precision
         self._heads = []
+        self._heads_resolved = False
         self._step_fn = None
         self._test_fn = None
         self._predict_fn = None
@@ -121,10 +133,11 @@ class Trainer:
         self.compiled = True
 
     def _resolve_heads(self) -> None:
-        """Once the model is built: per-output losses, metrics and logits shortcuts."""
-        if self._heads:
+        """Once the model is built: per-output losses, metrics and logits shortcuts
+        (the latter only for the default steps: an override sees the model's outputs)."""
+        if self._heads_resolved:
             return
-        layers = cu.output_layers(self)
+        layers = cu.output_layers(self) if self._fused_logits() else [None]
         out_shapes = self._output_shapes()
         n = max(len(layers), len(out_shapes))
         if len(layers) < n:
@@ -147,6 +160,7 @@ class Trainer:
             )
             self._heads.append(head)
         cu.name_metrics(self._heads, prefixed=n > 1)
+        self._heads_resolved = True
 
     def _output_names(self, n: int) -> list[str]:
         names = getattr(self, "output_names", None)
@@ -158,92 +172,10 @@ class Trainer:
         shape = getattr(self, "_output_shape_cache", None)
         return shape if shape is not None else [None]
 
-    @property
-    def metrics(self) -> list[Any]:
-        """The loss, the per-output losses, then every output's `metrics` and every
-        output's `weighted_metrics` (Keras's order of the compiled metrics)."""
-        out = [self._loss_tracker] if self._loss_tracker is not None else []
-        out += [h.loss_tracker for h in self._heads if h.loss_tracker is not None]
-        for head in self._heads:
-            out += head.metrics
-        for head in self._heads:
-            out += head.weighted_metrics
-        return out
-
-    @property
-    def metrics_names(self) -> list[str]:
-        return [m.name for m in self.metrics]
-
-    def reset_metrics(self) -> None:
-        for m in self.metrics:
-            m.reset_state()
-
-    # --------------------------------------------------------------- the steps
     def _forward_module(self, training: bool) -> Any:
         """What a step calls: in a distributed fit's training steps the DDP wrapper
         (it averages gradients across ranks in backward()), else the model itself."""
         return distributed.forward_module(self) if training else self
-
-    def _forward_loss(
-        self, x: Any, y: Any, sw: Any, training: bool, call: Any = None
-    ) -> tuple[torch.Tensor, list, list]:
-        """Forward pass and total loss (weighted per-output losses + regularization).
-
-        Returns the total, the (target, prediction) pairs and the per-output losses.
-        `call` replaces the model for the forward pass (the compiled step's functional call).
-        """
-        module = call if call is not None else self._forward_module(training)
-        y_pred = cu.as_list(module(x, training=training))
-        ys = cu.as_list(y)
-        if len(ys) != len(y_pred):
-            raise ValueError(
-                f"Model '{self.name}' expected {len(y_pred)} target array(s), one per output, "
-                f"received: {len(ys)}"
-            )
-        total = None
-        head_losses = []
-        for head, yt, yp in zip(self._heads, ys, y_pred):
-            loss = head.train_loss(yt, yp, sample_weight=sw)
-            head_losses.append(loss)
-            loss = loss * head.weight if head.weight != 1.0 else loss
-            total = loss if total is None else total + loss
-        for layer in self._regularized:
-            for penalty in layer.regularization_losses():
-                total = total + penalty
-        for layer in self._all_layers:
-            for extra in layer._call_losses:
-                total = total + extra
-        return total, list(zip(ys, y_pred)), head_losses
-
-    def _update_metrics(
-        self, loss: torch.Tensor, pairs: list, head_losses: list, sw: Any, batch: int
-    ) -> None:
-        """Loss trackers weigh each batch by its size; `metrics` are unweighted and
-        `weighted_metrics` take the batch's sample weights `sw`, as in Keras."""
-        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
-        with torch.no_grad():
-            for head, (yt, yp), head_loss in zip(self._heads, pairs, head_losses):
-                if head.loss_tracker is not None:
-                    head.loss_tracker.update_state(head_loss.detach(), sample_weight=batch)
-                if not head.metrics and not head.weighted_metrics:
-                    continue
-                probs = head.activation(yp.detach()) if head.activation is not None else yp.detach()
-                for m in head.metrics:
-                    m.update_state(yt, probs)
-                for m in head.weighted_metrics:
-                    m.update_state(yt, probs, sample_weight=sw)
-
-    def _train_step(self, x: Any, y: Any, sw: Any) -> None:
-        with self._precision.autocast():
-            loss, pairs, head_losses = self._forward_loss(x, y, sw, training=True)
-        self.optimizer.zero_grad()
-        self._precision.backward_and_step(loss, self.optimizer, self._constrained)
-        self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
-
-    def _test_step(self, x: Any, y: Any, sw: Any) -> None:
-        with self._precision.autocast():
-            loss, pairs, head_losses = self._forward_loss(x, y, sw, training=False)
-        self._update_metrics(loss, pairs, head_losses, sw, _batch_size(x))
 
     # ------------------------------------------------------------ preparation
     def _assert_compiled(self, what: str) -> None:
@@ -265,11 +197,19 @@ class Trainer:
                 return
 
     def _prepare(self, data: Any, y_full: Any = None, for_training: bool = True) -> None:
-        """Build the model on a first batch, then resolve heads and the optimizer."""
+        """Build the model on a first batch, then resolve heads and the optimizer.
+
+        The first batch runs forward only when the model is not built yet or the heads
+        need its output shapes (a loss or metrics were compiled): a model without `call`
+        that overrides train_step (a GAN) needs neither."""
         device = self._device or default_device()
         self._device = device
         self._move_to(device)
-        if not self.built or not self._heads:
+        self._note_overrides()
+        wants_shapes = not self._heads_resolved and any(
+            a is not None for a in (self._loss_arg, self._metrics_arg, self._weighted_metrics_arg)
+        )
+        if (not self.built and self._defines_call()) or wants_shapes:
             x0 = data.first_x()
             with torch.no_grad():
                 out = self(x0, training=False)
@@ -279,22 +219,16 @@ class Trainer:
             self.optimizer.build([p for p in self.parameters() if p.requires_grad])
         if y_full is not None:
             targets = cu.as_list(y_full)
-            for head, yt, shape in zip(self._heads, targets, self._output_shape_cache):
+            for head, yt, shape in zip(self._heads, targets, self._output_shapes()):
+                if head.loss is None:
+                    continue
                 # once per target array: repeated evaluate() calls on the same data skip the pass
                 ptr = yt.data_ptr() if isinstance(yt, torch.Tensor) else id(yt)
                 key = (ptr, tuple(getattr(yt, "shape", ())), str(getattr(yt, "dtype", "")))
                 if getattr(head, "_validated", None) != key:
                     head.loss.validate(yt, shape)
                     head._validated = key
-        self._all_layers = [m for m in self.modules() if isinstance(m, Layer)]
-        self._regularized = [
-            la
-            for la in self._all_layers
-            if any(s.regularizer is not None for s in la._weight_specs)
-        ]
-        self._constrained = [
-            la for la in self._all_layers if any(s.constraint is not None for s in la._weight_specs)
-        ]
+        self._find_loss_layers()
         for m in self.metrics:
             if hasattr(m, "to"):
                 m.to(device)
@@ -324,7 +258,10 @@ class Trainer:
 
     def _test_function(self, kind: str = "test") -> CompiledTestStep | None:
         """The compiled test (or predict) step when training is compiled
-        (`jit_compile=True`, or 'auto' chose it), else None (the eager step)."""
+        (`jit_compile=True`, or 'auto' chose it), else None (the eager step, always
+        for an override of test_step / predict_step)."""
+        if f"{kind}_step" in overridden_steps(self):
+            return None
         runner = self._step_fn
         wanted = getattr(self, "_jit_compile", False) is True or (
             runner is not None and runner.decision == "compiled" and not runner.failed
@@ -413,6 +350,12 @@ class Trainer:
                 data, val = data.split(validation_split)
                 val.shuffle = False
             if session is not None:  # this rank's shards; equal step counts on all ranks
+                if self._custom_train_step():
+                    raise ValueError(
+                        f"Model '{self.name}' expected the default train_step in a distributed "
+                        "fit (it averages gradients across processes), received: an override "
+                        f"in {type(self).__name__}"
+                    )
                 data, val = session.shard(data, val)
             if isinstance(data, ArrayData):
                 check_finite(data.x, "x")
@@ -443,6 +386,7 @@ class Trainer:
                 if session is not None:
                     self.stop_training = session.agree(self.stop_training)
 
+            step_logs: Any = None  # the last train step's logs (None: the model's metrics)
             cbs.on_train_begin()
             with logits_mode(self._heads), cpu_run_settings(self._device):
                 for epoch in range(initial_epoch, epochs):
@@ -463,15 +407,15 @@ class Trainer:
                         last = first + len(chunk) - 1
                         if batch_hooks:
                             cbs.on_train_batch_begin(first)
-                        step.run(chunk)
+                        step_logs = step.run(chunk)
                         if batch_hooks:
-                            cbs.on_train_batch_end(last, self._logs())
+                            cbs.on_train_batch_end(last, self._step_logs(step_logs))
                             agree_stop()
                         if bar is not None and bar.due(last + 1):
-                            bar.update(last + 1, self._logs(local=True))
+                            bar.update(last + 1, self._step_logs(step_logs, local=True))
                         if self.stop_training:
                             break
-                    logs = self._logs()
+                    logs = self._step_logs(step_logs)
                     if val is not None and (epoch + 1) % validation_freq == 0:
                         val_logs = self._run_evaluation(val, cbs)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -484,7 +428,7 @@ class Trainer:
             if session is not None:
                 session.sync_buffers()  # every rank ends with rank 0's model
             self.optimizer.finalize_variable_values(self.trainable_weights)  # use_ema: averages
-            cbs.on_train_end(self._logs())
+            cbs.on_train_end(self._step_logs(step_logs))
             return history
 
     def _adapt_validation(
@@ -516,6 +460,24 @@ class Trainer:
             return session.logs(self.metrics)
         return {m.name: float(m.result().item()) for m in self.metrics}
 
+    def _step_logs(self, logs: Any, local: bool = False) -> dict[str, Any]:
+        """The logs to show for a step's returned `logs`, as floats.
+
+        The default steps' logs (and None, from a compiled default step) are the model's
+        metrics, read now (`_logs`). An override's dict is shown as it is, unless its keys
+        are exactly the metrics' names: then the metrics are read, as Keras does.
+        """
+        if logs is None or (isinstance(logs, MetricLogs) and logs.metrics_only):
+            return self._logs(local)
+        if isinstance(logs, Mapping):
+            if set(logs) == set(self.metrics_names):
+                return self._logs(local)
+            return as_floats(logs)
+        raise TypeError(
+            f"Model '{self.name}' expected its train_step / test_step to return a dict of "
+            f"logs, received: {type(logs).__name__}"
+        )
+
     # ------------------------------------------------------------ evaluation
     def _run_evaluation(self, data: Any, cbs: Any = None) -> dict[str, float]:
         session = distributed.session_of(self)
@@ -526,20 +488,22 @@ class Trainer:
         hooks = cbs is not None and cbs.needs_batch_hooks("test")
         if cbs is not None:
             cbs.on_test_begin()
+        custom = "test_step" in overridden_steps(self)
         step = self._test_function()
         if step is not None:
             step.recheck = True  # each evaluation's first batch goes through Dynamo's guards
+        step_logs: Any = None
         with torch.inference_mode():
             for i, (xb, yb, swb) in enumerate(data.epoch()):
-                if yb is None:
+                if yb is None and not custom:
                     raise ValueError("Expected targets y for evaluation, received: y=None")
                 if hooks:
                     cbs.on_test_batch_begin(i)
                 if step is None or not step(xb, yb, swb):
-                    self._test_step(xb, yb, swb)
+                    step_logs = self.test_step(pack_x_y_sample_weight(xb, yb, swb))
                 if hooks:  # ranks may hold different numbers of validation batches
-                    cbs.on_test_batch_end(i, self._logs(local=True))
-        logs = self._logs()
+                    cbs.on_test_batch_end(i, self._step_logs(step_logs, local=True))
+        logs = self._step_logs(step_logs)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
@@ -603,7 +567,7 @@ class Trainer:
                 batch_out = step.predict(xb) if step is not None else None
                 if batch_out is None:
                     with self._inference_precision().autocast():
-                        batch_out = cu.as_list(self(xb, training=False))
+                        batch_out = cu.as_list(self.predict_step(pack_x_y_sample_weight(xb)))
                     batch_out = [o.float() if o.is_floating_point() else o for o in batch_out]
                     if step is not None:
                         step.adopt(xb, batch_out)
@@ -628,12 +592,12 @@ class Trainer:
                 self.train()
                 step = self._step_function()
                 step.new_epoch()
-                step(xb, yb, swb)
+                logs = step(xb, yb, swb)
             else:
                 self.eval()
                 with torch.inference_mode():
-                    self._test_step(xb, yb, swb)
-        return self._logs()
+                    logs = self.test_step(pack_x_y_sample_weight(xb, yb, swb))
+        return self._step_logs(logs)
 
     def train_on_batch(
         self,
@@ -669,10 +633,6 @@ def _distributed_active() -> bool:
 
     check = getattr(distributed, "is_active", None)
     return bool(check()) if check is not None else False
-
-
-def _batch_size(x: Any) -> int:
-    return int(cu.as_list(x)[0].shape[0])
 
 
 def _chunks(batches: Iterable[tuple], size: int) -> Iterator[tuple[int, list[tuple]]]:

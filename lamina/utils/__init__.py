@@ -8,6 +8,7 @@ from lamina.utils import np_utils
 from lamina.utils.image_dataset import image_dataset_from_directory
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.progbar import Progbar
 from lamina.utils.rng_utils import set_random_seed
 from lamina.utils.session import clear_session
@@ -24,4 +25,6 @@ __all__ = [
     "array_to_img",
     "save_img",
     "image_dataset_from_directory",
+    "pack_x_y_sample_weight",
+    "unpack_x_y_sample_weight",
 ]

@@ -17,6 +17,7 @@ import torch
 import lamina
 from lamina import layers, optimizers
 from lamina.models import compiled_step
+from lamina.models.compile_policy import CompilePolicy
 from lamina.runtime.denormals import denormals_flushed_now
 
 
@@ -158,15 +159,15 @@ def test_auto_stays_eager_for_a_short_run():
 
 
 def test_auto_compiles_when_the_run_repays_it(monkeypatch):
-    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    monkeypatch.setattr(CompilePolicy, "compile_seconds", 0.0)
     model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
     assert model._step_fn.decision == "compiled" and model._step_fn.compiled is not None
 
 
 def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch):
     """Even when the run would repay any compile, a conv model on the CPU stays eager;
-    the same run without the conv layer compiles (AUTO_COMPILE_SECONDS = 0)."""
-    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    the same run without the conv layer compiles (compile_seconds = 0)."""
+    monkeypatch.setattr(CompilePolicy, "compile_seconds", 0.0)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(160, 6, 6, 1)).astype("float32")
     y = rng.integers(0, 3, 160)
@@ -192,10 +193,10 @@ def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch):
     model.compile("adam", "sparse_categorical_crossentropy", jit_compile="auto", device="cpu")
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     runner = model._step_fn
-    assert runner.decision == "auto" and runner.timed_steps > 0
+    assert runner.decision == "auto" and runner.policy.timed_steps > 0
     # the time lost so far now exceeds a (tiny) compile cost
     monkeypatch.setattr(
-        compiled_step, "AUTO_COMPILE_SECONDS", 0.9 * runner.eager_seconds * (1 - 1 / 1.4)
+        CompilePolicy, "compile_seconds", 0.9 * runner.policy.eager_seconds * (1 - 1 / 1.4)
     )
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert runner.decision == "compiled" and runner.compiled is not None
@@ -313,7 +314,7 @@ def test_one_ahead_prefetch_keeps_order_and_fetches_early():
 
 
 def test_auto_returns_to_eager_when_the_compiled_step_is_not_faster(monkeypatch):
-    monkeypatch.setattr(compiled_step, "AUTO_COMPILE_SECONDS", 0.0)
+    monkeypatch.setattr(CompilePolicy, "compile_seconds", 0.0)
     original = compiled_step.CompiledTrainStep.__call__
 
     def slow(self, *args):
@@ -328,7 +329,8 @@ def test_auto_returns_to_eager_when_the_compiled_step_is_not_faster(monkeypatch)
     model.compile("adam", "sparse_categorical_crossentropy", jit_compile="auto", device="cpu")
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     runner = model._step_fn
-    assert runner.decision == "eager-measured" and runner.checked == compiled_step.AUTO_PROBE_STEPS
+    assert runner.decision == "eager-measured"
+    assert runner.policy.checked == CompilePolicy.probe_steps
     steps = model.optimizer.iterations.item()
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # stays eager, still trains
     assert model.optimizer.iterations.item() == steps + 50

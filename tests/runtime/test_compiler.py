@@ -14,7 +14,7 @@ import torch
 
 import lamina
 from lamina import layers, optimizers
-from lamina.models import compiled_step, direct_call
+from lamina.models import compiled_step, direct_call, step_runner
 from lamina.runtime import compiler
 
 
@@ -58,9 +58,9 @@ def test_is_torch_convolution_without_the_private_base(monkeypatch) -> None:
 def test_has_convolutions_sees_lamina_and_torch_convolutions() -> None:
     dense = lamina.Sequential([layers.Dense(2, input_shape=(3,))])
     conv = lamina.Sequential([layers.Conv2D(2, 3, input_shape=(5, 5, 1))])
-    assert not compiled_step._has_convolutions(dense)
-    assert compiled_step._has_convolutions(conv)
-    assert compiled_step._has_convolutions(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)))
+    assert not step_runner.has_convolutions(dense)
+    assert step_runner.has_convolutions(conv)
+    assert step_runner.has_convolutions(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)))
 
 
 def _train(jit: bool) -> tuple[lamina.Sequential, dict]:

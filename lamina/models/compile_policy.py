@@ -1,0 +1,160 @@
+"""`jit_compile='auto'`: when the train step is worth compiling.
+
+Compiling costs seconds up front and only pays back per step, so the choice depends
+on the run: this object is fed eager and compiled step timings and the run's length,
+and answers "eager" or "compiled". It holds no clock and runs no step; `StepRunner`
+(compiled_step.py) times the steps and asks it.
+
+The rule ('auto'):
+- a custom `train_step`, or a model with convolutions on the CPU, stays eager: the
+  first may not compile at all, and for the second oneDNN's convolution kernels do
+  the work either way (the compiled step measured slower there, after a long compile);
+- otherwise, after `probe_steps` timed eager steps it compiles once either the rest
+  of this fit would save more than a compile costs, or the time eager steps have lost
+  so far (over all fits) reaches that cost: the ski-rental rule, which never spends
+  more than twice the better choice;
+- once compiled it times `probe_steps` compiled steps and returns to eager for good
+  if they are not faster.
+`jit_compile=True` / `False` pin the choice; the decision is reported in one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Decisions: "compiled" and "eager" are pinned by the user; "auto" is undecided
+# (eager for now); the others are 'auto' decisions that are final.
+COMPILED = "compiled"
+EAGER = "eager"
+AUTO = "auto"
+EAGER_PREDICTED = "eager-predicted"
+EAGER_MEASURED = "eager-measured"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the policy knows about the model before any step runs."""
+
+    device_type: str = "cpu"
+    has_convolutions: bool = False
+    custom_step: bool = False
+
+
+class CompilePolicy:
+    """Decides between the eager and the compiled train step (see the module doc).
+
+    `mode` is compile()'s `jit_compile`: True, False or 'auto'. Feed it with `plan`
+    (a fit starts), `eager_step(seconds)` and `compiled_step(seconds)`; read
+    `decision` and `compile_now`. `message` is the line to report, once, when the
+    decision changes (None otherwise).
+    """
+
+    probe_steps = 8  # timed steps before deciding (a fit's first steps are warm-up)
+    warmup_steps = 2  # untimed steps at the start of each fit
+    compile_seconds = 10.0  # assumed cost of a compile
+    speedup = 1.4  # expected speed-up of the compiled step
+    keep_ratio = 0.95  # compiled must measure below this fraction of eager to stay
+
+    def __init__(self, mode: bool | str, facts: ModelFacts | None = None) -> None:
+        if mode not in (True, False, AUTO):
+            raise ValueError(
+                f"Expected jit_compile in True, False or 'auto', received: jit_compile={mode!r}"
+            )
+        self.mode = mode
+        self.facts = facts or ModelFacts()
+        self.decision = {True: COMPILED, False: EAGER}.get(mode, AUTO)
+        self.planned_steps: int | None = None
+        self.done = 0  # steps of the current fit
+        self.eager_seconds = 0.0  # timed eager steps, all fits
+        self.timed_steps = 0
+        self.compiled_seconds = 0.0
+        self.checked = 0  # timed compiled steps
+        self.message: str | None = None
+        self._said_waiting = False
+        if self.decision == AUTO:
+            speedup, why = self.expected_speedup()
+            if speedup <= 1.0:  # known before any step: no need to time one
+                self._set(EAGER_PREDICTED, f"eager ({why})")
+
+    # ------------------------------------------------------------------ inputs
+    def plan(self, total_steps: int | None) -> None:
+        """A fit starts and will take `total_steps` steps (None: unknown)."""
+        self.planned_steps = total_steps
+        self.done = 0
+
+    def times_eager_step(self) -> bool:
+        """Whether the next eager step should be timed and reported to `eager_step`."""
+        return self.decision == AUTO and self.done >= self.warmup_steps
+
+    def count_steps(self, n: int = 1) -> None:
+        """`n` steps of the current fit ran (timed or not)."""
+        self.done += n
+
+    def eager_step(self, seconds: float) -> None:
+        """One timed eager step took `seconds` (only while undecided)."""
+        self.eager_seconds += seconds
+        self.timed_steps += 1
+        if self.timed_steps >= self.probe_steps:
+            self._decide()
+
+    def times_compiled_step(self) -> bool:
+        """Whether the next compiled step (after the one that compiled) should be timed."""
+        return self.mode == AUTO and self.decision == COMPILED and self.checked < self.probe_steps
+
+    def compiled_step(self, seconds: float) -> None:
+        """One timed compiled step took `seconds` ('auto' verifies the compile paid)."""
+        self.checked += 1
+        self.compiled_seconds += seconds
+        if self.checked == self.probe_steps and self.timed_steps:
+            compiled = self.compiled_seconds / self.checked
+            eager = self.eager_seconds / self.timed_steps
+            if compiled > self.keep_ratio * eager:
+                self._set(
+                    EAGER_MEASURED,
+                    f"eager (the compiled step measured {compiled * 1e3:.1f} ms, "
+                    f"the eager step {eager * 1e3:.1f} ms)",
+                )
+
+    # ----------------------------------------------------------------- outputs
+    @property
+    def compile_now(self) -> bool:
+        """True when the compiled step should run."""
+        return self.decision == COMPILED
+
+    def take_message(self) -> str | None:
+        """The line to report for the latest decision, once."""
+        message, self.message = self.message, None
+        return message
+
+    # ---------------------------------------------------------------- the rule
+    def expected_speedup(self) -> tuple[float, str]:
+        """The speed-up compiling is expected to give, and why when it is none."""
+        if self.facts.custom_step:
+            return 1.0, "a custom train_step"
+        if self.facts.device_type == "cpu" and self.facts.has_convolutions:
+            return 1.0, "a model with convolutions on the CPU"
+        return self.speedup, ""
+
+    def _decide(self) -> None:
+        speedup, _ = self.expected_speedup()
+        step = self.eager_seconds / self.timed_steps
+        saved = 1.0 - 1.0 / speedup
+        remaining = max((self.planned_steps or 0) - self.done, 0)
+        ahead = remaining * step * saved
+        behind = self.eager_seconds * saved
+        if max(ahead, behind) > self.compile_seconds:
+            self._set(
+                COMPILED,
+                f"compiled (expected {speedup:.1f}x over {remaining:,} remaining steps "
+                f"of {step * 1e3:.1f} ms)",
+            )
+        elif not self._said_waiting:
+            self._said_waiting = True
+            self.message = (
+                f"eager for now ({remaining:,} remaining steps of {step * 1e3:.1f} ms would "
+                f"save {ahead:.1f} s, less than a compile's ~{self.compile_seconds:.0f} s)"
+            )
+
+    def _set(self, decision: str, why: str) -> None:
+        self.decision = decision
+        self.message = why
