@@ -128,7 +128,9 @@ def _warp_op(
     fill_value: float,
     interpolation: str,
 ) -> torch.Tensor:
-    return _warp(images, matrices, fill_mode, fill_value, interpolation)
+    # Contiguous NHWC, the strides the fake kernel below promises (grid_sample's output
+    # comes back as a permuted NCHW tensor, which Inductor's stride check refuses).
+    return _warp(images, matrices, fill_mode, fill_value, interpolation).contiguous()
 
 
 @_warp_op.register_fake
