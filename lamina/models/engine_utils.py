@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
 
+from lamina.models.compile_utils import as_list
 from lamina.stacklevel import user_stacklevel
 
 _WARNED: set[str] = set()
@@ -95,3 +96,40 @@ class EpochBar:
     def finish(self, logs: dict[str, float]) -> None:
         self.bar.stateful_metrics.update(logs)
         self.bar.update(self.steps or self.seen, list(logs.items()), finalize=True)
+
+
+def chunks(batches: Iterable[tuple], size: int) -> Iterator[tuple[int, list[tuple]]]:
+    """Consecutive groups of `size` batches (the last may be shorter), with the first index."""
+    chunk: list[tuple] = []
+    first = 0
+    for i, batch in enumerate(batches):
+        if not chunk:
+            first = i
+        chunk.append(batch)
+        if len(chunk) == size:
+            yield first, chunk
+            chunk = []
+    if chunk:
+        yield first, chunk
+
+
+def apply_class_weight(table: torch.Tensor, y: Any, sw: Any) -> torch.Tensor:
+    y = as_list(y)[0]
+    idx = y.argmax(-1) if y.dim() > 1 and y.shape[-1] > 1 else y.reshape(-1).round().long()
+    w = table[idx.clamp(0, table.shape[0] - 1)]
+    return w if sw is None else w * sw
+
+
+def format_logs(logs: dict[str, float], return_dict: bool) -> Any:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
+    if verbose == 0:
+        return None
+    if verbose == 1 and epoch >= 0:
+        print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+    return EpochBar(steps, verbose)

@@ -200,7 +200,7 @@ class Steps:
 
     def get_metrics_result(self) -> MetricLogs:
         """`{name: result}` of `self.metrics`; each result is computed when first read."""
-        return MetricLogs(self.metrics)
+        return MetricLogs(self)
 
     @property
     def metrics(self) -> list[Any]:

@@ -11,7 +11,7 @@ when the progress bar redraws or an epoch ends.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,13 +25,18 @@ from lamina.data.adapter import ArrayData, adapt, check_finite
 from lamina.models import compile_utils as cu
 from lamina.models.compiled_test_step import CompiledTestStep
 from lamina.models.engine_utils import (
+    apply_class_weight,
+    chunks,
     default_device,
+    format_logs,
     logits_mode,
+    progbar,
     resolve_verbose,
     warn_legacy,
 )
 from lamina.models.logs import MetricLogs, as_floats
 from lamina.models.precision import MixedPrecision, resolve_policy
+from lamina.models.predict_outputs import PredictOutputs
 from lamina.models.step_runner import StepRunner
 from lamina.models.steps import Steps, overridden_steps
 from lamina.runtime.cpu import cpu_run_settings
@@ -395,13 +400,13 @@ class Trainer(Steps):
                     cbs.on_epoch_begin(epoch)
                     agree_stop()
                     step.new_epoch()
-                    bar = _progbar(len(data), verbose, epoch, epochs)
+                    bar = progbar(len(data), verbose, epoch, epochs)
                     # steps_per_execution=N: N batches per step call, and the batch hooks
                     # run once per N batches with the first and last index (as in Keras)
-                    for first, chunk in _chunks(data.epoch(), spe):
+                    for first, chunk in chunks(data.epoch(), spe):
                         if class_table is not None:
                             chunk = [
-                                (x_, y_, _apply_class_weight(class_table, y_, w_))
+                                (x_, y_, apply_class_weight(class_table, y_, w_))
                                 for x_, y_, w_ in chunk
                             ]
                         last = first + len(chunk) - 1
@@ -528,7 +533,7 @@ class Trainer(Steps):
         cbs = callbacks_mod.CallbackList(
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
-        bar = _progbar(len(data), resolve_verbose(verbose), -1, 0)
+        bar = progbar(len(data), resolve_verbose(verbose), -1, 0)
         with logits_mode(self._heads), cpu_run_settings(self._device):
             logs = self._run_evaluation(data, cbs)
         if bar is not None:
@@ -556,7 +561,7 @@ class Trainer(Steps):
         )
         hooks = cbs.needs_batch_hooks("predict")
         cbs.on_predict_begin()
-        outs = _Outputs(data.n if isinstance(data, ArrayData) else None)
+        outs = PredictOutputs(data.n if isinstance(data, ArrayData) else None)
         step = self._test_function("predict")
         if step is not None:
             step.recheck = True  # each call's first compiled batch goes through Dynamo's guards
@@ -612,16 +617,16 @@ class Trainer(Steps):
         if class_weight:
             table = self._class_weight_table(class_weight)
             yt = torch.as_tensor(np.asarray(y))
-            sample_weight = _apply_class_weight(table.cpu(), yt, sample_weight).numpy()
+            sample_weight = apply_class_weight(table.cpu(), yt, sample_weight).numpy()
         logs = self._run_one_batch(x, y, sample_weight, train=True)
-        return _format_logs(logs, return_dict)
+        return format_logs(logs, return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """Loss (and metrics) on one batch, without updating weights."""
         self._assert_compiled("test_on_batch")
-        return _format_logs(self._run_one_batch(x, y, sample_weight, train=False), return_dict)
+        return format_logs(self._run_one_batch(x, y, sample_weight, train=False), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         return self.predict(x, batch_size=len(x), verbose=0)
@@ -633,94 +638,3 @@ def _distributed_active() -> bool:
 
     check = getattr(distributed, "is_active", None)
     return bool(check()) if check is not None else False
-
-
-def _chunks(batches: Iterable[tuple], size: int) -> Iterator[tuple[int, list[tuple]]]:
-    """Consecutive groups of `size` batches (the last may be shorter), with the first index."""
-    chunk: list[tuple] = []
-    first = 0
-    for i, batch in enumerate(batches):
-        if not chunk:
-            first = i
-        chunk.append(batch)
-        if len(chunk) == size:
-            yield first, chunk
-            chunk = []
-    if chunk:
-        yield first, chunk
-
-
-def _apply_class_weight(table: torch.Tensor, y: Any, sw: Any) -> torch.Tensor:
-    y = cu.as_list(y)[0]
-    idx = y.argmax(-1) if y.dim() > 1 and y.shape[-1] > 1 else y.reshape(-1).round().long()
-    w = table[idx.clamp(0, table.shape[0] - 1)]
-    return w if sw is None else w * sw
-
-
-def _format_logs(logs: dict[str, float], return_dict: bool) -> Any:
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
-
-
-def _progbar(steps: int, verbose: int, epoch: int, epochs: int) -> Any:
-    if verbose == 0:
-        return None
-    from lamina.models.engine_utils import EpochBar
-
-    if verbose == 1 and epoch >= 0:
-        print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-    return EpochBar(steps, verbose)
-
-
-class _Outputs:
-    """predict's outputs, batch by batch: copied into arrays of the full length when it
-    is known (no concatenation at the end, as a hand-written loop writes into `out`)."""
-
-    def __init__(self, total: int | None) -> None:
-        self.total = total
-        self.parts: list[list[torch.Tensor]] = []
-        self.full: list[torch.Tensor] | None = None
-        self.filled = 0
-        self.last: list[torch.Tensor] = []
-
-    def add(self, batch: list[torch.Tensor], borrowed: bool = False) -> None:
-        """Keep one batch's outputs; `borrowed` ones are copied (their buffer is reused)."""
-        self.last = batch
-        n = batch[0].shape[0] if batch and batch[0].ndim else 0
-        if self.total is not None and self.full is None and not self.parts:
-            self.full = [o.new_empty((self.total, *o.shape[1:])) for o in batch]
-        if self.full is not None and self._fits(batch, n):
-            self.last = [dst[self.filled : self.filled + n] for dst in self.full]
-            for dst, o in zip(self.last, batch):
-                dst.copy_(o)
-            self.filled += n
-            return
-        if self.full is not None:  # an unexpected shape: fall back to concatenation
-            self.parts.append([dst[: self.filled] for dst in self.full])
-            self.full = None
-        if borrowed:  # a compiled step's buffers, overwritten by its next call
-            batch = self.last = [o.clone() for o in batch]
-        self.parts.append(batch)
-
-    def _fits(self, batch: list[torch.Tensor], n: int) -> bool:
-        return (
-            len(batch) == len(self.full)
-            and all(
-                o.ndim and o.shape[0] == n and o.shape[1:] == d.shape[1:] and o.dtype == d.dtype
-                for o, d in zip(batch, self.full)
-            )
-            and self.filled + n <= self.total
-        )
-
-    def numpy(self) -> list[np.ndarray]:
-        if self.full is not None and self.filled == self.total and self.filled:
-            return [t.cpu().numpy() for t in self.full]
-        if self.full is not None and self.filled:
-            self.parts.insert(0, [t[: self.filled] for t in self.full])
-        if not self.parts:
-            raise ValueError("Expected at least one batch to predict, received: empty input")
-        return [
-            torch.cat([p[i] for p in self.parts]).cpu().numpy() for i in range(len(self.parts[0]))
-        ]
