@@ -80,7 +80,8 @@ class StepRunner:
         have the compiled shape and the update is traced; otherwise each runs alone,
         and a chunk of another length runs eagerly rather than compiling again.
         """
-        self._say(self.policy.take_message())
+        if self.policy.message is not None:
+            self._say(self.policy.take_message())
         if self.policy.compile_now and not self.failed and self.eager_steps > 0:
             if self.compiled is None or not self.compiled.still_valid():
                 try:
@@ -110,7 +111,8 @@ class StepRunner:
 
     def _run_compiled(self, batches: list[tuple]) -> Any:
         step, policy = self.compiled, self.policy
-        timed = step.compile_seconds is not None and policy.times_compiled_step()
+        timed = policy.mode == "auto" and step.compile_seconds is not None
+        timed = timed and policy.times_compiled_step()
         start = time.perf_counter() if timed else None
         try:
             logs = step(batches)
@@ -118,7 +120,8 @@ class StepRunner:
             self._fail(err)
             return None
         policy.count_steps(len(batches))
-        self._report_compile()
+        if not self._reported_compile:
+            self._report_compile()
         if start is not None:
             policy.compiled_step((time.perf_counter() - start) / len(batches))
             self._say(policy.take_message())

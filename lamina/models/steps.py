@@ -173,11 +173,10 @@ class Steps:
     def _track_losses(self, loss: torch.Tensor, terms: list, x: Any) -> None:
         """The loss trackers weigh each batch by its size, as in Keras."""
         batch = int(cu.as_list(x)[0].shape[0])
-        with torch.no_grad():
-            self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
-            for head, term in zip(self._heads, terms):
-                if head.loss_tracker is not None and term is not None:
-                    head.loss_tracker.update_state(term.detach(), sample_weight=batch)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
+        for head, term in zip(self._heads, terms):
+            if head.loss_tracker is not None and term is not None:
+                head.loss_tracker.update_state(term.detach(), sample_weight=batch)
 
     # ---------------------------------------------------------------- metrics
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
