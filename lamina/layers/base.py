@@ -360,8 +360,12 @@ class Layer(nn.Module):
 
     # ----------------------------------------------------------------- losses
     def add_loss(self, loss: torch.Tensor) -> None:
-        """Add a loss term computed in `call` (collected by the training engine)."""
-        self._call_losses.append(loss)
+        """Add a loss term computed in `call` (collected by the training engine).
+
+        A new list rather than an in-place append: inside a compiled step the engine
+        empties it after counting, and no list that existed before the step holds a tensor
+        of the step's gradient transform."""
+        self._call_losses = [*self._call_losses, loss]
 
     def regularization_losses(self) -> list[torch.Tensor]:
         """Penalties of this layer's and sublayers' weight regularizers."""

@@ -160,8 +160,11 @@ class Steps:
             for penalty in layer.regularization_losses():
                 total = penalty if total is None else total + penalty
         for layer in all_layers:
-            for extra in layer._call_losses:
-                total = extra if total is None else total + extra
+            if layer._call_losses:
+                for extra in layer._call_losses:
+                    total = extra if total is None else total + extra
+                # Counted now; a compiled step's transform-wrapped tensors must not outlive it.
+                layer._call_losses = []
         if total is None:
             raise ValueError(
                 f"Model '{self.name}' expected a loss to compute: compile(loss=...), an "

@@ -108,7 +108,6 @@ def test_activity_regularization_loss_value():
         (2, 3),
         expected_num_params=0,
         reference=identity,
-        known_compile_failure="Cannot access storage of TensorWrapper",
     )
 
 
