@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -168,7 +169,12 @@ class Layer(nn.Module):
         value = value.to(getattr(self, "_build_device", None) or "cpu")
         attr = name
         if trainable:
-            setattr(self, attr, nn.Parameter(value, requires_grad=self._trainable))
+            param = nn.Parameter(value, requires_grad=self._trainable)
+            if constraint is not None:
+                # Keras's variable.constraint: `optimizer.apply(grads, variables)` in a custom
+                # train_step finds the layer that projects this weight after the update.
+                param._lamina_constrained_by = weakref.ref(self)
+            setattr(self, attr, param)
         else:
             self.register_buffer(attr, value)
         self._weight_specs.append(

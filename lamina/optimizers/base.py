@@ -339,7 +339,7 @@ class Optimizer(LearningRate):
             for g, v in pairs:
                 g = torch.as_tensor(g).to(device=v.device, dtype=v.dtype)
                 v.grad = g.clone() if in_place else g  # the update scales gradients in place
-            self.step()
+            self.step(constraints=_constraining_layers(v for _, v in pairs))
         finally:
             for p, g in saved:
                 p.grad = g
@@ -450,3 +450,15 @@ class Optimizer(LearningRate):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
+
+
+def _constraining_layers(variables: Iterable[Any]) -> list[Any]:
+    """The layers whose constraints project `variables` (as Keras applies each variable's
+    constraint in `apply`), each once, in order."""
+    layers: list[Any] = []
+    for v in variables:
+        ref = getattr(v, "_lamina_constrained_by", None)
+        layer = ref() if ref is not None else None
+        if layer is not None and all(layer is not seen for seen in layers):
+            layers.append(layer)
+    return layers

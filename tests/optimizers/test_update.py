@@ -366,3 +366,34 @@ def test_compiled_step_updates_like_the_eager_step(option):
     for a, b in zip(eager.get_weights(), jit.get_weights()):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)  # fused kernels vs Inductor
     assert int(eager.optimizer.iterations) == int(jit.optimizer.iterations) == 12
+
+
+def test_apply_in_a_custom_step_projects_constrained_weights_like_keras(keras):
+    """Keras applies each variable's constraint in `optimizer.apply`: a custom train_step
+    that updates a Dense with `kernel_constraint=max_norm(0.5)` ends with the kernel Keras has."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    k_dense = keras.layers.Dense(2, kernel_constraint=keras.constraints.MaxNorm(0.5))
+    k_dense.build((None, 3))
+    ours = layers.Dense(2, kernel_constraint=lamina.constraints.MaxNorm(0.5))
+    ours.build((None, 3))
+    ours.set_weights([w * 4 for w in k_dense.get_weights()])  # far outside the norm
+    k_dense.set_weights([w * 4 for w in k_dense.get_weights()])
+    k_opt, opt = keras.optimizers.SGD(0.1), optimizers.SGD(0.1)
+    for _ in range(2):
+        loss = ((ours(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2).mean()
+        ours.kernel.grad = ours.bias.grad = None
+        loss.backward()
+        opt.apply([ours.kernel.grad, ours.bias.grad], [ours.kernel, ours.bias])
+        xv = keras.ops.convert_to_tensor(x)
+        with torch.enable_grad():
+            k_loss = keras.ops.mean((k_dense(xv) - keras.ops.convert_to_tensor(y)) ** 2)
+            variables = k_dense.trainable_variables
+            for v in variables:
+                v.value.grad = None
+            k_loss.backward()
+        k_opt.apply([v.value.grad for v in variables], variables)
+    for got, want in zip(ours.get_weights(), k_dense.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(ours.get_weights()[0], axis=0).max() <= 0.5 + 1e-6
