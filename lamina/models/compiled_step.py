@@ -5,7 +5,8 @@ default `train_step` (`steps.Steps._default_train_step`: the forward pass,
 `compute_loss`, the loss trackers, the update, `compute_metrics`) is traced into one
 graph that Inductor turns into fused C++ kernels around the matrix products. Only its
 gradients and update differ from the eager step (`FunctionalGradients`): gradients
-from `torch.func.grad_and_value` over `functional_call` (no autograd tape), and the
+from `torch.func.grad_and_value` with the weights swapped into the layers
+(`weight_slots.py`; no autograd tape), and the
 optimizer update as the same `apply_update` with the optimizer's traced rule. The
 optimizer state stays in the `torch.optim` object, so checkpoints, `get_weights` and a
 later eager step see it.
@@ -28,10 +29,11 @@ import time
 from typing import Any
 
 import torch
-from torch.func import functional_call, grad_and_value
+from torch.func import grad_and_value
 
 from lamina.models import compile_utils as cu
 from lamina.models.direct_call import DirectCall, GraphCapture
+from lamina.models.weight_slots import WeightSlots
 from lamina.optimizers.traced_rules import traced_rule
 from lamina.optimizers.update import apply_update
 from lamina.runtime.compiler import allow_recompiles
@@ -74,6 +76,7 @@ class CompiledTrainStep:
         self.names = [n for n, _ in named]
         self.params = [p for _, p in named]
         self.buffers = dict(model.named_buffers())
+        self.slots = WeightSlots(model, self.params + list(self.buffers.values()))
         if [id(p) for p in self.params] != [id(p) for p in self.optimizer._params or []]:
             raise RuntimeError(
                 "Expected the optimizer to hold the model's trainable weights in order, "
@@ -176,9 +179,9 @@ class FunctionalGradients:
     """The compiled default step's gradients and update (`Steps._default_train_step`
     calls them where the eager step uses `steps.EagerGradients`).
 
-    Gradients come from `grad_and_value` over `functional_call(model, weights)`, with the
-    buffers passed as arguments so layers may update them in place (BatchNorm's moving
-    statistics). The update is `apply_update` with the optimizer's traced rule; without
+    Gradients come from `grad_and_value` over the model called with the weights it hands
+    in (`WeightSlots`), buffers too, as arguments, so layers may update them in place
+    (BatchNorm's moving statistics). The update is `apply_update` with the optimizer's traced rule; without
     one, the gradients wait in `pending` for the eager update after the graph.
     """
 
@@ -192,15 +195,14 @@ class FunctionalGradients:
     ) -> tuple[torch.Tensor, Any, list, list[torch.Tensor]]:
         step, opt = self.step, self.step.optimizer
 
-        def loss_of(params: list[torch.Tensor], buffers: dict) -> tuple[torch.Tensor, tuple]:
-            weights = {**dict(zip(step.names, params)), **buffers}
-            with model._precision.autocast():
-                y_pred = functional_call(model, weights, (x,), {"training": True})
+        def loss_of(params: list[torch.Tensor], buffers: list) -> tuple[torch.Tensor, tuple]:
+            with step.slots.holding(params + buffers), model._precision.autocast():
+                y_pred = model(x, training=True)
                 loss, terms = model._loss_and_terms(x, y, y_pred, sample_weight, training=True)
             return opt.scale_loss(loss), (loss, y_pred, terms)
 
         grads, (_, (loss, y_pred, terms)) = grad_and_value(loss_of, has_aux=True)(
-            step.params, step.buffers
+            step.params, list(step.buffers.values())
         )
         return loss, y_pred, terms, list(grads)
 

@@ -4,7 +4,8 @@
   under on the CPU: `denormals.py` (flush denormal floats), `cpu_memory.py` (glibc keeps
   freed blocks for reuse), `cpu_threads.py` (threads capped at the CPU quota).
 - `compiler.py`: Dynamo's recompile limit, Inductor's `compile_fx` for direct calls, the
-  torch convolution base class.
+  torch convolution base class; `vec_isa_cache.py` lets a process skip Inductor's
+  vector-ISA probe once an earlier one on the same machine recorded its result.
 - `conv_relu.py`: oneDNN's convolution with a fused ReLU for eager CPU steps.
 - `foreach.py`: torch's multi-tensor kernels for the optimizer update.
 

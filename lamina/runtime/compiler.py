@@ -8,6 +8,9 @@ older or newer torch loses speed, not correctness.
 
     allow_recompiles(64)
     fn, direct = compile_graph(gm, example_inputs, options)
+
+On the CPU, `compile_graph` also skips Inductor's per-process vector-ISA probe once a
+previous process recorded its result (`vec_isa_cache.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from lamina.runtime.vec_isa_cache import settle_vec_isa
 
 # Public torch convolution modules, for a torch without `torch.nn.modules.conv._ConvNd`.
 _PUBLIC_CONVOLUTIONS = (
@@ -75,6 +80,8 @@ def compile_graph(
     """
     compile_fx = _inductor_compile_fx()
     if compile_fx is not None:
+        if all(t.device.type == "cpu" for t in example_inputs if isinstance(t, torch.Tensor)):
+            settle_vec_isa()  # the vector-ISA probe once per machine, not once per process
         return compile_fx(gm, example_inputs, config_patches=options), True
     return torch.compile(gm, backend="inductor", dynamic=False, options=options), False
 
