@@ -50,6 +50,7 @@ test: setup lint
 # reused; a peer whose env cannot be installed is skipped and reported in RESULTS.md.
 bench: setup
 	$(PY) benchmarks/envs.py jax tf || echo "bench: a peer env is unavailable; run.py reports it"
+	$(PY) benchmarks/solo.py $(SOLO_ARGS)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
