@@ -14,7 +14,11 @@ The rule ('auto'):
   so far (over all fits) reaches that cost: the ski-rental rule, which never spends
   more than twice the better choice;
 - once compiled it times `probe_steps` compiled steps and returns to eager for good
-  if they are not faster.
+  if they are not faster;
+- what earlier runs measured for the same step (`know`, from the compile ledger,
+  `runtime/compile_ledger.py`) replaces the assumptions: the last compile's time (a
+  warm on-disk cache makes it several times cheaper than the default assumes), the
+  compiled step's time, and the time earlier runs lost by staying eager.
 `jit_compile=True` / `False` pin the choice; the decision is reported in one line.
 """
 
@@ -71,12 +75,27 @@ class CompilePolicy:
         self.checked = 0  # timed compiled steps
         self.message: str | None = None
         self._said_waiting = False
+        self.known_compile: float | None = None  # measured by an earlier run (ledger)
+        self.known_step: float | None = None
+        self.known_lost = 0.0
+        self.projected_savings = 0.0  # set when deciding: what compiling would save here
         if self.decision == AUTO:
             speedup, why = self.expected_speedup()
             if speedup <= 1.0:  # known before any step: no need to time one
                 self._set(EAGER_PREDICTED, f"eager ({why})")
 
     # ------------------------------------------------------------------ inputs
+    def know(
+        self,
+        compile_seconds: float | None,
+        compiled_step: float | None,
+        lost_seconds: float = 0.0,
+    ) -> None:
+        """What earlier runs measured for this train step (None: not measured)."""
+        self.known_compile = compile_seconds if compile_seconds and compile_seconds > 0 else None
+        self.known_step = compiled_step if compiled_step and compiled_step > 0 else None
+        self.known_lost = max(float(lost_seconds or 0.0), 0.0)
+
     def plan(self, total_steps: int | None) -> None:
         """A fit starts and will take `total_steps` steps (None: unknown)."""
         self.planned_steps = total_steps
@@ -138,21 +157,33 @@ class CompilePolicy:
     def _decide(self) -> None:
         speedup, _ = self.expected_speedup()
         step = self.eager_seconds / self.timed_steps
+        if self.known_step is not None:  # measured before: this run's eager step against it
+            speedup = step / self.known_step
+            if speedup < 1.0 / self.keep_ratio:
+                self._set(
+                    EAGER_MEASURED,
+                    f"eager (an earlier run measured the compiled step at "
+                    f"{self.known_step * 1e3:.1f} ms, the eager step is {step * 1e3:.1f} ms)",
+                )
+                return
         saved = 1.0 - 1.0 / speedup
+        cost = self.known_compile if self.known_compile is not None else self.compile_seconds
+        measured = "measured" if self.known_compile is not None else "assumed"
         remaining = max((self.planned_steps or 0) - self.done, 0)
         ahead = remaining * step * saved
-        behind = self.eager_seconds * saved
-        if max(ahead, behind) > self.compile_seconds:
+        behind = self.eager_seconds * saved + self.known_lost
+        self.projected_savings = ahead
+        if max(ahead, behind) > cost:
             self._set(
                 COMPILED,
                 f"compiled (expected {speedup:.1f}x over {remaining:,} remaining steps "
-                f"of {step * 1e3:.1f} ms)",
+                f"of {step * 1e3:.1f} ms; a compile {measured} at {cost:.1f} s)",
             )
         elif not self._said_waiting:
             self._said_waiting = True
             self.message = (
                 f"eager for now ({remaining:,} remaining steps of {step * 1e3:.1f} ms would "
-                f"save {ahead:.1f} s, less than a compile's ~{self.compile_seconds:.0f} s)"
+                f"save {ahead:.1f} s, less than a compile's {cost:.1f} s, {measured})"
             )
 
     def _set(self, decision: str, why: str) -> None:

@@ -24,7 +24,7 @@ import torch
 from lamina.models.compiled_step import INDUCTOR_OPTIONS, _shape_key
 from lamina.models.direct_call import GraphCapture
 from lamina.runtime.autograd_tracing import tracing_autograd
-from lamina.runtime.compiler import allow_recompiles
+from lamina.runtime.compiler import allow_recompiles, own_code
 from lamina.utils.packing import pack_x_y_sample_weight
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -46,7 +46,7 @@ class CompiledCustomStep:
         allow_recompiles(64)  # each model compiles the same code object
         self.capture = GraphCapture(dict(INDUCTOR_OPTIONS))
         self.compiled = torch.compile(
-            self._train_step, fullgraph=True, dynamic=False, backend=self.capture
+            own_code(self._train_step), fullgraph=True, dynamic=False, backend=self.capture
         )
         self.key: tuple | None = None
         self.compile_seconds: float | None = None

@@ -36,7 +36,7 @@ from lamina.models.direct_call import DirectCall, GraphCapture
 from lamina.models.weight_slots import WeightSlots
 from lamina.optimizers.traced_rules import traced_rule
 from lamina.optimizers.update import apply_update
-from lamina.runtime.compiler import allow_recompiles
+from lamina.runtime.compiler import allow_recompiles, own_code
 from lamina.utils.packing import pack_x_y_sample_weight
 
 
@@ -95,7 +95,7 @@ class CompiledTrainStep:
             # launches, not the arithmetic, bound the step. Inductor skips them when unsafe.
             opts.setdefault("triton.cudagraphs", True)
         self.capture = GraphCapture(opts)  # Inductor, keeping the graph for direct calls
-        self.compiled = torch.compile(self._steps, dynamic=False, backend=self.capture)
+        self.compiled = torch.compile(own_code(self._steps), dynamic=False, backend=self.capture)
         # per (batches per call, schedule rates?): the graph called directly, or None
         self.direct: dict[tuple, DirectCall | None] = {}
         self.direct_allowed = True  # False for good once Dynamo had to compile again

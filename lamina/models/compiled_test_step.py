@@ -25,7 +25,7 @@ import torch
 from lamina.models import compile_utils as cu
 from lamina.models.compiled_step import INDUCTOR_OPTIONS, _shape_key
 from lamina.models.direct_call import DirectCall, GraphCapture
-from lamina.runtime.compiler import allow_recompiles
+from lamina.runtime.compiler import allow_recompiles, own_code
 from lamina.utils.packing import pack_x_y_sample_weight
 
 
@@ -54,7 +54,7 @@ class CompiledTestStep:
         allow_recompiles(64)
         self.capture = GraphCapture(dict(INDUCTOR_OPTIONS))
         fn = self._test if kind == "test" else self._predict
-        self.compiled = torch.compile(fn, dynamic=False, backend=self.capture)
+        self.compiled = torch.compile(own_code(fn), dynamic=False, backend=self.capture)
         self.direct: DirectCall | None = None
         self.recheck = True
         self.disabled = False

@@ -5,8 +5,9 @@ one is `CompiledTrainStep` (the default train step, `compiled_step.py`) or
 `CompiledCustomStep` (an override, `compiled_custom_step.py`). The first step always
 runs eagerly: it creates the optimizer state the compiled step reads. When to compile
 is `CompilePolicy`'s choice (`compile_policy.py`); this module times the steps for it
-and reports its decisions at verbose >= 1. If compiling fails, it warns once, naming
-the reason, and trains eagerly.
+and reports its decisions at verbose >= 1; `CompileHistory` (compile_history.py) feeds
+it what earlier runs measured for the same step and records this run's figures. If
+compiling fails, it warns once, naming the reason, and trains eagerly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import warnings
 from typing import Any
 
 from lamina.layers.convolutional import BaseConv
+from lamina.models.compile_history import CompileHistory
 from lamina.models.compile_policy import CompilePolicy, ModelFacts
 from lamina.models.compiled_custom_step import CompiledCustomStep, failure_reason
 from lamina.models.compiled_step import CompiledTrainStep
@@ -47,6 +49,7 @@ class StepRunner:
         self.model = model
         self.custom = model._custom_train_step()
         self.policy = CompilePolicy(jit_compile, model_facts(model))
+        self.history = CompileHistory(model, self.policy)
         self.verbose = verbose
         self.compiled: CompiledTrainStep | CompiledCustomStep | None = None
         self.failed = False
@@ -80,6 +83,8 @@ class StepRunner:
         have the compiled shape and the update is traced; otherwise each runs alone,
         and a chunk of another length runs eagerly rather than compiling again.
         """
+        if not self.history.started and not self.custom:
+            self.history.first_batches(batches)
         if self.policy.message is not None:
             self._say(self.policy.take_message())
         if self.policy.compile_now and not self.failed and self.eager_steps > 0:
@@ -110,21 +115,28 @@ class StepRunner:
         return CompiledCustomStep(self.model) if self.custom else CompiledTrainStep(self.model)
 
     def _run_compiled(self, batches: list[tuple]) -> Any:
-        step, policy = self.compiled, self.policy
-        timed = policy.mode == "auto" and step.compile_seconds is not None
-        timed = timed and policy.times_compiled_step()
-        start = time.perf_counter() if timed else None
+        step, policy, history = self.compiled, self.policy, self.history
+        compiled_before = step.compile_seconds is not None
+        timed = policy.mode == "auto" and compiled_before and policy.times_compiled_step()
+        for_ledger = compiled_before and history.times_compiled_step
+        start = time.perf_counter() if timed or for_ledger else None
         try:
             logs = step(batches)
         except Exception as err:  # noqa: BLE001  compile errors surface on the first call
             self._fail(err)
             return None
         policy.count_steps(len(batches))
+        if not compiled_before:
+            history.compiled(step.compile_seconds)
         if not self._reported_compile:
             self._report_compile()
         if start is not None:
-            policy.compiled_step((time.perf_counter() - start) / len(batches))
-            self._say(policy.take_message())
+            seconds = (time.perf_counter() - start) / len(batches)
+            if for_ledger:
+                history.compiled_step(seconds)
+            if timed:
+                policy.compiled_step(seconds)
+                self._say(policy.take_message())
         return logs
 
     def _run_eager(self, x: Any, y: Any, sw: Any) -> Any:
@@ -136,6 +148,7 @@ class StepRunner:
         self.eager_steps += 1
         if start is not None:
             policy.eager_step(time.perf_counter() - start)
+            self.history.after_eager_step()
             self._say(policy.take_message())
         return logs
 

@@ -15,6 +15,7 @@ previous process recorded its result (`vec_isa_cache.py`).
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,6 +58,24 @@ def allow_recompiles(limit: int) -> str | None:
             setattr(config, name, max(getattr(config, name), limit))
             return name
     return None
+
+
+def own_code(method: Any) -> Any:
+    """`method` (bound) with a code object of its own, for `torch.compile`.
+
+    Dynamo caches compiled graphs, and counts recompiles against its limit, per code
+    object. Every model's compiled step runs the same method, so without this a
+    process that compiles many models (a test suite, a notebook, a hyper-parameter
+    search) reaches the limit and Dynamo quietly runs later models' steps uncompiled;
+    and the graphs of models long gone stay in the shared cache. With a copy of the code
+    per step, each model has its own cache, freed with the step.
+    """
+    fn = method.__func__
+    copy = types.FunctionType(
+        fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    copy.__qualname__, copy.__doc__ = fn.__qualname__, fn.__doc__
+    return copy.__get__(method.__self__)
 
 
 def _inductor_compile_fx() -> Callable[..., Any] | None:

@@ -22,10 +22,11 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from typing import Any
 
 import torch
+
+from lamina.runtime.json_records import read_record, write_record
 
 RECORD = "lamina-vec-isa.json"
 
@@ -100,32 +101,12 @@ def settle_vec_isa() -> bool:
         return False
     key = _key(cpu_vec_isa, config, candidates)
     path = os.path.join(cache_dir(), RECORD)
-    if _read(path) == {"key": key, "passed": candidates}:
+    if read_record(path) == {"key": key, "passed": candidates}:
         config.cpp.vec_isa_ok = True
         return True
     passed = [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()]  # the probe
     if passed != candidates:
         return False
-    _write(path, {"key": key, "passed": candidates})
+    write_record(path, {"key": key, "passed": candidates})
     config.cpp.vec_isa_ok = True
     return True
-
-
-def _read(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write(path: str, record: dict) -> None:
-    """Write the record atomically (a reader sees the old file or the new, never half)."""
-    fd, tmp = tempfile.mkstemp(prefix=".lamina-vec-isa-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f)
-        os.replace(tmp, path)
-    except OSError:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -146,3 +146,67 @@ def test_each_fit_warms_up_before_timing():
 def test_unknown_modes_are_refused():
     with pytest.raises(ValueError, match="jit_compile"):
         CompilePolicy("yes")
+
+
+# ------------------------------------------------ what earlier runs measured (the ledger)
+def test_a_measured_warm_compile_makes_a_short_run_compile():
+    """Six epochs of 469 steps at 2 ms: the assumed 10 s compile keeps them eager; a compile
+    measured at 2 s with a 0.9 ms compiled step (2,800 x 1.1 ms = 3.1 s saved) does not."""
+    assumed = CompilePolicy("auto")
+    assumed.plan(6 * 469)
+    _eager_steps(assumed, 0.002, assumed.warmup_steps + assumed.probe_steps)
+    assert assumed.decision == "auto"
+    assert "less than a compile's 10.0 s, assumed" in assumed.take_message()
+
+    known = CompilePolicy("auto")
+    known.know(compile_seconds=2.0, compiled_step=0.0009)
+    known.plan(6 * 469)
+    _eager_steps(known, 0.002, known.warmup_steps + known.probe_steps)
+    assert known.decision == "compiled"
+    assert known.take_message().startswith("compiled (expected 2.2x over 2,804 remaining steps")
+
+
+def test_a_measured_compile_too_dear_for_the_run_stays_eager():
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=5.0, compiled_step=0.0009)
+    policy.plan(6 * 469)  # saves 3.1 s < 5 s
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    assert policy.decision == "auto"
+    assert policy.projected_savings == pytest.approx(2804 * 0.0011, rel=1e-6)
+    assert "less than a compile's 5.0 s, measured" in policy.take_message()
+
+
+def test_a_compiled_step_measured_slower_before_keeps_eager_for_good():
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=0.5, compiled_step=0.003)
+    policy.plan(100_000)
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    assert policy.decision == "eager-measured" and not policy.compile_now
+    assert policy.take_message() == (
+        "eager (an earlier run measured the compiled step at 3.0 ms, the eager step is 2.0 ms)"
+    )
+
+
+def test_time_lost_by_earlier_runs_counts_toward_the_compile():
+    """Ski rental across processes: earlier runs' projected savings add to this run's."""
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=None, compiled_step=None, lost_seconds=9.996)
+    policy.plan(None)
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    # 8 timed steps x 2 ms x (1 - 1/1.4) = 4.6 ms, on top of 9.996 s: past the 10 s assumed
+    assert policy.decision == "compiled"
+
+
+def test_unmeasured_figures_are_ignored():
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=0.0, compiled_step=-1.0, lost_seconds=-5.0)
+    assert policy.known_compile is None and policy.known_step is None
+    assert policy.known_lost == 0.0
+
+
+def test_the_same_lost_time_short_of_the_compile_waits():
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=None, compiled_step=None, lost_seconds=9.99)
+    policy.plan(None)
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    assert policy.decision == "auto"  # 9.99 s + 4.6 ms < 10 s

@@ -127,3 +127,37 @@ def test_compile_graph_computes_the_same_either_way(monkeypatch, with_compile_fx
     f = torch.compile(lambda a, b: torch.relu(a @ b) + 1, backend=backend, dynamic=False)
     a, b = torch.randn(3, 4), torch.randn(4, 2)
     torch.testing.assert_close(f(a, b), torch.relu(a @ b) + 1)
+
+
+def test_each_model_compiles_its_own_step_past_dynamos_recompile_limit(monkeypatch) -> None:
+    """Every model's step runs the same method; with a limit of 2 recompiles per code object,
+    a third model would run uncompiled unless each step has its own code object."""
+    import torch._dynamo
+
+    monkeypatch.setattr(compiled_step, "allow_recompiles", lambda limit: None)
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(32, 2)).astype("float32")
+    with torch._dynamo.config.patch(recompile_limit=2):
+        for units in (3, 4, 5):
+            model = lamina.Sequential([layers.Input((4,)), layers.Dense(units), layers.Dense(2)])
+            model.compile(optimizers.SGD(0.1), "mse", jit_compile=True, device="cpu")
+            model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+            step = model._step_fn.compiled
+            assert not model._step_fn.failed and step.capture.calls == 1, units
+
+
+def test_own_code_keeps_the_method_working_on_its_instance() -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def add(self, k: int = 1) -> int:
+            """Add k."""
+            self.n += k
+            return self.n
+
+    c = Counter()
+    add = compiler.own_code(c.add)
+    assert add.__func__.__code__ is not Counter.add.__code__
+    assert add(2) == 2 and add() == 3 and c.n == 3
+    assert add.__doc__ == "Add k." and add.__qualname__.endswith("Counter.add")
