@@ -84,6 +84,7 @@ class CompiledTrainStep:
                 f"{len(self.params)} trainable weights"
             )
         self.optimizer.use_tensor_lr()
+        self.optimizer.bind_state()  # the direct call holds the state tensors from here on
         lr = self.torch_opt.param_groups[0]["lr"] if self.torch_opt is not None else None
         self.lr = lr if isinstance(lr, torch.Tensor) else None
         self.rule = traced_rule(self.optimizer)

@@ -9,6 +9,7 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.base import Optimizer
+from lamina.optimizers.flat_rmsprop import FlatRMSprop
 
 
 @registry.register("optimizer", "RMSprop", "rmsprop")
@@ -36,6 +37,20 @@ class RMSprop(Optimizer):
         self.momentum = self._number("momentum", momentum, below=1.0)
         self.epsilon = self._number("epsilon", epsilon)
         self.centered = bool(centered)
+        self._flat: FlatRMSprop | None = None  # the eager update's flat layout, made on use
+
+    def _torch_step(self, params: list[torch.Tensor], grads: list[torch.Tensor], lr: Any) -> None:
+        """The eager rule: over one flat buffer when it applies (`flat_rmsprop.py`),
+        else torch.optim's step."""
+        flat = self._flat
+        if flat is not None and not flat.holds(params):
+            flat = self._flat = None
+        if flat is None and not self._state_bound:  # a compiled step's tensors stay put
+            flat = self._flat = FlatRMSprop.make(self, params, grads)
+        if flat is None:
+            self._torch.step()
+        else:
+            flat.step(grads, lr)
 
     def _torch_hparams(self) -> dict[str, Any]:
         return {

@@ -151,6 +151,7 @@ class Optimizer(LearningRate):
         self._flags: dict[str, bool] = {}
         self._pending: dict[str, Any] | None = None
         self._lr: Any = None
+        self._state_bound = False  # a compiled step holds the state tensors (bind_state)
         self.learning_rate = learning_rate
 
     def _ema_arguments(self, use_ema: Any, momentum: Any, frequency: Any) -> None:
@@ -278,6 +279,11 @@ class Optimizer(LearningRate):
     def _torch_step(self, params: list[torch.Tensor], grads: list[torch.Tensor], lr: Any) -> None:
         """The eager rule: torch.optim reads the gradients from `p.grad` (the same tensors)."""
         self._torch.step()
+
+    def bind_state(self) -> None:
+        """A compiled step now holds the weights' and state's tensor objects: from here on
+        they must stay the same objects (no eager re-layout may replace them)."""
+        self._state_bound = True
 
     def count_step(self) -> None:
         self.iterations.add_(1)

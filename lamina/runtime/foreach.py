@@ -22,6 +22,8 @@ _mul_ = getattr(torch, "_foreach_mul_", None)
 _clamp_min_ = getattr(torch, "_foreach_clamp_min_", None)
 _clamp_max_ = getattr(torch, "_foreach_clamp_max_", None)
 _reciprocal_ = getattr(torch, "_foreach_reciprocal_", None)
+_copy_ = getattr(torch, "_foreach_copy_", None)
+_add_ = getattr(torch, "_foreach_add_", None)
 
 
 def norms(tensors: Tensors) -> list[torch.Tensor]:
@@ -60,3 +62,21 @@ def reciprocal_(tensors: Tensors) -> None:
         return
     for t in tensors:
         t.reciprocal_()
+
+
+def copy_(targets: Tensors, sources: Tensors) -> None:
+    """Copy each source into the matching target, in place."""
+    if _copy_ is not None:
+        _copy_(targets, sources)
+        return
+    for t, s in zip(targets, sources):
+        t.copy_(s)
+
+
+def add_(tensors: Tensors, other: Any) -> None:
+    """Add a number to each tensor, in place."""
+    if _add_ is not None:
+        _add_(tensors, other)
+        return
+    for t in tensors:
+        t.add_(other)

@@ -8,7 +8,7 @@ import torch
 
 from lamina.runtime import foreach
 
-KERNELS = ["_norm", "_mul_", "_clamp_min_", "_clamp_max_", "_reciprocal_"]
+KERNELS = ["_norm", "_mul_", "_clamp_min_", "_clamp_max_", "_reciprocal_", "_copy_", "_add_"]
 
 
 @pytest.fixture(params=["torch kernels", "fallback"])
@@ -51,3 +51,11 @@ def test_clamp_and_reciprocal(mode):
     foreach.reciprocal_(low)
     for got, r in zip(low, ref):
         torch.testing.assert_close(got, 1 / r.clamp_min(0.25))
+
+
+def test_copy_and_add(mode):
+    targets, sources = [torch.zeros(3, 4), torch.zeros(5)], _tensors()
+    foreach.copy_(targets, sources)
+    foreach.add_(targets, 1.5)
+    for got, s in zip(targets, sources):
+        torch.testing.assert_close(got, s + 1.5)
