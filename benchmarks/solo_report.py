@@ -92,8 +92,11 @@ class PeerSummary:
 
     @property
     def fit_from_cold(self) -> bool:
-        """True when the peer has no usable warm-cache run, so its fit s is the cold run's."""
-        return not self._chosen(True)[0] and bool(self._chosen(False)[0])
+        """True when the peer has no quiet warm-cache run but a quiet cold one, so its fit s
+        is the cold run's (a quiet cold run beats a loaded warm one)."""
+        warm, warm_disturbed = self._chosen(True)
+        quiet, any_disturbed = self._chosen(False)
+        return (not warm or warm_disturbed) and bool(quiet) and not any_disturbed
 
     @property
     def fit_s(self) -> float:

@@ -9,10 +9,11 @@ The rule ('auto'):
 - a custom `train_step`, or a model with convolutions on the CPU, stays eager: the
   first may not compile at all, and for the second oneDNN's convolution kernels do
   the work either way (the compiled step measured slower there, after a long compile);
-- otherwise, after `probe_steps` timed eager steps it compiles once either the rest
-  of this fit would save more than a compile costs, or the time eager steps have lost
-  so far (over all fits) reaches that cost: the ski-rental rule, which never spends
-  more than twice the better choice;
+- otherwise, after `probe_steps` timed eager steps (their median is the eager step's
+  time: a collector pause or a cold cache in one step does not decide) it compiles
+  once either the rest of this fit would save more than a compile costs, or the time
+  eager steps have lost so far (over all fits) reaches that cost: the ski-rental rule,
+  which never spends more than twice the better choice;
 - once compiled it times `probe_steps` compiled steps and returns to eager for good
   if they are not faster;
 - what earlier runs measured for the same step (`know`, from the compile ledger,
@@ -53,8 +54,8 @@ class CompilePolicy:
     decision changes (None otherwise).
     """
 
-    probe_steps = 8  # timed steps before deciding (a fit's first steps are warm-up)
-    warmup_steps = 2  # untimed steps at the start of each fit
+    probe_steps = 20  # timed steps before deciding (a fit's first steps are warm-up)
+    warmup_steps = 5  # untimed steps at the start of each fit
     compile_seconds = 10.0  # assumed cost of a compile
     speedup = 1.4  # expected speed-up of the compiled step
     keep_ratio = 0.95  # compiled must measure below this fraction of eager to stay
@@ -71,6 +72,7 @@ class CompilePolicy:
         self.done = 0  # steps of the current fit
         self.eager_seconds = 0.0  # timed eager steps, all fits
         self.timed_steps = 0
+        self.recent: list[float] = []  # the latest timed eager steps (their median decides)
         self.compiled_seconds = 0.0
         self.checked = 0  # timed compiled steps
         self.message: str | None = None
@@ -113,6 +115,7 @@ class CompilePolicy:
         """One timed eager step took `seconds` (only while undecided)."""
         self.eager_seconds += seconds
         self.timed_steps += 1
+        self.recent = [*self.recent[-(self.probe_steps - 1) :], seconds]
         if self.timed_steps >= self.probe_steps:
             self._decide()
 
@@ -156,7 +159,7 @@ class CompilePolicy:
 
     def _decide(self) -> None:
         speedup, _ = self.expected_speedup()
-        step = self.eager_seconds / self.timed_steps
+        step = sorted(self.recent)[len(self.recent) // 2]  # median: a pause skews no decision
         if self.known_step is not None:  # measured before: this run's eager step against it
             speedup = step / self.known_step
             if speedup < 1.0 / self.keep_ratio:

@@ -80,7 +80,7 @@ def test_another_process_computes_the_same_signature():
     assert out.stdout.strip() == step_signature(_model(), _batches())
 
 
-def _fit(model: lamina.Sequential, epochs: int = 1, n: int = 400) -> None:
+def _fit(model: lamina.Sequential, epochs: int = 1, n: int = 800) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 5)).astype("float32")
     y = rng.normal(size=(n, 3)).astype("float32")
@@ -101,7 +101,7 @@ def test_auto_compiles_at_once_when_a_cheap_compile_was_measured():
     model = _model()
     signature = step_signature(model, _batches())
     CompileLedger().update(signature, compile_seconds=1e-6, compiled_step=1e-9)
-    _fit(model)  # 25 steps: the assumed 10 s compile would never pay
+    _fit(model)  # 50 steps: the assumed 10 s compile would never pay
     assert model._step_fn.decision == "compiled"
     assert model._step_fn.compiled is not None and not model._step_fn.failed
 

@@ -158,13 +158,20 @@ def test_auto_stays_eager_for_a_short_run():
     assert model._step_fn.decision == "auto" and model._step_fn.compiled is None
 
 
-def test_auto_compiles_when_the_run_repays_it(monkeypatch):
+@pytest.fixture
+def short_probe(monkeypatch):
+    """The policy decides after 2 + 8 steps: these small fits have about 20 steps."""
+    monkeypatch.setattr(CompilePolicy, "warmup_steps", 2)
+    monkeypatch.setattr(CompilePolicy, "probe_steps", 8)
+
+
+def test_auto_compiles_when_the_run_repays_it(monkeypatch, short_probe):
     monkeypatch.setattr(CompilePolicy, "compile_seconds", 0.0)
     model, _, _ = _train("auto", lambda: optimizers.Adam(0.01))
     assert model._step_fn.decision == "compiled" and model._step_fn.compiled is not None
 
 
-def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch):
+def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch, short_probe):
     """Even when the run would repay any compile, a conv model on the CPU stays eager;
     the same run without the conv layer compiles (compile_seconds = 0)."""
     monkeypatch.setattr(CompilePolicy, "compile_seconds", 0.0)
@@ -186,7 +193,7 @@ def test_auto_keeps_a_cpu_model_with_convolutions_eager(monkeypatch):
     assert runners[False].compiled is not None
 
 
-def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch):
+def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch, short_probe):
     """Ski rental: many short fits add up; the runner compiles once they cost enough."""
     x, y = _data()
     model = _mlp()
