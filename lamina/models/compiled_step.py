@@ -72,9 +72,7 @@ class CompiledTrainStep:
         self.model = model
         self.optimizer = model.optimizer
         self.torch_opt = self.optimizer.torch_optimizer
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        self.names = [n for n, _ in named]
-        self.params = [p for _, p in named]
+        self.params = [p for p in model.parameters() if p.requires_grad]
         self.buffers = dict(model.named_buffers())
         self.slots = WeightSlots(model, self.params + list(self.buffers.values()))
         if [id(p) for p in self.params] != [id(p) for p in self.optimizer._params or []]:
@@ -182,8 +180,9 @@ class FunctionalGradients:
 
     Gradients come from `grad_and_value` over the model called with the weights it hands
     in (`WeightSlots`), buffers too, as arguments, so layers may update them in place
-    (BatchNorm's moving statistics). The update is `apply_update` with the optimizer's traced rule; without
-    one, the gradients wait in `pending` for the eager update after the graph.
+    (BatchNorm's moving statistics). The update is `apply_update` with the optimizer's
+    traced rule; without one, the gradients wait in `pending` for the eager update after
+    the graph.
     """
 
     def __init__(self, step: CompiledTrainStep, lr: Any) -> None:

@@ -91,7 +91,7 @@ class FlatRMSprop:
             return None
         if len(params) != len(optimizer._params or []) or len(params) != len(grads):
             return None
-        first = params[0]
+        first, names = params[0], ("step", *cls.state_names(optimizer))
         for p, g in zip(params, grads):
             if p.dtype != first.dtype or p.device != first.device or not p.is_contiguous():
                 return None
@@ -100,7 +100,6 @@ class FlatRMSprop:
             if g is None or g.layout != torch.strided or g.shape != p.shape:
                 return None
             state = torch_opt.state.get(p)
-            names = ("step", *cls.state_names(optimizer))
             if not state or any(not isinstance(state.get(n), torch.Tensor) for n in names):
                 return None
         return cls(optimizer, params)

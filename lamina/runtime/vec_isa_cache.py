@@ -26,19 +26,18 @@ from typing import Any
 
 import torch
 
-from lamina.runtime.json_records import read_record, write_record
+from lamina.runtime.json_records import inductor_cache_dir, read_record, write_record
 
 RECORD = "lamina-vec-isa.json"
 
 
-def _inductor() -> tuple[Any, Any, Any] | None:
-    """(cpu_vec_isa module, inductor config, cache_dir function), or None without them."""
+def _inductor() -> tuple[Any, Any] | None:
+    """(cpu_vec_isa module, inductor config), or None where this torch has no Inductor."""
     try:
         from torch._inductor import config, cpu_vec_isa
-        from torch._inductor.runtime.cache_dir_utils import cache_dir
     except ImportError:
         return None
-    return cpu_vec_isa, config, cache_dir
+    return cpu_vec_isa, config
 
 
 def _candidates(cpu_vec_isa: Any) -> list[str] | None:
@@ -93,14 +92,17 @@ def settle_vec_isa() -> bool:
     parts = _inductor()
     if parts is None:
         return False
-    cpu_vec_isa, config, cache_dir = parts
+    cpu_vec_isa, config = parts
     if config.cpp.vec_isa_ok is not None:
         return bool(config.cpp.vec_isa_ok)
     candidates = _candidates(cpu_vec_isa)
     if not candidates:
         return False
     key = _key(cpu_vec_isa, config, candidates)
-    path = os.path.join(cache_dir(), RECORD)
+    directory = inductor_cache_dir()
+    if directory is None:
+        return False
+    path = os.path.join(directory, RECORD)
     if read_record(path) == {"key": key, "passed": candidates}:
         config.cpp.vec_isa_ok = True
         return True
