@@ -24,7 +24,7 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[Bi
     The file gets the mode a plain `open(path, "wb")` would give: 0o666 less the umask
     for a new file, the old file's permission bits when `path` exists
     (`tempfile.mkstemp` would make it 0600). On an error the temporary file is removed
-    and `path` is left as it was. `fsync=True` flushes the data to disk before the rename.
+    and `path` is left as it was. `fsync=True` flushes the data to disk before the rename, and the rename after it.
     """
     path = Path(path)
     try:
@@ -41,10 +41,26 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[Bi
             if fsync:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+        if fsync:
+            _fsync_folder(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); folders can't be opened on Windows."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _create_beside(path: Path) -> tuple[int, str]:

@@ -3,6 +3,6 @@
 from lamina.models.functional import Functional
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
-from lamina.models.serialization import model_from_json
+from lamina.saving.serialization import model_from_json
 
 __all__ = ["Functional", "Model", "Sequential", "model_from_json"]

@@ -19,7 +19,7 @@ from typing import Any
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
 from lamina.layers.symbolic import KerasTensor, Node, source_tensor
-from lamina.models.serialization import deserialize_layer, serialize_layer
+from lamina.saving.serialization import deserialize_layer, serialize_layer
 from lamina.tree import flatten, map_structure
 
 TENSOR = "__keras_tensor__"

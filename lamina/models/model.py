@@ -133,7 +133,7 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON, `{"class_name", "config"}`; `model_from_json` reads it."""
-        from lamina.models.serialization import serialize_layer
+        from lamina.saving.serialization import serialize_layer
 
         return json.dumps(serialize_layer(self), **kwargs)
 

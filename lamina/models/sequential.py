@@ -22,7 +22,7 @@ from lamina.layers.core import InputLayer
 from lamina.layers.symbolic import KerasTensor, Node, is_shape, source_tensor
 from lamina.models.functional import note_owner
 from lamina.models.model import Model
-from lamina.models.serialization import deserialize_layer, serialize_layer
+from lamina.saving.serialization import deserialize_layer, serialize_layer
 from lamina.tree import flatten
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from lamina import registry
 from lamina.layers.base import Layer
-from lamina.models.keras_config import translate
+from lamina.saving.keras_config import translate
 
 
 def registered_name(layer: Layer) -> str:
