@@ -23,6 +23,7 @@ from lamina import (  # noqa: F401
     preprocessing,
     registry,
     regularizers,
+    saving,
     utils,
 )
 from lamina.layers import Input  # noqa: F401

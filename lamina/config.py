@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
 _FLOATX = "float32"
@@ -126,3 +129,36 @@ def set_cpu_threads(value: int | str | None) -> None:
             f"Expected 'auto', None or an int >= 1 for cpu_threads, received: value={value!r}"
         )
     _CPU_THREADS = value
+
+
+# Loading a model file builds its layers from the file's config before reading the weights.
+# A hostile config could ask for a layer of 10^12 parameters; while a budget is set,
+# `Layer.add_weight` refuses any weight beyond what the file's tensors can fill.
+_WEIGHT_BUDGET: list[int] = []
+
+
+class WeightBudgetExceeded(ValueError):
+    """A config asked for more weight elements than the file being loaded holds."""
+
+
+@contextlib.contextmanager
+def weight_budget(elements: int) -> Iterator[None]:
+    """Allow at most `elements` weight elements to be created in the block (nests)."""
+    _WEIGHT_BUDGET.append(int(elements))
+    try:
+        yield
+    finally:
+        _WEIGHT_BUDGET.pop()
+
+
+def spend_weight_budget(elements: int, what: str) -> None:
+    """Called before a weight is allocated; raises when a loading budget is exceeded."""
+    if not _WEIGHT_BUDGET:
+        return
+    left = _WEIGHT_BUDGET[-1] - int(elements)
+    if left < 0:
+        raise WeightBudgetExceeded(
+            f"Expected the file's config to describe weights its tensors can fill, received: "
+            f"{what} of {int(elements)} elements with {_WEIGHT_BUDGET[-1]} elements left"
+        )
+    _WEIGHT_BUDGET[-1] = left

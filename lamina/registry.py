@@ -66,3 +66,15 @@ def get(kind: str, name: str) -> Any:
         f"Expected a known {kind} name, received: {kind}={name!r}.{did_you_mean} "
         f"Valid names: {', '.join(sorted(table))}."
     )
+
+
+def unregister(kind: str, name: str, obj: Any) -> None:
+    """Remove `name` from `kind` if it still maps to `obj` (undoes a scoped registration)."""
+    table = _REGISTRIES.get(kind, {})
+    if table.get(name) is obj:
+        del table[name]
+
+
+def lookup(kind: str, name: str) -> Any:
+    """The object registered as exactly `name` under `kind`, or None."""
+    return _REGISTRIES.get(kind, {}).get(name)

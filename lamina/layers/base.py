@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 import weakref
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lamina import constraints, initializers, regularizers
+from lamina import config, constraints, initializers, regularizers
 from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, is_shape, normalize_shape
@@ -155,6 +156,7 @@ class Layer(nn.Module):
                 "A layer of an integer or boolean dtype holds only non-trainable state; a layer "
                 "that takes integer ids keeps a float dtype and sets autocast = False."
             )
+        config.spend_weight_budget(math.prod(int(s) for s in shape), f"weight '{name}'")
         init = initializers.get(initializer)
         constraint = constraints.get(constraint)
         constraints.check_axis(constraint, tuple(shape), name)

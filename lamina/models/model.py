@@ -137,6 +137,38 @@ class Model(Trainer, Layer):
 
         return json.dumps(serialize_layer(self), **kwargs)
 
+    def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save the whole model; the name picks the format: `.lamina`, `.keras` or `.h5`.
+
+        Writes are atomic: a crash mid-save leaves the previous file intact.
+        """
+        from lamina.saving.api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save the weights only: `.weights.h5` / `.h5` (Keras's layouts) or `.safetensors`."""
+        from lamina.saving.api import save_weights
+
+        if kwargs.get("save_format") not in (None, "h5", "safetensors"):
+            raise ValueError(
+                "Expected save_format None, 'h5' or 'safetensors', received: "
+                f"save_format={kwargs['save_format']!r}"
+            )
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> Any:
+        """Load weights written by Lamina, Keras (`.weights.h5`, `.h5`, `.keras`) or PyTorch
+        (a `state_dict`, read with `weights_only=True`); returns the names skipped."""
+        from lamina.saving.api import load_weights
+
+        if kwargs.get("by_name"):
+            raise ValueError(
+                "Expected by_name=False (tf.keras's by_name loading is not supported), "
+                "received: by_name=True; use skip_mismatch=True to skip layers that differ"
+            )
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
         """Print each layer's output shape and parameter count, with totals (Keras's format)."""
         from lamina.models.summary import print_summary

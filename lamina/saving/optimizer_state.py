@@ -57,8 +57,7 @@ def restore_optimizer(
     """Load what `optimizer_payload` wrote into `optimizer` (built or not yet built)."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise FileFormatError(
-            f"Expected optimizer state of format {FORMAT} in {source}, received: "
-            f"{_describe(meta)}"
+            f"Expected optimizer state of format {FORMAT} in {source}, received: {_describe(meta)}"
         )
     iterations = meta.get("iterations")
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:

@@ -130,8 +130,7 @@ def _same_shapes_in_order(entries: list[tuple[str, Entry]], tensors: Mapping[str
     if len(values) != len(entries):
         return False
     return all(
-        tuple(np.shape(v)) == tuple(keras_layout(e).shape)
-        for (_, e), v in zip(entries, values)
+        tuple(np.shape(v)) == tuple(keras_layout(e).shape) for (_, e), v in zip(entries, values)
     )
 
 
