@@ -20,11 +20,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as save_tensors
 
 from lamina.io_utils import atomic_write
 from lamina.saving.errors import FileFormatError, where
 from lamina.saving.native import load_lamina, read_tensors, save_lamina
+from lamina.saving.tensor_files import dump, ordered
 from lamina.saving.weight_names import assign_weights, weight_tensors
 from lamina.saving.zip_archive import SafeZip
 
@@ -106,7 +106,7 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
             f"Expected a weights file name (.weights.h5, .h5 or .safetensors), received: "
             f"filepath={str(path)!r}; model.save(path) writes {path.suffix} files"
         )
-    data = save_tensors(weight_tensors(model), metadata={"layout": "keras"})
+    data = dump(weight_tensors(model))
     with atomic_write(path, fsync=True) as f:
         f.write(data)
 
@@ -159,6 +159,7 @@ def _load_safetensors(model: Any, path: Path, skip_mismatch: bool) -> list[str]:
             f"Expected a safetensors file, received: {where(path)} ({type(err).__name__}: "
             f"{str(err)[:200]})"
         ) from None
+    tensors = ordered(tensors, metadata)
     if metadata.get("layout") != "keras" and set(tensors) <= set(model.state_dict()):
         return _load_state_dict(model, tensors, skip_mismatch, path)
     return assign_weights(model, tensors, skip_mismatch=skip_mismatch, source=where(path))
@@ -189,8 +190,8 @@ def _load_state_dict(model: Any, state: Any, skip_mismatch: bool, path: Path) ->
             skipped.append(key)
         else:
             raise FileFormatError(
-                f"Model '{model.name}' expected '{key}' of shape {tuple(target.shape)}, "
-                f"received: it {problem} in {where(path)}"
+                f"Layer '{_owner(model, key)}' expected '{key}' of shape "
+                f"{tuple(target.shape)}, received: it {problem} in {where(path)}"
             )
     extra = [k for k in state if k not in own]
     if extra and not skip_mismatch:
@@ -202,6 +203,18 @@ def _load_state_dict(model: Any, state: Any, skip_mismatch: bool, path: Path) ->
         for key, value in staged.items():
             own[key].copy_(value.to(dtype=own[key].dtype))
     return skipped
+
+
+def _owner(model: Any, key: str) -> str:
+    """The name of the Lamina layer whose module holds state_dict entry `key`."""
+    best, owner = -1, model.name
+    for prefix, module in model.named_modules():
+        name = getattr(module, "name", None)
+        if not isinstance(name, str) or not hasattr(module, "_weight_specs"):
+            continue
+        if (not prefix or key.startswith(prefix + ".")) and len(prefix) > best:
+            best, owner = len(prefix), name
+    return owner
 
 
 def _torch_load(path: Path) -> Any:
