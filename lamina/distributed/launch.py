@@ -121,9 +121,7 @@ def spawn_fit(model: Any, distribute: Any, fit_kwargs: dict[str, Any]) -> Any:
     _prepare_parent(model, fit_kwargs, spec.processes)
     timeout = env.resolve_timeout(spec.timeout)
     with tempfile.TemporaryDirectory(prefix="lamina-distributed-") as workdir:
-        digest = payload.save(
-            payload.pack(model, fit_kwargs), os.path.join(workdir, worker.JOB_FILE)
-        )
+        digest = payload.save_job(model, fit_kwargs, workdir)
         res = _run_workers(spec.processes, backend, timeout, workdir, digest)
     return payload.apply_result(model, res)
 
@@ -161,13 +159,13 @@ def _run_workers(
     finally:
         _stop([p for p in procs if p.is_alive()])
         del store
-    path = os.path.join(workdir, worker.RESULT_FILE)
+    path = os.path.join(workdir, payload.RESULT_JSON)
     if not os.path.exists(path):
         raise RuntimeError(
             "Expected rank 0 to write the training result, received: no result file "
             f"(every rank exited with code 0) in {workdir}"
         )
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return payload.read_result(workdir)
 
 
 @contextlib.contextmanager

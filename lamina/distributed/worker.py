@@ -1,6 +1,6 @@
 """The worker process of `fit(distribute=N)`: join the group, rebuild the model, run fit.
 
-Each worker reads the job file, joins the process group through the parent's TCP
+Each worker reads the job files (`payload`), joins the process group through the parent's TCP
 store, calls the same `fit` on its shard, and exits. Rank 0 writes the result file.
 On any error the worker writes a report (type, message, traceback) for the parent
 and exits with code 1 at once, so a broken rank never keeps the others waiting. An
@@ -20,8 +20,6 @@ import time
 import traceback
 from typing import Any
 
-JOB_FILE = "job.pt"
-RESULT_FILE = "result.pt"
 # Set by the parent while it starts a worker: where that worker reports an error raised
 # while it imports the main module, before `run` takes over.
 REPORT_ENV = "LAMINA_DISTRIBUTED_ERROR_REPORT"
@@ -39,7 +37,7 @@ class WorkerArgs:
     threads: int
     parent_pid: int
     seed: int
-    job_digest: str  # SHA-256 of the job file, handed over outside the file
+    job_digest: str  # SHA-256 of the job files, handed over outside the files
 
 
 def error_path(workdir: str, rank: int) -> str:
@@ -143,7 +141,6 @@ def _train(args: WorkerArgs) -> None:
     from lamina.distributed import env, payload
 
     torch.set_num_threads(args.threads)
-    job = payload.load_verified(os.path.join(args.workdir, JOB_FILE), args.job_digest)
     seed = (args.seed + args.rank) % 2**32  # own dropout masks per rank; shuffling is shared
     random.seed(seed)
     np.random.seed(seed)
@@ -153,10 +150,8 @@ def _train(args: WorkerArgs) -> None:
     env.initialize(
         args.backend, args.timeout, store=store, rank=args.rank, world_size=args.world_size
     )
-    model = payload.unpack(job)
-    history = model.fit(**job["fit"])
+    model, fit_kwargs = payload.load_job(args.workdir, args.job_digest)
+    history = model.fit(**fit_kwargs)
     if args.rank == 0:
-        path = os.path.join(args.workdir, RESULT_FILE)
-        torch.save(payload.result(model, history), path + ".tmp")
-        os.replace(path + ".tmp", path)
+        payload.write_result(model, history, args.workdir)
     env.shutdown()

@@ -16,6 +16,7 @@ A model is an `nn.Module`, so PyTorch code can use it directly.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -119,7 +120,7 @@ class Model(Trainer, Layer):
         one; a subclassed model is rebuilt by its own class as `cls(**config)`.
         """
         if cls is not Model:
-            return cls(**config)
+            return _subclass_from_config(cls, config)
         if isinstance(config, dict) and "input_layers" in config:
             return registry.get("layer", "Functional").from_config(config, custom_objects)
         if isinstance(config, dict) and "layers" in config:
@@ -177,6 +178,22 @@ class Model(Trainer, Layer):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _subclass_from_config(cls: type, config: dict[str, Any]) -> Model:
+    """`cls(**config)`; a subclass whose `__init__` takes no `name`, `trainable` or
+    `dtype` (Keras's bare `def __init__(self)`) gets those set after construction."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return cls(**config)
+    base = {k: config[k] for k in ("name", "trainable", "dtype") if k in config}
+    rest = {k: v for k, v in config.items() if k in params or k not in base}
+    model = cls(**rest)
+    if "name" in base and "name" not in params:
+        model.name = base["name"]
+    if "trainable" in base and "trainable" not in params:
+        model.trainable = base["trainable"]
+    return model
 
 
 def _base_on_functional(cls: type, functional: type) -> type:

@@ -40,9 +40,11 @@ def kinds_of(obj: Any) -> tuple[str, ...]:
         found = tuple(kind for base, kind in _CLASS_KINDS if issubclass(obj, base))
         if found:
             return found
+        if callable(getattr(obj, "set_model", None)) and hasattr(obj, "on_epoch_end"):
+            return ("callback",)  # a Callback (callbacks sit above saving: duck-typed)
         raise TypeError(
-            "Expected a Layer, Model, Loss, Metric, Optimizer, Initializer, Regularizer or "
-            f"Constraint subclass, or a function, received: {obj!r}"
+            "Expected a Layer, Model, Loss, Metric, Optimizer, Initializer, Regularizer, "
+            f"Constraint or Callback subclass, or a function, received: {obj!r}"
         )
     if callable(obj):
         return _FUNCTION_KINDS

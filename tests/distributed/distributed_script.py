@@ -53,6 +53,7 @@ def _states(model: lamina.Model) -> dict[str, list]:
     }
 
 
+@lamina.saving.register_serializable(package="lamina_tests")
 class RecordLogs(callbacks.Callback):
     """Writes folder/rank<r>.json: per epoch, the logs every rank received and this rank's
     own (unreduced) metric states, after the last training batch and after validation."""
@@ -83,6 +84,7 @@ class RecordLogs(callbacks.Callback):
             json.dump(out, f)
 
 
+@lamina.saving.register_serializable(package="lamina_tests")
 class DieOnRank(callbacks.Callback):
     """Kills rank `rank` abruptly (no Python error) after batch `batch` of the first epoch."""
 
@@ -95,6 +97,7 @@ class DieOnRank(callbacks.Callback):
             os._exit(3)
 
 
+@lamina.saving.register_serializable(package="lamina_tests")
 class RaiseOnRank(callbacks.Callback):
     """Raises a ValueError on rank `rank` when the first epoch begins."""
 
@@ -105,13 +108,6 @@ class RaiseOnRank(callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if lamina.distributed.rank() == self.rank:
             raise ValueError(f"Expected to fail on rank {self.rank}, received: a test")
-
-
-class PerRankPath(str):
-    """A checkpoint path that appends the writer's rank when formatted (to see who writes)."""
-
-    def format(self, *args: object, **kwargs: object) -> str:
-        return str.format(self, *args, **kwargs) + f".rank{lamina.distributed.rank()}"
 
 
 def main(folder: str) -> None:

@@ -21,7 +21,6 @@ from distributed_script import (
     BATCH,
     EPOCHS,
     DieOnRank,
-    PerRankPath,
     RaiseOnRank,
     RecordLogs,
     make_data,
@@ -94,7 +93,7 @@ def test_spawn_fit_equals_single_process_and_reduces_logs(tmp_path):
     xv, yv = make_data(61, seed=1)
     ref, ref_history = reference_run(x, y, xv, yv)
     model = make_model()
-    ckpt = PerRankPath(str(tmp_path / "ckpt-{epoch}.pt"))
+    ckpt = str(tmp_path / "ckpt-{epoch}.lamina")
     with no_hang():
         history = model.fit(
             x,
@@ -118,12 +117,13 @@ def test_spawn_fit_equals_single_process_and_reduces_logs(tmp_path):
     ranks = load_ranks(tmp_path)
     check_rank_logs(ranks, ref_history)
     assert_same_weights(ranks[1]["weights"], ref.get_weights())
-    # Only rank 0 wrote checkpoints, and the last one holds the final weights.
+    # The checkpoints were written (by rank 0: see test_model_checkpoint_writes_on_rank_zero_only),
+    # and the last one holds the final weights.
     written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ckpt"))
-    assert written == ["ckpt-1.pt.rank0", "ckpt-2.pt.rank0"]
-    state = torch.load(tmp_path / "ckpt-2.pt.rank0", weights_only=True)
-    for key, value in ref.state_dict().items():
-        torch.testing.assert_close(state[key], value, atol=1e-5, rtol=0)
+    assert written == ["ckpt-1.lamina", "ckpt-2.lamina"]
+    assert_same_weights(
+        lamina.models.load_model(tmp_path / "ckpt-2.lamina").get_weights(), ref.get_weights()
+    )
     # The optimizer state came back too: a second (local) fit continues from it.
     assert model.optimizer.iterations.item() == EPOCHS * 7
 
@@ -294,8 +294,9 @@ def functional_model() -> lamina.Model:
     return model
 
 
+@lamina.saving.register_serializable(package="lamina_tests")
 class SubclassedNet(lamina.Model):
-    """A subclassed model without a config of its own: it travels as a pickled module."""
+    """A registered subclassed model without a config of its own (a bare __init__)."""
 
     def __init__(self):
         super().__init__()
@@ -315,33 +316,83 @@ def subclassed_model() -> lamina.Model:
     return model
 
 
-@pytest.mark.parametrize(
-    "build, kind",
-    [(make_model, "config"), (functional_model, "config"), (subclassed_model, "module")],
-)
-def test_the_job_rebuilds_the_compiled_model_with_its_optimizer_state(tmp_path, build, kind):
-    """Sequential and functional models travel as config + weights; others pickled whole."""
+@pytest.mark.parametrize("build", [make_model, functional_model, subclassed_model])
+def test_the_job_rebuilds_the_compiled_model_with_its_optimizer_state(tmp_path, build):
+    """Every model travels as a .lamina file: architecture by registered names, weights,
+    compile settings and optimizer state; the data as safetensors; nothing pickled."""
     x, y = make_data()
     model = build()
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # optimizer state to carry over
-    job = payload.pack(model, {"x": x, "y": y})
-    assert job["model"]["kind"] == kind
-    digest = payload.save(job, str(tmp_path / "job.pt"))
-    clone = payload.unpack(payload.load_verified(str(tmp_path / "job.pt"), digest))
+    digest = payload.save_job(
+        model, {"x": x, "y": y, "class_weight": {0: 1.0, 2: 3.0}}, str(tmp_path)
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(payload.JOB_FILES)
+    clone, fit_kwargs = payload.load_job(str(tmp_path), digest)
     assert clone is not model and clone.optimizer.iterations.item() == 7
     assert clone._steps_per_execution == model._steps_per_execution  # 2 for the functional one
+    np.testing.assert_array_equal(fit_kwargs["x"], x)
+    assert fit_kwargs["class_weight"] == {0: 1.0, 2: 3.0} and fit_kwargs["callbacks"] == []
     for m in (model, clone):
         m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     assert_same_weights(clone.get_weights(), model.get_weights(), atol=0)
 
 
-def test_a_tampered_job_file_is_not_unpickled(tmp_path):
-    path = str(tmp_path / "job.pt")
-    digest = payload.save({"model": {"kind": "config"}, "compile": {}, "fit": {}}, path)
-    with open(path, "ab") as f:
-        f.write(b"tampered")
-    with pytest.raises(RuntimeError, match="refusing to unpickle"):
-        payload.load_verified(path, digest)
+def test_callbacks_travel_by_name_and_config(tmp_path):
+    model = make_model()
+    x, y = make_data()
+    cbs = [
+        callbacks.EarlyStopping(monitor="loss", patience=3, min_delta=0.01, mode="min"),
+        callbacks.ModelCheckpoint(str(tmp_path / "m.lamina"), monitor="loss", save_best_only=True),
+        RecordLogs(str(tmp_path)),
+    ]
+    digest = payload.save_job(model, {"x": x, "y": y, "callbacks": cbs}, str(tmp_path))
+    _, fit_kwargs = payload.load_job(str(tmp_path), digest)
+    rebuilt = fit_kwargs["callbacks"]
+    assert [type(c) for c in rebuilt] == [type(c) for c in cbs]
+    for a, b in zip(cbs, rebuilt):
+        assert payload.callback_config(a) == payload.callback_config(b)
+    assert (
+        rebuilt[0].patience == 3
+        and rebuilt[1].save_best_only
+        and rebuilt[2].folder == str(tmp_path)
+    )
+
+
+def test_data_that_is_not_arrays_is_named_before_any_process_starts():
+    model = make_model()
+    x, y = make_data()
+    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=BATCH)
+    with pytest.raises(
+        ValueError, match=r"Expected fit arguments that can be sent .*x=.*DataLoader.*torchrun"
+    ):
+        model.fit(loader, epochs=1, verbose=0, distribute=2)
+
+
+def test_an_unregistered_model_class_is_named_before_any_process_starts():
+    class Local(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = lamina.layers.Dense(3, activation="softmax")
+
+        def call(self, x):
+            return self.out(x)
+
+    model = Local()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = make_data()
+    with pytest.raises(ValueError, match=r"registered classes.*received: Local"):
+        model.fit(x, y, epochs=1, verbose=0, distribute=2)
+
+
+def test_a_tampered_job_file_is_refused(tmp_path):
+    model = make_model()
+    x, y = make_data()
+    model.fit(x, y, epochs=1, verbose=0)
+    digest = payload.save_job(model, {"x": x, "y": y}, str(tmp_path))
+    with open(tmp_path / "job.json", "ab") as f:
+        f.write(b" ")
+    with pytest.raises(RuntimeError, match="refusing to load"):
+        payload.load_job(str(tmp_path), digest)
 
 
 # ------------------------------------------------------------- sharding (no processes)
@@ -447,17 +498,8 @@ def test_sequences_are_dealt_round_robin():
 
 
 # -------------------------------------------------------------- rank-0-only writing
-class FakeModel:
-    def __init__(self):
-        self.stop_training = False
-        self.w = torch.nn.Linear(2, 1)
-
-    def state_dict(self):
-        return self.w.state_dict()
-
-
 def drive_checkpoint(cb, values) -> None:
-    cbs = callbacks.CallbackList([cb], model=FakeModel(), params={"epochs": len(values)})
+    cbs = callbacks.CallbackList([cb], model=make_model(), params={"epochs": len(values)})
     cbs.on_train_begin()
     for epoch, value in enumerate(values):
         cbs.on_epoch_begin(epoch)
@@ -468,21 +510,21 @@ def drive_checkpoint(cb, values) -> None:
 def test_model_checkpoint_writes_on_rank_zero_only(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "r1-{epoch}.pt")), [1.0])
+    drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "r1-{epoch}.lamina")), [1.0])
     log = callbacks.CSVLogger(str(tmp_path / "r1.csv"))
     drive_checkpoint(log, [1.0])
     monkeypatch.setenv("RANK", "0")
-    drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "r0-{epoch}.pt")), [1.0])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r0-1.pt"]
+    drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "r0-{epoch}.lamina")), [1.0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r0-1.lamina"]
 
 
 def test_model_checkpoint_save_best_only(tmp_path):
-    path = str(tmp_path / "best-{epoch}-{val_loss:.1f}.pt")
+    path = str(tmp_path / "best-{epoch}-{val_loss:.1f}.lamina")
     drive_checkpoint(callbacks.ModelCheckpoint(path, save_best_only=True), [0.5, 0.7, 0.3, 0.4])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-1-0.5.pt", "best-3-0.3.pt"]
-    state = torch.load(tmp_path / "best-3-0.3.pt", weights_only=True)
-    assert set(state) == {"weight", "bias"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-1-0.5.lamina", "best-3-0.3.lamina"]
+    saved = lamina.models.load_model(tmp_path / "best-3-0.3.lamina")
+    assert_same_weights(saved.get_weights(), make_model().get_weights(), atol=0)
     with pytest.raises(ValueError, match=r"ModelCheckpoint expected filepath fields"):
-        drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "{acc}.pt")), [1.0])
+        drive_checkpoint(callbacks.ModelCheckpoint(str(tmp_path / "{acc}.lamina")), [1.0])
     with pytest.raises(ValueError, match=r"ModelCheckpoint expected save_freq="):
         callbacks.ModelCheckpoint(path, save_freq=0)
