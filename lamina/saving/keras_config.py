@@ -50,7 +50,11 @@ def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
 def _value(key: str, value: Any) -> Any:
     if key == "dtype" and isinstance(value, dict):
         return (value.get("config") or {}).get("name")  # DTypePolicy -> "float32"
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        return value.get("config")  # a function by name: the registry (or custom_objects) has it
     if isinstance(value, dict) and "class_name" in value and "module" in value:
+        if value.get("class_name") == "DTypePolicy":
+            return (value.get("config") or {}).get("name")
         kind = next((k for suffix, k in _KINDS.items() if key.endswith(suffix)), None)
         return {"class_name": value["class_name"], "config": _nested(kind, value)}
     return value
