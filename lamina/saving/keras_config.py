@@ -100,3 +100,37 @@ def _accepted(cls: type) -> set[str]:
             break
     names.discard("self")
     return names
+
+
+def from_legacy(entry: Any) -> Any:
+    """A tf.keras 2 / legacy-HDF5 model entry in Keras 3's layout: every layer entry
+    marked as Keras's (so `translate` reads it) and old-style inbound nodes
+    (`[[name, node, tensor, kwargs], ...]`) as `{"args": [...], "kwargs": {...}}`."""
+    if isinstance(entry, list):
+        return [from_legacy(e) for e in entry]
+    if not isinstance(entry, dict):
+        return entry
+    out = dict(entry)
+    if isinstance(out.get("class_name"), str) and isinstance(out.get("config"), dict):
+        out.setdefault("module", "keras.layers")
+        config = dict(out["config"])
+        if isinstance(config.get("layers"), list):
+            config["layers"] = [from_legacy(e) for e in config["layers"]]
+        out["config"] = config
+    nodes = out.get("inbound_nodes")
+    if isinstance(nodes, list):
+        out["inbound_nodes"] = [_node(n) for n in nodes]
+    return out
+
+
+def _node(node: Any) -> Any:
+    if isinstance(node, dict):
+        return node  # Keras 3's layout already
+    if not isinstance(node, list) or not all(isinstance(t, list) and len(t) >= 3 for t in node):
+        raise ValueError(f"Expected an inbound node as a list of tensors, received: {node!r}"[:300])
+    tensors = [
+        {"class_name": "__keras_tensor__", "config": {"keras_history": [t[0], t[1], t[2]]}}
+        for t in node
+    ]
+    kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+    return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": kwargs}

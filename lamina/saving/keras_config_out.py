@@ -39,6 +39,11 @@ _NESTED_MODULES = {
     "_constraint": "keras.constraints",
 }
 _LAMINA_ONLY_ARGS = ("input_shape", "batch_input_shape", "input_dim")
+# Arguments Keras's class does not take, dropped while at the value Keras assumes.
+_KERAS_DEFAULTS = {
+    "SpatialDropout1D": {"trainable": True},
+    "SpatialDropout2D": {"trainable": True},
+}
 KERAS_COMPILE_ARGS = (
     "optimizer",
     "loss",
@@ -110,6 +115,14 @@ def keras_entry(layer: Layer) -> dict[str, Any]:
     else:
         check_keras_weights(layer)
         config = layer_config(layer.get_config())
+        for key, default in _KERAS_DEFAULTS.get(class_name, {}).items():
+            if config.get(key, default) != default:
+                raise ValueError(
+                    f"Layer '{layer.name}' ({class_name}) can't be saved in a Keras format: "
+                    f"expected {key}={default!r} (Keras's {class_name} has no {key} "
+                    f"argument), received: {key}={config[key]!r}"
+                )
+            config.pop(key, None)
     entry: dict[str, Any] = {
         "module": module,
         "class_name": class_name,

@@ -323,7 +323,7 @@ def _assign(staged: list[tuple[Any, np.ndarray]]) -> None:
     """Copy every checked value in (nothing is copied unless all were checked)."""
     with torch.no_grad():
         for entry, value in staged:
-            tensor = torch.as_tensor(np.ascontiguousarray(value))
+            tensor = torch.as_tensor(np.array(value, order="C"))  # 0-d stays 0-d
             if entry.spec.to_torch is not None:
                 tensor = tensor.permute(*entry.spec.to_torch)
             target = entry.tensor
