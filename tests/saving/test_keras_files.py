@@ -228,3 +228,124 @@ def test_lamina_only_layers_still_save_weights(tmp_path):
     load_weights_h5(twin, tmp_path / "m.weights.h5")
     x = inputs(ALL["dense"])[0][:, :4]
     assert_same(lamina_out(twin, [x]), lamina_out(model, [x]))
+
+
+# ------------------------------------------------------------------ tf.keras 2 files
+def _tf2_dense(name, units, activation, inbound):
+    config = {
+        "name": name,
+        "trainable": True,
+        "dtype": "float32",
+        "units": units,
+        "activation": activation,
+        "use_bias": True,
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}},
+        "kernel_regularizer": None,
+        "bias_regularizer": None,
+        "activity_regularizer": None,
+        "kernel_constraint": None,
+        "bias_constraint": None,
+    }
+    return {"class_name": "Dense", "config": config, "name": name, "inbound_nodes": inbound}
+
+
+def _tf2_file(path, functional, arrays):
+    """A full-model .h5 as tf.keras 2.13 writes it (old inbound nodes, ':0' weight names)."""
+    import json
+
+    import h5py
+
+    layers = [
+        {
+            "class_name": "InputLayer",
+            "config": {
+                "batch_input_shape": [None, 3],
+                "dtype": "float32",
+                "sparse": False,
+                "ragged": False,
+                "name": "input_1",
+            },
+            "name": "input_1",
+            "inbound_nodes": [],
+        },
+        _tf2_dense("dense", 4, "relu", [[["input_1", 0, 0, {}]]]),
+        _tf2_dense("dense_1", 2, "linear", [[["dense", 0, 0, {}]]]),
+    ]
+    if functional:
+        config = {
+            "class_name": "Functional",
+            "config": {
+                "name": "model",
+                "layers": layers,
+                "input_layers": [["input_1", 0, 0]],
+                "output_layers": [["dense_1", 0, 0]],
+            },
+        }
+    else:
+        for layer in layers:
+            del layer["name"], layer["inbound_nodes"]
+        config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    training = {
+        "loss": "mse",
+        "metrics": [
+            [
+                {
+                    "class_name": "MeanMetricWrapper",
+                    "config": {"name": "mae", "dtype": "float32", "fn": "mean_absolute_error"},
+                }
+            ]
+        ],
+        "weighted_metrics": None,
+        "loss_weights": None,
+        "optimizer_config": {
+            "class_name": "Adam",
+            "config": {
+                "name": "Adam",
+                "learning_rate": 0.002,
+                "beta_1": 0.9,
+                "beta_2": 0.999,
+                "epsilon": 1e-07,
+                "amsgrad": False,
+            },
+        },
+    }
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["keras_version"] = "2.13.1"
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["training_config"] = json.dumps(training)
+        weights = f.create_group("model_weights")
+        names = ["input_1", "dense", "dense_1"] if functional else ["dense", "dense_1"]
+        weights.attrs["layer_names"] = [n.encode() for n in names]
+        weights.attrs["backend"] = "tensorflow"
+        weights.attrs["keras_version"] = "2.13.1"
+        for name in names:
+            group = weights.create_group(name)
+            own = [f"{name}/kernel:0", f"{name}/bias:0"] if name != "input_1" else []
+            group.attrs["weight_names"] = [n.encode() for n in own]
+            for weight, value in zip(own, arrays.get(name, [])):
+                group[weight] = value
+
+
+@pytest.mark.parametrize("functional", [True, False])
+def test_tf_keras_2_h5_loads(functional, tmp_path):
+    rng = np.random.default_rng(3)
+    k1, b1 = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=4).astype("float32")
+    k2, b2 = rng.normal(size=(4, 2)).astype("float32"), rng.normal(size=2).astype("float32")
+    _tf2_file(tmp_path / "tf2.h5", functional, {"dense": [k1, b1], "dense_1": [k2, b2]})
+    x = rng.normal(size=(5, 3)).astype("float32")
+    expected = np.maximum(x @ k1 + b1, 0) @ k2 + b2
+
+    model = load_h5(tmp_path / "tf2.h5")
+    assert_same(lamina_out(model, [x]), [expected])
+    assert type(model.optimizer).__name__ == "Adam"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.002)
+    twin = lamina.Sequential(
+        [lamina.Input((3,)), lamina.layers.Dense(4, activation="relu"), lamina.layers.Dense(2)]
+    )
+    load_weights_h5(twin, tmp_path / "tf2.h5")  # the model_weights group of a full file
+    assert_same(lamina_out(twin, [x]), [expected])
+    assert_same(
+        keras_out(keras.saving.load_model(tmp_path / "tf2.h5", compile=False), [x]), [expected]
+    )
