@@ -82,12 +82,18 @@ def keras3_layout(model: Any) -> Layout:
         if model_kind(layer) in ("Functional", "Sequential"):
             container(graph_children(layer), _join(path, "layers"))
             return
-        for attr, child in sorted(layer.named_children(), key=lambda kv: _attr_key(kv[0])):
+        children: list[tuple[str, Any]] = list(layer.named_children())
+        if model_kind(layer) == "Model":
+            # Keras walks a subclassed model's `layers` property with its attributes: layers
+            # no attribute reached first are stored under layers/<class>_<n>.
+            children.append(("layers", list(layer.layers)))
+        for attr, child in sorted(children, key=lambda kv: _attr_key(kv[0])):
             if is_layer(child):
                 visit(child, _join(path, attr))
-            elif isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict, torch.nn.Sequential)):
-                items = child.values() if isinstance(child, torch.nn.ModuleDict) else child
-                container([c for c in items if is_layer(c)], _join(path, attr))
+            elif isinstance(child, (list, torch.nn.ModuleList, torch.nn.Sequential)):
+                container([c for c in child if is_layer(c)], _join(path, attr))
+            elif isinstance(child, torch.nn.ModuleDict):
+                container([c for c in child.values() if is_layer(c)], _join(path, attr))
 
     def container(children: list[Any], path: str) -> None:
         used: dict[str, int] = {}

@@ -349,3 +349,52 @@ def test_tf_keras_2_h5_loads(functional, tmp_path):
     assert_same(
         keras_out(keras.saving.load_model(tmp_path / "tf2.h5", compile=False), [x]), [expected]
     )
+
+
+# ------------------------------------------------------------------ subclassed models
+class _KerasNet(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(4, activation="relu")
+        self.blocks = [keras.layers.Dense(4), keras.layers.BatchNormalization()]
+        self.out = keras.layers.Dense(2)
+
+    def call(self, x):
+        h = self.hidden(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h)
+
+
+class _LaminaNet(lamina.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = lamina.layers.Dense(4, activation="relu")
+        self.blocks = torch.nn.ModuleList(
+            [lamina.layers.Dense(4), lamina.layers.BatchNormalization()]
+        )
+        self.out = lamina.layers.Dense(2)
+
+    def call(self, x, training=None):
+        h = self.hidden(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h)
+
+
+def test_subclassed_model_weights_both_ways(tmp_path):
+    """Keras names a subclassed model's groups by attribute (and `layers/...` for the rest)."""
+    x = inputs(ALL["dense"])[0][:, :5]
+    source = _KerasNet()
+    source(x)
+    randomize(source)
+    source.save_weights(tmp_path / "k.weights.h5")
+    twin = _LaminaNet()
+    twin(torch.from_numpy(x))
+    assert load_weights_h5(twin, tmp_path / "k.weights.h5") == []
+    assert_same(lamina_out(twin, [x]), keras_out(source, [x]))
+
+    randomize(twin, seed=5)
+    save_weights_h5(twin, tmp_path / "l.weights.h5")
+    source.load_weights(tmp_path / "l.weights.h5")
+    assert_same(keras_out(source, [x]), lamina_out(twin, [x]))
