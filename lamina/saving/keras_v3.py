@@ -128,3 +128,13 @@ def _scopable(obj: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def load_keras_weights(
+    model: Any, path: str | os.PathLike, skip_mismatch: bool = False
+) -> list[str]:
+    """`model.load_weights("m.keras")`: the weights of a `.keras` file into a built model."""
+    with SafeZip(path) as archive:
+        label = where(path, WEIGHTS)
+        with open_h5(archive.read(WEIGHTS), label=label) as h5:
+            return read_keras3(model, h5, skip_mismatch=skip_mismatch) or []

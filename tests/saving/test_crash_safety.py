@@ -39,7 +39,7 @@ _SAVER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("suffix", [".lamina"])
+@pytest.mark.parametrize("suffix", [".lamina", ".keras", ".h5"])
 def test_a_save_killed_at_random_moments_leaves_a_whole_file(tmp_path, suffix):
     path = tmp_path / f"m{suffix}"
     rng = random.Random(0)

@@ -130,3 +130,18 @@ def test_a_model_file_gives_its_weights_and_a_weights_file_is_not_a_model(tmp_pa
     (tmp_path / "junk.lamina").write_bytes(b"not a model at all")
     with pytest.raises(FileFormatError, match="junk.lamina"):
         lamina.models.load_model(tmp_path / "junk.lamina")
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "w.weights.h5", "w.h5"])
+def test_keras_files_give_their_weights_to_a_built_model(tmp_path, name):
+    a = _model()
+    path = tmp_path / name
+    (a.save if name.startswith("m.") else a.save_weights)(path)
+    b = _model()
+    assert b.load_weights(path) == []
+    np.testing.assert_array_equal(a.predict(_x(), verbose=0), b.predict(_x(), verbose=0))
+    c = _model(7)
+    assert c.load_weights(path, skip_mismatch=True)  # the output layer is skipped, by name
+    np.testing.assert_array_equal(
+        c.get_layer("conv").get_weights()[0], a.get_layer("conv").get_weights()[0]
+    )
