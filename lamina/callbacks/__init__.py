@@ -9,6 +9,7 @@ Python floats. Callbacks import no engine code; in a distributed run they ask
 `lamina.distributed.env` whether this process is rank 0, which alone prints and writes.
 """
 
+from lamina.callbacks.backup_and_restore import BackupAndRestore
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.callback_list import CallbackList
 from lamina.callbacks.csv_logger import CSVLogger
@@ -21,6 +22,7 @@ from lamina.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

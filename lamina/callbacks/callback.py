@@ -47,6 +47,16 @@ class Callback:
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
+    # Resumable state: BackupAndRestore saves `_backup_state()` with its backup and hands
+    # it back to `_restore_state` when a crashed fit restarts (after on_train_begin).
+    def _backup_state(self) -> dict[str, Any] | None:
+        """What this callback must carry over a crash: a JSON object whose values may
+        also be tensors or NumPy arrays (they come back as CPU tensors); None: nothing."""
+        return None
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        """Take back what `_backup_state` returned."""
+
     def overrides(self, hook: str) -> bool:
         """True when this callback does something in `hook` (lets the engine skip batch logs)."""
         method = getattr(self, hook, None)

@@ -24,6 +24,7 @@ class CallbackList:
     (ReduceLROnPlateau adds `learning_rate`). A duck-typed callback without a hook is
     skipped. `needs_batch_hooks('train' | 'test' | 'predict')` tells the engine whether any
     callback uses those batch hooks: if not, it skips batch logs and their host sync.
+    Callbacks marked `_runs_last` (BackupAndRestore) are called after all the others.
     """
 
     def __init__(
@@ -39,6 +40,12 @@ class CallbackList:
         if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
             self.history = History()
             self.callbacks.append(self.history)
+        # `_runs_last` callbacks (BackupAndRestore) come after the others: they restore
+        # what the others reset in on_train_begin and save what their hooks updated
+        self.callbacks.sort(key=lambda cb: bool(getattr(cb, "_runs_last", False)))
+        for cb in self.callbacks:
+            if hasattr(cb, "_set_peers"):
+                cb._set_peers(self.callbacks)
         self.model = None
         self.params = {**(params or {}), **extra_params}
         if model is not None:
@@ -46,7 +53,11 @@ class CallbackList:
         self.set_params(self.params)
 
     def append(self, callback: Any) -> None:
-        self.callbacks.append(callback)
+        last = [i for i, cb in enumerate(self.callbacks) if getattr(cb, "_runs_last", False)]
+        if last and not getattr(callback, "_runs_last", False):
+            self.callbacks.insert(last[0], callback)
+        else:
+            self.callbacks.append(callback)
         if self.model is not None:
             callback.set_model(self.model)
         callback.set_params(self.params)

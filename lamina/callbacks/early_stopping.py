@@ -97,6 +97,25 @@ class EarlyStopping(Callback):
             else:
                 self.model.load_state_dict(self.best_weights)
 
+    def _backup_state(self) -> dict[str, Any]:
+        return {
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+            "best": self.best,
+            "mode": self._mode,
+            "best_weights": self.best_weights,
+        }
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best_epoch, self.best = int(state["best_epoch"]), float(state["best"])
+        self._mode = state["mode"]
+        weights = state["best_weights"]
+        if isinstance(weights, list):  # get_weights() gives NumPy arrays
+            weights = [w.numpy() if hasattr(w, "numpy") else w for w in weights]
+        self.best_weights = weights
+
     def _weights(self) -> Any:
         if hasattr(self.model, "get_weights"):
             return copy.deepcopy(self.model.get_weights())

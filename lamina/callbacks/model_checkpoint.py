@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import os
+import string
 from typing import Any
-
-import torch
 
 from lamina.callbacks.callback import BATCH_HOOKS, Callback
 from lamina.callbacks.monitor import check_mode, infer_mode, warn_missing
 from lamina.distributed.env import is_main_process
 
+MODEL_SUFFIXES = (".lamina", ".keras", ".h5", ".hdf5")
+WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".safetensors")
+
 
 class ModelCheckpoint(Callback):
-    """Save the model's weights after every epoch (or every `save_freq` batches), as Keras's.
+    """Save the model after every epoch (or every `save_freq` batches), as Keras's.
 
-    `filepath` may hold format fields: `"ckpt-{epoch:02d}-{val_loss:.3f}.pt"` (epochs count
-    from 1). `save_best_only` saves only when `monitor` improves (`mode` 'auto', 'min' or
-    'max', as EarlyStopping; `initial_value_threshold` is the value to beat first).
-    The model's `save_weights(path)` (or `save(path)` unless `save_weights_only`) writes
-    the file when it has one, else `torch.save(model.state_dict(), path)`: restore with
-    `model.load_state_dict(torch.load(path, weights_only=True))` (tensors only, no code
-    runs). In distributed training only rank 0 writes.
+    `filepath` may hold format fields: `"ckpt-{epoch:02d}-{val_loss:.3f}.keras"` (epochs
+    count from 1). `model.save(path)` writes it (`.lamina`, `.keras` or `.h5`), or
+    `model.save_weights(path)` with `save_weights_only` (`.weights.h5`, `.h5` or
+    `.safetensors`). `save_best_only` saves only when `monitor` improves (`mode` 'auto',
+    'min' or 'max', as EarlyStopping; `initial_value_threshold` is the value to beat
+    first); a monitor that no epoch can log (`val_loss` without validation data, a name
+    not among the compiled metrics) is an error when fit starts. In distributed training
+    only rank 0 writes.
     """
 
     def __init__(
@@ -44,6 +47,12 @@ class ModelCheckpoint(Callback):
                 f"received: save_freq={save_freq!r}"
             )
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        suffixes = WEIGHTS_SUFFIXES if save_weights_only else MODEL_SUFFIXES
+        if not self.filepath.lower().endswith(suffixes):
+            raise ValueError(
+                f"ModelCheckpoint expected a filepath ending in {', '.join(suffixes)} "
+                f"(save_weights_only={save_weights_only}), received: filepath={self.filepath!r}"
+            )
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.mode = check_mode("ModelCheckpoint", mode)
         self.save_freq = save_freq
@@ -62,6 +71,30 @@ class ModelCheckpoint(Callback):
         self._batches = 0
         self._mode = infer_mode(self.monitor, self.model) if self.mode == "auto" else self.mode
         self.best = self.initial_value_threshold
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """Fail at the start of fit, not after an epoch, when a name can never be logged."""
+        names = self.params.get("metrics")
+        if self.params.get("do_validation") is False:
+            missing = "no validation data was given"
+            known = [n for n in names or [] if not n.startswith("val_")]
+        elif names is not None:
+            missing, known = "it is not among the compiled metrics' logs", list(names)
+        else:
+            return
+        wanted = [self.monitor] if self.save_best_only else []
+        fields = string.Formatter().parse(self.filepath)
+        wanted += [f for _, f, _, _ in fields if f and f not in ("epoch", "batch")]
+        for name in wanted:
+            never = (name.startswith("val_") and self.params.get("do_validation") is False) or (
+                names is not None and name not in names and name != "learning_rate"
+            )
+            if never:
+                raise ValueError(
+                    f"ModelCheckpoint expected a monitored name that fit logs ("
+                    f"{', '.join(known) or 'none'}), received: '{name}'; {missing}"
+                )
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
@@ -112,12 +145,17 @@ class ModelCheckpoint(Callback):
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        method = getattr(self.model, "save_weights" if self.save_weights_only else "save", None)
-        if method is None and not self.save_weights_only:
-            method = getattr(self.model, "save_weights", None)
-        if method is not None:
-            method(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
         else:
-            torch.save(self.model.state_dict(), path)
+            self.model.save(path)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+
+    def _backup_state(self) -> dict[str, Any]:
+        return {"best": self.best, "mode": self._mode, "batches": self._batches}
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        best = state["best"]
+        self.best = None if best is None else float(best)
+        self._mode, self._batches = state["mode"], int(state["batches"])

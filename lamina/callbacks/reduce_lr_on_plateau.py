@@ -63,6 +63,18 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
 
+    def _backup_state(self) -> dict[str, Any]:
+        return {
+            "wait": self.wait,
+            "cooldown_counter": self.cooldown_counter,
+            "best": self.best,
+            "mode": self._mode,
+        }
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        self.wait, self.cooldown_counter = int(state["wait"]), int(state["cooldown_counter"])
+        self.best, self._mode = float(state["best"]), state["mode"]
+
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 

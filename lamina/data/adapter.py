@@ -112,6 +112,7 @@ class ArrayData:
         if self.batch_size <= 0:
             raise ValueError(f"Expected a positive batch_size, received: batch_size={batch_size}")
         self.shuffle = shuffle
+        self.order: torch.Tensor | None = None  # the current epoch's permutation
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
@@ -143,12 +144,29 @@ class ArrayData:
     def first_x(self) -> Any:
         return map_structure(lambda t: t[:2], self.x)
 
-    def epoch(self) -> Iterator[Batch]:
+    def epoch(self, start: int = 0, order: torch.Tensor | None = None) -> Iterator[Batch]:
+        """One epoch's batches; with shuffle, in a new order drawn from torch's generator.
+
+        A resumed epoch passes the `order` it had (kept in `self.order`, which a backup
+        saves) and the batch to `start` from: the batches before it are skipped unread.
+        """
         bs = self.batch_size
-        perm = torch.randperm(self.n, device=self.device) if self.shuffle else None
-        for start in range(0, self.n, bs):
-            index: Any = slice(start, start + bs) if perm is None else perm[start : start + bs]
+        if order is not None:
+            self._check_order(order)
+            perm = order.to(self.device)
+        else:
+            perm = torch.randperm(self.n, device=self.device) if self.shuffle else None
+        self.order = perm
+        for first in range(start * bs, self.n, bs):
+            index: Any = slice(first, first + bs) if perm is None else perm[first : first + bs]
             yield self.rows(index)
+
+    def _check_order(self, order: torch.Tensor) -> None:
+        if tuple(order.shape) != (self.n,) or order.dtype != torch.int64:
+            raise ValueError(
+                f"Expected a saved shuffle order of {self.n} int64 indices, received: "
+                f"shape={tuple(order.shape)}, dtype={order.dtype} (is this the same data?)"
+            )
 
     def rows(self, index: Any) -> Batch:
         """The batch of rows `index` (a slice: views; an index tensor: one gather each)."""
@@ -225,10 +243,17 @@ class IterableData:
                 break
             yield self._unpack(batch)
 
-    def epoch(self) -> Iterator[Batch]:
+    def epoch(self, start: int = 0, order: Any = None) -> Iterator[Batch]:
+        """One epoch's batches. A resumed epoch (`start` > 0) reads and drops the batches
+        before `start`: the same batches follow when the source repeats its order
+        (`order` is for arrays; an iterable keeps its own)."""
+        batches = self._batches()
+        for _ in range(start):
+            if next(batches, None) is None:
+                break
         if self.device.type == "cuda":  # prefetch: copy batch i+1 while step i runs
-            return one_ahead(self._batches())
-        return self._batches()
+            return one_ahead(batches)
+        return batches
 
 
 class DeviceSequenceData(IterableData):

@@ -62,6 +62,8 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
         self._predict_fn: Any = None
         self._device: torch.device | None = None
         self._precision = MixedPrecision(None, torch.device("cpu"))
+        self._resume: tuple[int, int, Any] | None = None  # see fit
+        self._train_data: Any = None  # the running fit's data (a backup saves its order)
         self._note_overrides()
 
     # ---------------------------------------------------------------------- fit
@@ -155,7 +157,13 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
             cbs = callbacks_mod.CallbackList(
                 list(callbacks or []) + [history],
                 model=self,
-                params={"epochs": epochs, "steps": len(data) or None, "verbose": verbose},
+                params={
+                    "epochs": epochs,
+                    "steps": len(data) or None,
+                    "verbose": verbose,
+                    "do_validation": val is not None,
+                    "metrics": self._log_names(val is not None),
+                },
             )
             batch_hooks = cbs.needs_batch_hooks("train")
             spe = self._steps_per_execution
@@ -169,18 +177,26 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
                     self.stop_training = session.agree(self.stop_training)
 
             step_logs: Any = None  # the last train step's logs (None: the model's metrics)
+            # BackupAndRestore's on_train_begin restores a crashed fit's state and sets
+            # `_resume` to (epoch, step, shuffle order): the loop starts at that batch
+            self._resume, self._train_data = None, data
             cbs.on_train_begin()
+            start_epoch, start_step, order = self._resume or (initial_epoch, 0, None)
             with logits_mode(self._heads), cpu_run_settings(self._device):
-                for epoch in range(initial_epoch, epochs):
-                    self.reset_metrics()
+                for epoch in range(start_epoch, epochs):
+                    if start_step == 0:  # a resumed epoch keeps its restored metric sums
+                        self.reset_metrics()
                     self.train()
                     cbs.on_epoch_begin(epoch)
                     agree_stop()
                     step.new_epoch()
                     bar = progbar(len(data), verbose, epoch, epochs)
+                    resumed = start_step > 0 or order is not None  # (shards don't resume)
+                    batches = data.epoch(start_step, order) if resumed else data.epoch()
                     # steps_per_execution=N: N batches per step call, and the batch hooks
                     # run once per N batches with the first and last index (as in Keras)
-                    for first, chunk in chunks(data.epoch(), spe):
+                    for first, chunk in chunks(batches, spe):
+                        first += start_step
                         if class_table is not None:
                             chunk = [
                                 (x_, y_, apply_class_weight(class_table, y_, w_))
@@ -205,13 +221,23 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
                     agree_stop()
                     if bar is not None:
                         bar.finish(logs)
+                    start_step, order = 0, None
                     if self.stop_training:
                         break
+            self._train_data = None
             if session is not None:
                 session.sync_buffers()  # every rank ends with rank 0's model
             self.optimizer.finalize_variable_values(self.trainable_weights)  # use_ema: averages
             cbs.on_train_end(self._step_logs(step_logs))
             return history
+
+    def _log_names(self, validation: bool) -> list[str] | None:
+        """The epoch logs' names, for callbacks to check what they monitor (Keras's
+        `params['metrics']`); None when an overridden step returns logs of its own."""
+        if {"train_step", "test_step"} & set(getattr(self, "_overrides", ())):
+            return None
+        names = list(self.metrics_names)
+        return names + [f"val_{n}" for n in names] if validation else names
 
     def _adapt_validation(
         self, data: Any, batch_size: int | None, device: Any, steps: int | None

@@ -212,7 +212,7 @@ def _epoch_level_callbacks(tmp_path) -> list:
         callbacks.ReduceLROnPlateau(),
         callbacks.LearningRateScheduler(lambda epoch, lr: lr),
         callbacks.CSVLogger(tmp_path / "log.csv"),
-        callbacks.ModelCheckpoint(str(tmp_path / "ckpt.pt")),
+        callbacks.ModelCheckpoint(str(tmp_path / "ckpt.keras")),
         callbacks.LambdaCallback(on_epoch_end=lambda e, logs: None),
     ]
 
@@ -252,5 +252,5 @@ def test_needs_batch_hooks_reports_only_real_batch_work(tmp_path):
     batch_lambda = callbacks.LambdaCallback(on_batch_begin=lambda b, logs: None)
     assert callbacks.CallbackList([batch_lambda]).needs_batch_hooks("train")
     assert callbacks.CallbackList([callbacks.TerminateOnNaN()]).needs_batch_hooks("train")
-    every_2 = callbacks.ModelCheckpoint(str(tmp_path / "c.pt"), save_freq=2)
+    every_2 = callbacks.ModelCheckpoint(str(tmp_path / "c.keras"), save_freq=2)
     assert callbacks.CallbackList([every_2]).needs_batch_hooks("train")

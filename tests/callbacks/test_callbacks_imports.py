@@ -1,5 +1,5 @@
-"""Callbacks sit below the distributed launcher: they import only base modules and
-`lamina.distributed.env`, and the engine-facing distributed modules import no callbacks
+"""Callbacks sit below the distributed launcher: they import only base modules,
+`lamina.saving` (BackupAndRestore's training state) and `lamina.distributed.env`, and the engine-facing distributed modules import no callbacks
 (the launcher's payload builds the parent's History, so the reverse would be a cycle)."""
 
 from __future__ import annotations
@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "lamina"  # read, not imported
-CALLBACKS_MAY_IMPORT = ("lamina.callbacks", "lamina.registry", "lamina.distributed.env")
+CALLBACKS_MAY_IMPORT = (
+    "lamina.callbacks",
+    "lamina.registry",
+    "lamina.saving",
+    "lamina.distributed.env",
+)
 ENGINE_FACING_DISTRIBUTED = ("env.py", "reduce.py", "session.py", "sharding.py")
 LAUNCHER = ("lamina.distributed.launch", "lamina.distributed.payload", "lamina.distributed.worker")
 
