@@ -112,8 +112,10 @@ def delete_training_state(backup_dir: str | os.PathLike) -> None:
 
 
 def _payload(model: Any, state: TrainingState) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    tensors = {f"weights/{k}": v for k, v in weight_tensors(model).items()}
+    weights = weight_tensors(model)
+    tensors = {f"weights/{k}": v for k, v in weights.items()}
     meta: dict[str, Any] = {"format": FORMAT, "epoch": int(state.epoch), "step": int(state.step)}
+    meta["weights"] = list(weights)  # the model's order (safetensors sorts its names)
     optimizer = getattr(model, "optimizer", None)
     meta["optimizer"] = None
     if optimizer is not None and hasattr(optimizer, "state_dict"):
@@ -237,8 +239,13 @@ def _read_folder(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
 def _apply(
     model: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any], source: str
 ) -> TrainingState:
-    weights = {k[len("weights/") :]: v for k, v in tensors.items() if k.startswith("weights/")}
-    assign_weights(model, weights, source=source)
+    names = meta.get("weights")
+    if not isinstance(names, list) or not all(f"weights/{n}" in tensors for n in names):
+        raise FileFormatError(
+            f"Expected a list of the saved weights' names in {source}, received: {str(names)[:120]}"
+        )
+    weights = {n: tensors[f"weights/{n}"] for n in names}  # in order: a rebuilt model's
+    assign_weights(model, weights, source=source)  # other automatic names match by order
     optimizer = getattr(model, "optimizer", None)
     if meta.get("optimizer") is not None and optimizer is not None:
         opt_tensors = {
@@ -329,7 +336,7 @@ def restore_rng(
 
 
 def _layers(model: Any) -> list[tuple[str, Any]]:
-    """(path, layer) for the model and every layer below it, each layer once."""
+    """(path, layer) for the model and every layer below it, each layer once, in order."""
     out: list[tuple[str, Any]] = [(".", model)]
     seen = {id(model)}
 
@@ -345,21 +352,27 @@ def _layers(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _noise_layers(model: Any) -> list[Any]:
+    """Layers that may own a seeded generator (`_gen`), in the model's order: a rebuilt
+    model's layers get other automatic names, so they are matched by place."""
+    return [layer for _, layer in _layers(model) if hasattr(layer, "_gen")]
+
+
 def _layer_generators(model: Any) -> dict[str, torch.Generator]:
-    """Seeded noise layers' own generators (Dropout(seed=...)), by layer path."""
+    """Seeded noise layers' own generators (Dropout(seed=...)), by place."""
     return {
-        path: layer._generator
-        for path, layer in _layers(model)
+        str(i): layer._generator
+        for i, layer in enumerate(_noise_layers(model))
         if isinstance(getattr(layer, "_generator", None), torch.Generator)
     }
 
 
 def _restore_layer_generators(model: Any, tensors: dict[str, torch.Tensor]) -> None:
-    for path, layer in _layers(model):
-        saved = tensors.get(f"rng/layer/{path}")
+    for i, layer in enumerate(_noise_layers(model)):
+        saved = tensors.get(f"rng/layer/{i}")
         if saved is None:
             continue
-        if getattr(layer, "_generator", None) is None and hasattr(layer, "_gen"):
+        if getattr(layer, "_generator", None) is None:
             device = next((p.device for p in model.parameters()), torch.device("cpu"))
             layer._gen(device)  # creates the layer's seeded generator
         gen = getattr(layer, "_generator", None)
