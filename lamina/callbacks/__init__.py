@@ -19,6 +19,7 @@ from lamina.callbacks.lambda_callback import LambdaCallback
 from lamina.callbacks.learning_rate_scheduler import LearningRateScheduler
 from lamina.callbacks.model_checkpoint import ModelCheckpoint
 from lamina.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lamina.callbacks.tensorboard import TensorBoard
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
