@@ -26,7 +26,7 @@ from lamina.saving.errors import FileFormatError, where
 from lamina.saving.native import load_lamina, read_tensors, save_lamina
 from lamina.saving.tensor_files import dump, ordered
 from lamina.saving.weight_names import assign_weights, weight_tensors
-from lamina.saving.zip_archive import SafeZip
+from lamina.saving.zip_archive import SafeZip, check_central_directory
 
 MODEL_SUFFIXES = (".lamina", ".keras", ".h5", ".hdf5")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -234,10 +234,14 @@ def _sniff(path: Path) -> str:
         return "hdf5"
     if head.startswith(b"PK"):
         try:
+            check_central_directory(path, path)
+        except FileFormatError:
+            return "zip"  # SafeZip refuses it with this message
+        try:
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return "unknown"
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, OverflowError):
+            return "unknown"  # NotImplementedError (a zip version) is a RuntimeError
         if any(n.endswith("data.pkl") for n in names):
             return "torch"
         return "zip"
@@ -249,7 +253,7 @@ def _sniff(path: Path) -> str:
             try:
                 json.loads(_read_at(path, 8, n))
                 return "safetensors"
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return "unknown"
     return "unknown"
 

@@ -21,6 +21,7 @@ from lamina.io_utils import atomic_write
 from lamina.saving.errors import FileFormatError, where
 
 MAX_MEMBERS = 10_000
+MAX_CENTRAL_BYTES = 4 << 20  # 10,000 entries with 400-byte names; zipfile parses it whole
 DEFLATE_RATIO = 1_100  # deflate's ceiling is ~1,032:1; a bit of room for headers
 _CHUNK = 1 << 20
 
@@ -30,6 +31,7 @@ class SafeZip:
 
     def __init__(self, source: str | os.PathLike | IO[bytes], path: Any = None) -> None:
         self.path = path if path is not None else source
+        check_central_directory(source, self.path)
         try:
             self._zip = zipfile.ZipFile(source, "r")
             infos = self._zip.infolist()
@@ -136,6 +138,44 @@ class SafeZip:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def check_central_directory(source: str | os.PathLike | IO[bytes], path: Any = None) -> None:
+    """Refuse a central directory over MAX_CENTRAL_BYTES before zipfile builds an object
+    per entry (half a million entries cost seconds and hundreds of MB before any count
+    check). The size comes from the end record (or its zip64 record): zipfile reads
+    exactly that many bytes, whatever the entry count fields claim."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            size = _central_size(f)
+    else:
+        position = source.tell()
+        try:
+            size = _central_size(source)
+        finally:
+            source.seek(position)
+    if size > MAX_CENTRAL_BYTES:
+        raise FileFormatError(
+            f"Expected a zip directory of at most {MAX_CENTRAL_BYTES} bytes, received: "
+            f"{size} bytes in {where(path if path is not None else source)}"
+        )
+
+
+def _central_size(f: IO[bytes]) -> int:
+    """The central directory's declared size; 0 when there is no end record to read."""
+    f.seek(0, os.SEEK_END)
+    end = f.tell()
+    start = max(0, end - (1 << 16) - 22)
+    f.seek(start)
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return 0  # not a zip: zipfile says so
+    size = int.from_bytes(tail[at + 12 : at + 16], "little")
+    record = tail[at - 76 : at - 20]  # a zip64 end record sits before its 20-byte locator
+    if at >= 76 and tail[at - 20 : at - 16] == b"PK\x06\x07" and record[:4] == b"PK\x06\x06":
+        return int.from_bytes(record[40:48], "little")  # the size zipfile then reads
+    return size
 
 
 @contextmanager
