@@ -12,7 +12,8 @@ some (`_backup_state()`: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint). Wit
 same data, model and eager steps, the resumed run ends with the weights a run that was
 never interrupted ends with, bit for bit. A compiled step draws its dropout masks in
 other kernels, and its first step after a restart runs eagerly: resuming it is exact in
-the position and state, not in the bits.
+the position and state, not in the bits. So is a distributed fit's (rank 0 writes the
+backup, every rank restores it), which resumes at epoch boundaries only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 from typing import Any
 
 from lamina.callbacks.callback import Callback
-from lamina.distributed.env import is_main_process
+from lamina.distributed.env import is_main_process, world_size
 from lamina.saving.training_state import (
     TrainingState,
     delete_training_state,
@@ -81,6 +82,11 @@ class BackupAndRestore(Callback):
     # ------------------------------------------------------------------- hooks
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._batches = 0
+        if self.save_freq != "epoch" and world_size() > 1:
+            raise ValueError(
+                "BackupAndRestore expected save_freq='epoch' in a distributed fit (the ranks' "
+                f"shards resume at an epoch's start only), received: save_freq={self.save_freq}"
+            )
         state = load_training_state(self.backup_dir, self.model)
         if state is None:
             return

@@ -87,6 +87,8 @@ class TensorBoard(Callback):
         self.write_graph, self.write_images = bool(write_graph), bool(write_images)
         self.write_steps_per_second = bool(write_steps_per_second)
         self.update_freq = update_freq
+        self.profile_batch, self.embeddings_freq = profile_batch, embeddings_freq
+        self.embeddings_metadata = embeddings_metadata  # kept so the config travels whole
         self._writers: dict[str, Any] = {}
         self._step = 0  # train batches seen, across fits
 

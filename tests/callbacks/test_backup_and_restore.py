@@ -253,3 +253,14 @@ def test_a_process_killed_by_sigkill_resumes_exactly(tmp_path):
     assert mine.keys() == ref.keys()
     assert all(torch.equal(mine[k], ref[k]) for k in ref)
     assert not (tmp_path / "backup").exists()
+
+
+def test_a_distributed_fit_resumes_at_epoch_boundaries_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    every_batch = callbacks.BackupAndRestore(tmp_path, save_freq=1)
+    with pytest.raises(ValueError, match="save_freq='epoch' in a distributed fit"):
+        callbacks.CallbackList([every_batch], model=make_model()).on_train_begin()
+    callbacks.CallbackList(
+        [callbacks.BackupAndRestore(tmp_path)], model=make_model()
+    ).on_train_begin()
