@@ -2,8 +2,9 @@
 
 The eager step is `model.train_step(data)`, the default or an override. The compiled
 one is `CompiledTrainStep` (the default train step, `compiled_step.py`) or
-`CompiledCustomStep` (an override, `compiled_custom_step.py`). The first step always
-runs eagerly: it creates the optimizer state the compiled step reads. When to compile
+`CompiledCustomStep` (an override, `compiled_custom_step.py`). The first step runs
+eagerly: it creates the optimizer state the compiled step reads (a fit resumed with that
+state restored compiles from its first step, as the interrupted run did). When to compile
 is `CompilePolicy`'s choice (`compile_policy.py`); this module times the steps for it
 and reports its decisions at verbose >= 1; `CompileHistory` (compile_history.py) feeds
 it what earlier runs measured for the same step and records this run's figures. If
@@ -54,6 +55,7 @@ class StepRunner:
         self.compiled: CompiledTrainStep | CompiledCustomStep | None = None
         self.failed = False
         self.eager_steps = 0  # the first step is eager: it creates the optimizer state
+        self.state_ready = False  # ...unless a resumed fit restored it (compile at once)
         self.distributed = False  # set by the engine: built for a distributed fit
         # batches per compiled call (steps_per_execution; 1 when the update is not traced)
         self.chunk = max(int(getattr(model, "_steps_per_execution", 1)), 1)
@@ -87,7 +89,9 @@ class StepRunner:
             self.history.first_batches(batches)
         if self.policy.message is not None:
             self._say(self.policy.take_message())
-        if self.policy.compile_now and not self.failed and self.eager_steps > 0:
+        if not self.state_ready:
+            self.state_ready = self.eager_steps > 0 or self._state_restored()
+        if self.policy.compile_now and not self.failed and self.state_ready:
             if self.compiled is None or not self.compiled.still_valid():
                 try:
                     self.compiled = self._build()
@@ -110,6 +114,16 @@ class StepRunner:
         for x, y, sw in batches:
             logs = self._run_eager(x, y, sw)
         return logs
+
+    def _state_restored(self) -> bool:
+        """True when the optimizer already holds state for every trainable weight (a fit
+        resumed by BackupAndRestore), so no eager step has to create it."""
+        opt = getattr(self.model, "optimizer", None)
+        torch_opt = getattr(opt, "torch_optimizer", None)
+        params = getattr(opt, "_params", None)
+        if not params or getattr(opt, "_steps", 0) == 0 or opt._pending is not None:
+            return False
+        return torch_opt is None or all(p in torch_opt.state for p in params)
 
     def _build(self) -> CompiledTrainStep | CompiledCustomStep:
         return CompiledCustomStep(self.model) if self.custom else CompiledTrainStep(self.model)

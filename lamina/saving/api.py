@@ -218,6 +218,12 @@ def _owner(model: Any, key: str) -> str:
 
 
 def _torch_load(path: Path) -> Any:
+    """torch.load with weights_only=True, after a zip container passes SafeZip's checks
+    (torch inflates a deflated storage record whole, so a bomb must be refused first)."""
+    with open(path, "rb") as f:
+        is_zip = f.read(2) == b"PK"
+    if is_zip:
+        SafeZip(path).close()
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for bad files

@@ -61,7 +61,9 @@ def apply_compile_config(
         loss = _load(config.get("loss"), "loss", custom_objects)
         metrics = _load(config.get("metrics"), "metric", custom_objects)
         weighted = _load(config.get("weighted_metrics"), "metric", custom_objects)
-    except (TypeError, KeyError, AttributeError) as err:
+    except FileFormatError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, RecursionError) as err:
         raise FileFormatError(
             f"Expected compile settings Lamina can rebuild in {source}, received: {err}. "
             "Pass custom_objects={...} or load with compile=False."
@@ -79,14 +81,19 @@ def apply_compile_config(
             continue
         if value is not None:
             kwargs[flag] = value
-    model.compile(
-        optimizer=optimizer,
-        loss=loss,
-        metrics=metrics,
-        loss_weights=_plain(config.get("loss_weights")),
-        weighted_metrics=weighted,
-        **kwargs,
-    )
+    try:
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            loss_weights=_plain(config.get("loss_weights")),
+            weighted_metrics=weighted,
+            **kwargs,
+        )
+    except (TypeError, ValueError) as err:
+        raise FileFormatError(
+            f"Expected compile settings Lamina accepts in {source}, received: {err}"
+        ) from None
 
 
 def _optimizer(optimizer: Any) -> dict[str, Any]:

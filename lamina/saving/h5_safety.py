@@ -77,11 +77,9 @@ class CheckedH5:
         if name not in obj.attrs:
             return None
         value = _attr(obj, name, self.where(inner))
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="strict")
         if isinstance(value, np.ndarray) and value.shape == ():
             value = value.item()
-            value = value.decode("utf-8") if isinstance(value, bytes) else value
+        value = _decoded(value, name, self.where(inner))
         if not isinstance(value, str):
             raise FileFormatError(
                 f"Expected attribute {name!r} to be a string, received: {type(value).__name__} "
@@ -105,7 +103,7 @@ class CheckedH5:
         for chunk in chunks:
             values = np.asarray(chunk).reshape(-1) if np.size(chunk) else []
             for v in values:
-                text = v.decode("utf-8") if isinstance(v, bytes) else v
+                text = _decoded(v, name, self.where(inner))
                 if not isinstance(text, str):
                     raise FileFormatError(
                         f"Expected attribute {name!r} to hold strings, received: {v!r} in "
@@ -142,7 +140,15 @@ def open_h5(
         ) from None
     try:
         checked = CheckedH5(file, text, size)
-        check(checked)
+        try:
+            check(checked)
+        except (OSError, RuntimeError, ValueError, TypeError, KeyError) as err:
+            if isinstance(err, FileFormatError):
+                raise
+            raise FileFormatError(
+                f"Expected an HDF5 file with readable object headers, received: {text}, "
+                f"which is damaged ({err})"
+            ) from None
         yield checked
     finally:
         file.close()
@@ -301,3 +307,15 @@ def _address(obj: Any) -> tuple[int, int]:
     """The object's identity in the file (hard links to one object share it)."""
     info = h5py.h5o.get_info(obj.id)
     return (info.fileno, info.addr)
+
+
+def _decoded(value: Any, name: str, text: str) -> Any:
+    """`value` as str when it is UTF-8 bytes; other values pass through unchanged."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return value.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise FileFormatError(
+            f"Expected attribute {name!r} to be UTF-8 text, received: {value[:40]!r} in {text}"
+        ) from None

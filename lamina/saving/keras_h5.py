@@ -15,6 +15,7 @@ import warnings
 from typing import Any
 
 from lamina.io_utils import atomic_write
+from lamina.saving import json_text
 from lamina.saving.compile_config import apply_compile_config, compile_config
 from lamina.saving.errors import FileFormatError
 from lamina.saving.h5_safety import CheckedH5, open_h5
@@ -71,13 +72,7 @@ def load_h5(
 
 
 def _json(text: str, h5: CheckedH5, name: str) -> Any:
-    try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise FileFormatError(
-            f"Expected JSON in the attribute {name!r}, received: unreadable text in "
-            f"{h5.label} ({err})"
-        ) from None
+    value = json_text.loads(text, f"the attribute {name!r} of {h5.label}")
     if name == "model_config" and not (
         isinstance(value, dict) and isinstance(value.get("class_name"), str)
     ):

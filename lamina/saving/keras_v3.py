@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+from lamina.saving import json_text
 from lamina.saving.compile_config import apply_compile_config, compile_config
 from lamina.saving.errors import FileFormatError, UnsafeFileError, where
 from lamina.saving.h5_safety import open_h5
@@ -28,7 +29,6 @@ from lamina.saving.zip_archive import SafeZip, add_member, writing_zip
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
-MAX_CONFIG_BYTES = 64 << 20
 
 
 def save_keras(model: Any, path: str | os.PathLike) -> None:
@@ -58,7 +58,7 @@ def load_keras(
 ) -> Any:
     """The model in a `.keras` file, with its weights (and compiled, when `compile`)."""
     with SafeZip(path) as archive:
-        entry = read_config(archive.read(CONFIG, max_bytes=MAX_CONFIG_BYTES), path)
+        entry = read_config(archive.read(CONFIG, max_bytes=json_text.MAX_BYTES), path)
         model = build_model(entry, custom_objects, where(path, CONFIG))
         if WEIGHTS in archive:
             label = where(path, WEIGHTS)
@@ -81,12 +81,7 @@ def load_keras(
 
 
 def read_config(data: bytes, path: Any) -> dict[str, Any]:
-    try:
-        entry = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise FileFormatError(
-            f"Expected JSON in {where(path, CONFIG)}, received: unreadable text ({err})"
-        ) from None
+    entry = json_text.loads(data, where(path, CONFIG))
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise FileFormatError(
             f"Expected a model entry {{'class_name': ..., 'config': ...}} in "
@@ -106,7 +101,15 @@ def build_model(entry: dict[str, Any], custom_objects: dict[str, Any] | None, so
             model = deserialize_layer(_marked(entry), custom)
     except UnsafeFileError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+        RecursionError,
+    ) as err:
         raise FileFormatError(
             f"Expected a model config Lamina can build in {source}, received: {err}"
         ) from err

@@ -21,6 +21,7 @@ from typing import IO, Any
 import torch
 
 from lamina import config as lamina_config
+from lamina.saving import json_text
 from lamina.saving.compile_config import apply_compile_config, compile_config
 from lamina.saving.errors import FileFormatError, where
 from lamina.saving.optimizer_state import optimizer_payload, restore_optimizer
@@ -32,7 +33,6 @@ from lamina.saving.zip_archive import SafeZip, add_member, writing_zip
 
 FORMAT = "lamina"
 FORMAT_VERSION = 1
-MAX_JSON_BYTES = 64 << 20
 MAX_INPUT_ELEMENTS = 1 << 24  # per sample: building a model runs it on zeros of this shape
 
 
@@ -113,14 +113,9 @@ def build_from_config(config: dict[str, Any], custom_objects: Any, budget: int, 
 
 def read_json(archive: SafeZip, name: str) -> Any:
     """A JSON member, with every parse failure as a FileFormatError."""
-    data = archive.read(name, max_bytes=MAX_JSON_BYTES)
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as err:
-        raise FileFormatError(
-            f"Expected JSON in {where(archive.path, name)}, received: bytes that are not "
-            f"({type(err).__name__}: {str(err)[:200]})"
-        ) from None
+    return json_text.loads(
+        archive.read(name, max_bytes=json_text.MAX_BYTES), where(archive.path, name)
+    )
 
 
 def read_tensors(archive: SafeZip, name: str) -> dict[str, torch.Tensor]:

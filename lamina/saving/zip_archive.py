@@ -3,7 +3,8 @@
 Both `.lamina` and Keras 3's `.keras` are zips. Reading one checks, before any member
 is inflated: the member count, duplicate names, members whose data overlap (the
 overlapping-entry zip bomb), and declared sizes beyond what deflate can produce from
-the compressed bytes (about 1,032 to 1). Each member is then read in chunks and may
+the compressed bytes (about 1,032 to 1), and a member over 32 MiB compressed more
+than 50 to 1 (trained weights barely compress; a bomb's zeros do). Each member is then read in chunks and may
 not exceed its declared size, so memory stays bounded by the file's real content.
 """
 
@@ -23,6 +24,8 @@ from lamina.saving.errors import FileFormatError, where
 MAX_MEMBERS = 10_000
 MAX_CENTRAL_BYTES = 4 << 20  # 10,000 entries with 400-byte names; zipfile parses it whole
 DEFLATE_RATIO = 1_100  # deflate's ceiling is ~1,032:1; a bit of room for headers
+INFLATE_FLOOR = 32 << 20  # members up to this size may compress as well as deflate can
+INFLATE_RATIO = 50  # above it, weights (near-random floats) compress far less than this
 _CHUNK = 1 << 20
 
 
@@ -75,6 +78,16 @@ class SafeZip:
                     f"Expected a member no larger than its compressed data allows, received: "
                     f"{info.file_size} bytes from {info.compress_size} in "
                     f"{where(self.path, info.filename)} (a zip bomb?)"
+                )
+            if (
+                info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > INFLATE_FLOOR
+                and info.file_size > info.compress_size * INFLATE_RATIO
+            ):
+                raise FileFormatError(
+                    f"Expected a member over {INFLATE_FLOOR >> 20} MiB to be compressed at most "
+                    f"{INFLATE_RATIO}:1, received: {info.file_size} bytes from "
+                    f"{info.compress_size} in {where(self.path, info.filename)} (a zip bomb?)"
                 )
             spans.append((info.header_offset, info.header_offset + info.compress_size, info))
         spans.sort(key=lambda s: s[0])

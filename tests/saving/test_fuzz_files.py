@@ -54,36 +54,7 @@ JSON_MEMBERS = {"lamina": ("config.json", "compile.json", "optimizer.json"),
 SAFETENSORS = {"safetensors": None, "lamina": ("model.safetensors", "optimizer.safetensors")}
 H5 = {"h5": None, "weights_h5": None, "keras": "model.weights.h5"}
 MEMORY_LIMIT = 100 << 20
-_H5_ADDRESS = (
-    "h5_safety._address: h5py.h5o.get_info raises RuntimeError on a damaged object header "
-    "(check() calls it outside open_h5's try; fix: catch it as FileFormatError)"
-)
-_INFLATION = (
-    "SafeZip allows deflate's full ~1,000:1 ratio, so a member of a few hundred KB inflates "
-    "to hundreds of MB before any reader sees it (fix: a ratio cap above a floor)"
-)
-_JSON_SIZE = (
-    "a JSON member may be 64 MiB (native.MAX_JSON_BYTES, keras_v3.MAX_CONFIG_BYTES) and "
-    "json.loads turns '[],[],...' into ~20x its size in lists (fix: a lower cap)"
-)
-KNOWN = {  # (test, parameter) -> the open bug (issue 15's report); strict: a fix flags it
-    ("flipped", "h5"): _H5_ADDRESS,
-    ("flipped", "weights_h5"): _H5_ADDRESS,
-    ("json", "lamina"): (
-        "compile_config.apply_compile_config lets a ValueError from the optimizer's "
-        "constructor or the registry out (fix: ValueError in its except tuple)"
-    ),
-    ("bomb", "lamina_weights_inflates_to_gbs"): _INFLATION,
-    ("bomb", "lamina_optimizer_inflates_to_gbs"): _INFLATION,
-    ("bomb", "keras_weights_inflates_to_gbs"): _INFLATION,
-    ("bomb", "torch_storage_inflates_to_gbs"): (
-        "torch.load inflates a deflated storage record whole (fix: check the zip with "
-        "SafeZip's limits before torch.load)"
-    ),
-    ("bomb", "lamina_config_inflate_60mib_of_lists"): _JSON_SIZE,
-    ("bomb", "lamina_config_inflate_60mib_deep"): _JSON_SIZE,
-    ("bomb", "keras_config_inflate_60mib_of_lists"): _JSON_SIZE,
-}
+KNOWN: dict[tuple[str, str], str] = {}  # (test, parameter) -> an open bug, marked strict xfail
 
 
 def _params(test: str, names) -> list:
