@@ -12,6 +12,7 @@ from lamina.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weigh
 from lamina.utils.progbar import Progbar
 from lamina.utils.rng_utils import set_random_seed
 from lamina.utils.session import clear_session
+from lamina.utils.timeseries_dataset import timeseries_dataset_from_array
 
 __all__ = [
     "to_categorical",
@@ -25,6 +26,7 @@ __all__ = [
     "array_to_img",
     "save_img",
     "image_dataset_from_directory",
+    "timeseries_dataset_from_array",
     "pack_x_y_sample_weight",
     "unpack_x_y_sample_weight",
 ]
