@@ -63,6 +63,7 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
 )
 from lamina.layers.symbolic import KerasTensor
+from lamina.layers.text import IntegerLookup, StringLookup, TextVectorization
 
 __all__ = [
     "ELU",
@@ -100,6 +101,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "InputSpec",
+    "IntegerLookup",
     "KerasTensor",
     "Layer",
     "LayerNormalization",
@@ -130,7 +132,9 @@ __all__ = [
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "StringLookup",
     "Subtract",
+    "TextVectorization",
     "UpSampling2D",
     "ZeroPadding2D",
 ]
