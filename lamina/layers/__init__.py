@@ -15,6 +15,7 @@ from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.core import Activation, Dense, Input, InputLayer
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.legacy import Convolution1D, Convolution2D
+from lamina.layers.masking import Masking
 from lamina.layers.merging import (
     Add,
     Average,
@@ -111,6 +112,7 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
+    "Masking",
     "Maxout",
     "Minimum",
     "Multiply",

@@ -34,6 +34,8 @@ def _number(value: Any) -> bool:
 
 
 class _Elementwise(Layer):
+    supports_masking = True  # element-wise: the input's mask is the output's
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
@@ -197,12 +199,44 @@ class Softmax(_Elementwise):
             raise _error(self, "an int or a list of ints for axis", axis=axis)
         self.axis = axis if isinstance(axis, int) else list(axis)
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:
+            return self._masked(inputs, mask)
         if self._emit_logits:  # the loss applies a fused log-softmax
             return inputs
         if isinstance(self.axis, int):
             return torch.softmax(inputs, dim=self.axis)
         return torch.exp(inputs - torch.logsumexp(inputs, dim=self.axis, keepdim=True))
+
+    def _masked(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Keras's masked softmax: masked entries get no probability (0 in the output).
+
+        A mask that broadcasts against the inputs from the right (an attention mask) is
+        used as Keras uses it; a mask of the leading axes ((batch, time) on (batch, time,
+        classes), which Keras refuses) masks whole steps."""
+        if mask.dtype != torch.bool:
+            mask = mask > 0.5
+        fits = mask.dim() <= inputs.dim() and all(
+            m in (1, i) for m, i in zip(reversed(mask.shape), reversed(inputs.shape))
+        )
+        if not fits and tuple(mask.shape) == tuple(inputs.shape[: mask.dim()]):
+            mask = mask.reshape(*mask.shape, *([1] * (inputs.dim() - mask.dim())))
+        elif not fits:
+            raise _error(
+                self,
+                "a mask that broadcasts against the inputs",
+                mask_shape=tuple(mask.shape),
+                input_shape=tuple(inputs.shape),
+            )
+        low = -3e4 if inputs.dtype == torch.float16 else -1e9  # Keras's large negatives
+        x = torch.where(mask, inputs, low)
+        if self._emit_logits:  # the loss applies a fused log-softmax (masked steps: no loss)
+            return x
+        if isinstance(self.axis, int):
+            out = torch.softmax(x, dim=self.axis)
+        else:
+            out = torch.exp(x - torch.logsumexp(x, dim=self.axis, keepdim=True))
+        return torch.where(mask, out, 0.0)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -30,6 +30,16 @@ from torch import nn
 from lamina import config, constraints, initializers, regularizers
 from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
+from lamina.layers.mask_utils import (
+    MASK_ATTR,
+    all_masked,
+    attach,
+    concrete_masks,
+    has_mask,
+    masks_of,
+    symbolic_masks,
+    warn_dropped,
+)
 from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, is_shape, normalize_shape
 from lamina.layers.weight_walk import Entry, add_entry, collect_torch, foreign_modules
 from lamina.naming import unique_name
@@ -71,12 +81,20 @@ class Layer(nn.Module):
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
             cls.build = _marking_built(build)
+        if "compute_mask" in cls.__dict__ and "_creates_mask" not in cls.__dict__:
+            cls._creates_mask = True  # an own compute_mask may make a mask from none
 
     # Set by the training engine on the output layer when the loss takes logits.
     _emit_logits: bool = False
     # Cast inputs of another dtype (ints, float64) to the layer's dtype, as Keras does.
     # Layers that take integer ids (Embedding) or wrap whole models set this to False.
     autocast: bool = True
+    # Masks (mask_utils.py). `_creates_mask`: compute_mask may return a mask for an unmasked
+    # input (Embedding(mask_zero=True), Masking), so every call asks it; other layers pay
+    # nothing for masks unless their input carries one. `_masks_from_graph`: a container
+    # (Sequential, Functional) whose inner layers set the masks of its outputs.
+    _creates_mask: bool = False
+    _masks_from_graph: bool = False
 
     def __init__(
         self,
@@ -412,6 +430,69 @@ class Layer(nn.Module):
         for layer in self._sublayers():
             layer.apply_constraints()
 
+    # ------------------------------------------------------------------ masks
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer hands a mask on (`compute_mask`) instead of dropping it.
+
+        As in Keras: True when the class defines its own `compute_mask`, else False
+        unless set (`self.supports_masking = True` in `__init__`, or on the class)."""
+        value = self.__dict__.get("_supports_masking")
+        return type(self)._creates_mask if value is None else value
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the output, given the inputs and their mask (Keras's contract);
+        by default the input's mask, unchanged (used when `supports_masking`)."""
+        return mask
+
+    def _output_masks(self, inputs: Any, outputs: Any, previous: Any) -> None:
+        """After a call: give the outputs their masks (`compute_mask`), or warn that a
+        mask was dropped by a layer that does not support masking."""
+        if self._masks_from_graph or all_masked(outputs):
+            return
+        if self.supports_masking:
+            masks = self.compute_mask(inputs, previous)
+            if masks is not None:
+                attach(outputs, masks)
+        elif has_mask(previous) and not _accepts_mask(type(self)):
+            warn_dropped(self)  # (a layer whose call took the mask has used it)
+
+    def _graph_output_masks(self) -> Any:
+        """A container's symbolic output masks (its own graph's), else None."""
+        return None
+
+    def _symbolic_output_masks(
+        self, inputs: Any, input_shape: Any, outputs: Any, previous: Any
+    ) -> None:
+        """The symbolic masks of a symbolic call's outputs: `compute_mask` (or, for a
+        container, its own graph) on a batch of one, masks of the inputs' shapes."""
+        if not (self.supports_masking or self._masks_from_graph):
+            if has_mask(previous) and not _accepts_mask(type(self)):
+                warn_dropped(self)
+            return
+        if self._masks_from_graph and previous is None:
+            symbolic_masks(outputs, self._graph_output_masks())
+            return
+        x = _symbolic_zeros(self, input_shape)
+        device = _first_device(x)
+        masks = concrete_masks(previous, device) if previous is not None else None
+        emit, self._emit_logits = self._emit_logits, False
+        try:
+            with torch.no_grad():
+                if self._masks_from_graph:
+                    out = self(x, training=False, mask=masks)
+                    concrete = masks_of(out)
+                else:
+                    concrete = self.compute_mask(x, masks)
+        finally:
+            self._emit_logits = emit
+        if concrete is not None:
+            symbolic_masks(outputs, concrete)
+
     # ------------------------------------------------------------ build, call
     def build(self, input_shape: Any) -> None:
         """Create weights for `input_shape` (batch dim included, as None)."""
@@ -468,12 +549,14 @@ class Layer(nn.Module):
             raise TypeError(f"Layer '{self.name}' expected inputs, received: no arguments")
         inputs, rest = args[0], args[1:]
         if isinstance(inputs, torch.Tensor):  # the hot path: one tensor
+            mask = getattr(inputs, MASK_ATTR, None)
             if inputs.dtype != self._dtype and self.autocast:
                 inputs = inputs.to(self._dtype)
             shape = inputs.shape[1:]
         else:
             if any_symbolic(inputs):
                 return self._call_symbolic_typed(inputs, rest, kwargs)
+            mask = masks_of(inputs)
             inputs = map_structure(self._convert_input, inputs)
             shape = map_structure(lambda t: t.shape[1:], inputs)
         record = shape != self._checked_shape
@@ -488,9 +571,23 @@ class Layer(nn.Module):
             self._checked_shape = shape
         if self._call_losses:
             self._call_losses = []
-        outputs = super().__call__(inputs, *rest, **kwargs)
+        if mask is not None or self._creates_mask or "mask" in kwargs:
+            outputs = self._call_with_mask(inputs, rest, kwargs, mask)
+        else:
+            outputs = super().__call__(inputs, *rest, **kwargs)
         if record:  # first call on this input shape: `summary()` of a subclassed model shows it
             self.__dict__["_call_output_shape"] = _output_shape_of(outputs)
+        return outputs
+
+    def _call_with_mask(self, inputs: Any, rest: tuple, kwargs: dict, mask: Any) -> Any:
+        """A call where a mask exists or may be made: an explicit `mask=` wins over the
+        inputs' own; `call` receives it when it takes `mask`; the outputs get theirs."""
+        given = kwargs.pop("mask", None)
+        previous = given if given is not None else mask
+        if previous is not None and _accepts_mask(type(self)):
+            kwargs["mask"] = previous
+        outputs = super().__call__(inputs, *rest, **kwargs)
+        self._output_masks(inputs, outputs, previous)
         return outputs
 
     def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
@@ -553,6 +650,10 @@ class Layer(nn.Module):
         outputs = _make_symbolic(out_shape, node)
         node.outputs = outputs
         self._inbound_nodes.append(node)
+        given = kwargs.get("mask")
+        previous = given if given is not None else masks_of(inputs)
+        if previous is not None or self._creates_mask or self._masks_from_graph:
+            self._symbolic_output_masks(inputs, input_shape, outputs, previous)
         return outputs
 
     # ------------------------------------------------------- symbolic graph
@@ -619,6 +720,7 @@ class Layer(nn.Module):
 
 # ---------------------------------------------------------------------- helpers
 _TRAINING_CACHE: dict[type, bool] = {}
+_MASK_CACHE: dict[type, bool] = {}
 # torch's registries of global module hooks (a hook anywhere disables `call_fast`)
 _GLOBAL_HOOKS = (
     nn.modules.module._global_forward_hooks,
@@ -639,6 +741,15 @@ def _marking_built(build: Any) -> Any:
 
     build_and_mark._marks_built = True  # type: ignore[attr-defined]
     return build_and_mark
+
+
+def _accepts_mask(cls: type) -> bool:
+    """Whether `cls.call` names a `mask` argument (Keras passes masks only then)."""
+    hit = _MASK_CACHE.get(cls)
+    if hit is None:
+        hit = "mask" in inspect.signature(cls.call).parameters
+        _MASK_CACHE[cls] = hit
+    return hit
 
 
 def _accepts_training(cls: type) -> bool:
@@ -687,8 +798,9 @@ def _zeros_for(shape: Any, dtype: torch.dtype, device: torch.device) -> Any:
     )
 
 
-def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
-    """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape."""
+def _symbolic_zeros(layer: Layer, input_shape: Any) -> Any:
+    """Zeros of `input_shape` (unknown sizes 1) on the layer's device, in the layer's dtype,
+    or, for a layer that does not autocast, in the symbolic inputs' own dtypes."""
     params = list(layer.parameters()) + list(layer.buffers())
     device = params[0].device if params else torch.device("cpu")
     x = _zeros_for(input_shape, layer._dtype, device)
@@ -698,6 +810,12 @@ def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
         if len(given) == len(zeros) and any(d != dtype_name(layer._dtype) for d in given):
             cast = iter([z.to(resolve_dtype(layer, d)) for z, d in zip(zeros, given)])
             x = map_structure(lambda _: next(cast), x)
+    return x
+
+
+def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
+    """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape."""
+    x = _symbolic_zeros(layer, input_shape)
     emit, layer._emit_logits = layer._emit_logits, False
     try:
         with torch.no_grad():

@@ -25,7 +25,8 @@ from lamina.layers.symbolic import KerasTensor
 @registry.register("layer", "InputLayer")
 class InputLayer(Layer):
     """The source of a functional graph; holds the input shape and dtype (a float, or an
-    integer/boolean one for token ids, class indices and masks)."""
+    integer/boolean one for token ids, class indices and masks, or "string": raw text,
+    which stays Python strings for a TextVectorization or StringLookup to read)."""
 
     def __init__(
         self,
@@ -39,11 +40,14 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape", None)
         if shape is None:
             raise ValueError("Expected a shape for Input, received: shape=None")
-        super().__init__(name=name or None, dtype=dtype, **kwargs)
+        text = isinstance(dtype, str) and dtype in ("string", "str")
+        super().__init__(name=name or None, dtype=None if text else dtype, **kwargs)
         self.shape = tuple(None if s is None else int(s) for s in shape)
         self.batch_size = batch_size
         self.built = True
-        self.output = KerasTensor((batch_size, *self.shape), dtype_name(self._dtype), node=None)
+        kind = "string" if text else dtype_name(self._dtype)
+        self.dtype_name = "string" if text else self.dtype_name
+        self.output = KerasTensor((batch_size, *self.shape), kind, node=None)
         self._output_shape = self.output.shape
 
     def call(self, inputs: Any) -> Any:
@@ -79,6 +83,8 @@ def Input(
 @registry.register("layer", "Dense")
 class Dense(Layer):
     """Fully connected layer: activation(x @ kernel + bias) over the last axis."""
+
+    supports_masking = True  # a (batch, time) mask passes on to the (batch, time, units) output
 
     def __init__(
         self,
@@ -167,6 +173,8 @@ class Dense(Layer):
 @registry.register("layer", "Activation")
 class Activation(Layer):
     """Applies an activation by name or callable: Activation('softmax')."""
+
+    supports_masking = True
 
     def __init__(self, activation: Any, **kwargs: Any):
         super().__init__(**kwargs)

@@ -35,11 +35,33 @@ def _is_shape(s: Any) -> bool:
     )
 
 
+def _mask_list(layer: Layer, inputs: Any, mask: Any) -> list[Any] | None:
+    """The masks of a merge's inputs as a list (None when there are none)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (list, tuple)) or not isinstance(inputs, (list, tuple)):
+        raise _error(layer, "a list of masks, one per input", mask=type(mask).__name__)
+    if len(mask) != len(inputs):
+        raise _error(layer, f"{len(inputs)} masks, one per input", num_masks=len(mask))
+    return list(mask)
+
+
 class _Merge(Layer):
-    """Checks that the input is a list of shapes that broadcast together."""
+    """Checks that the input is a list of shapes that broadcast together.
+
+    Masks combine as in Keras: element-wise merges keep a step that any input keeps
+    (and drop the mask when an input has none)."""
 
     min_inputs = 1
     max_inputs: int | None = None
+    supports_masking = True
+    _creates_mask = False  # no input masks: no output mask
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        masks = _mask_list(self, inputs, mask)
+        if masks is None or any(m is None for m in masks):
+            return None
+        return reduce(torch.logical_or, masks)
 
     def _shapes(self, input_shape: Any) -> list[tuple]:
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -148,6 +170,8 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """Join the inputs along `axis` (default the last); other axes must match."""
 
+    _creates_mask = False
+
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(axis, int) or isinstance(axis, bool):
@@ -192,6 +216,22 @@ class Concatenate(_Merge):
             )
         return torch.cat(list(inputs), dim=self.axis)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keras's rule: unmasked inputs count as all kept, masks are widened to their
+        input's shape, joined along `axis`, and a step is kept where any entry is."""
+        masks = _mask_list(self, inputs, mask)
+        if masks is None or all(m is None for m in masks):
+            return None
+        full = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                full.append(torch.ones_like(x, dtype=torch.bool))
+            elif m.dim() < x.dim():
+                full.append(m.unsqueeze(-1) | torch.zeros_like(x, dtype=torch.bool))
+            else:
+                full.append(m.to(torch.bool))
+        return torch.cat(full, dim=self.axis).any(dim=-1)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
@@ -204,6 +244,10 @@ class Dot(_Merge):
     """
 
     min_inputs = max_inputs = 2
+    _creates_mask = False
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # as in Keras: a dot product has no steps left to mask
 
     def __init__(self, axes: int | Sequence[int], normalize: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -34,7 +34,12 @@ def _error(layer: Layer, expected: str, **received: Any) -> ValueError:
 
 @registry.register("layer", "BatchNormalization")
 class BatchNormalization(Layer):
-    """Normalize each channel (the `axis` feature) with batch or moving statistics."""
+    """Normalize each channel (the `axis` feature) with batch or moving statistics.
+
+    In training, a mask (one dimension less than the input, e.g. (batch, time)) keeps
+    padded steps out of the batch statistics, as in Keras."""
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -105,10 +110,24 @@ class BatchNormalization(Layer):
         self._axis = self.axis % rank
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: channels})
 
-    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+    def call(
+        self, inputs: torch.Tensor, training: bool | None = None, mask: Any = None
+    ) -> torch.Tensor:
+        if mask is not None and mask.dim() != inputs.dim() - 1:
+            raise _error(
+                self,
+                "a mask with one dimension less than the inputs",
+                mask_shape=tuple(mask.shape),
+                input_shape=tuple(inputs.shape),
+            )
         # F.batch_norm wants channels on dim 1; for NHWC this is a channels_last view (no copy).
         x = inputs if self._axis == 1 else inputs.movedim(self._axis, 1)
-        if training and self.trainable:
+        if training and self.trainable and mask is not None:
+            keep = mask.unsqueeze(-1).expand_as(inputs)
+            out = self._masked_train_forward(
+                x, keep if self._axis == 1 else keep.movedim(self._axis, 1)
+            )
+        elif training and self.trainable:
             out = self._train_forward(x)
         else:
             out = F.batch_norm(
@@ -122,6 +141,27 @@ class BatchNormalization(Layer):
                 self.epsilon,
             )
         return out if self._axis == 1 else out.movedim(1, self._axis)
+
+    def _masked_train_forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """Batch statistics over the unmasked entries only (Keras's masked moments, with
+        its 1e-7 guard against an all-masked channel); the moving statistics blend them."""
+        dims = [d for d in range(x.dim()) if d != 1]
+        weight = keep.to(x.dtype)
+        count = weight.sum(dims, keepdim=True) + 1e-7
+        mean = torch.where(keep, x, 0.0).sum(dims, keepdim=True) / count
+        var = torch.where(keep, x - mean, 0.0).square().sum(dims, keepdim=True) / count
+        out = (x - mean) * torch.rsqrt(var + self.epsilon)
+        view = (1, -1) + (1,) * (x.dim() - 2)
+        if self.gamma is not None:
+            out = out * self.gamma.reshape(view)
+        if self.beta is not None:
+            out = out + self.beta.reshape(view)
+        m = self.momentum
+        with torch.no_grad():
+            self.moving_mean.lerp_(mean.detach().reshape(-1).to(self.moving_mean.dtype), 1.0 - m)
+            new_var = var.detach().reshape(-1).to(self.moving_variance.dtype)
+            self.moving_variance.lerp_(new_var, 1.0 - m)
+        return out
 
     def _train_forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.numel() // x.shape[1]
@@ -172,6 +212,8 @@ class BatchNormalization(Layer):
 @registry.register("layer", "LayerNormalization")
 class LayerNormalization(Layer):
     """Normalize each sample over `axis` (default the last), then scale and shift."""
+
+    supports_masking = True
 
     def __init__(
         self,

@@ -225,9 +225,22 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 @registry.register("layer", "GlobalAveragePooling1D", "GlobalAvgPool1D")
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over steps: (N, W, C) -> (N, C)."""
+    """Mean over steps: (N, W, C) -> (N, C). With a (N, W) mask, the mean of the unmasked
+    steps only, as in Keras; the output has no mask."""
 
     rank, kind = 1, "avg"
+    supports_masking = True
+    _creates_mask = False
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return inputs.mean(dim=1, keepdim=self.keepdims)
+        keep = mask.unsqueeze(-1).to(torch.bool)
+        total = torch.where(keep, inputs, 0.0).sum(dim=1, keepdim=self.keepdims)
+        return total / keep.to(inputs.dtype).sum(dim=1, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
 
 @registry.register("layer", "GlobalMaxPooling1D", "GlobalMaxPool1D")

@@ -46,6 +46,8 @@ def _float(layer: Layer, x: torch.Tensor) -> torch.Tensor:
 class Rescaling(Layer):
     """inputs * scale + offset, e.g. Rescaling(1/255) or Rescaling(1/127.5, offset=-1)."""
 
+    supports_masking = True
+
     def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         try:
@@ -81,6 +83,8 @@ class Normalization(Layer):
     `invert=True` maps normalized values back. Adaptable layers hold Keras 3's
     non-trainable weights (mean, variance, count); like Keras 3, adapt leaves count at 0.
     """
+
+    supports_masking = True
 
     def __init__(
         self,

@@ -68,6 +68,8 @@ def uniform_keep(
 class _Noise(Layer):
     """Owns an optional seeded generator, so `seed=` makes the noise reproducible."""
 
+    supports_masking = True  # element-wise noise: the input's mask is the output's
+
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
@@ -254,6 +256,8 @@ class GaussianDropout(_Noise):
 @registry.register("layer", "ActivityRegularization")
 class ActivityRegularization(Layer):
     """Identity that adds (l1 * sum|x| + l2 * sum x^2) / batch_size to the loss."""
+
+    supports_masking = True
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

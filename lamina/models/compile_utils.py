@@ -203,6 +203,25 @@ def metrics_per_output(value: Any, names: list[str], what: str = "metrics") -> l
     return [list(value) for _ in names]
 
 
+def mask_weights(mask: torch.Tensor, sample_weight: Any, reduction: Any, like: torch.Tensor) -> Any:
+    """An output's mask as loss weights (Keras 3's `apply_mask`): masked entries weigh 0;
+    for a mean, kept ones weigh total / kept, so the mean runs over the kept entries only
+    (an all-masked batch weighs 0). Per-sample weights multiply in, aligned to the mask."""
+    m = mask.to(dtype=like.dtype, device=like.device)
+    if reduction in ("sum_over_batch_size", "mean"):
+        kept = m.sum()
+        scale = torch.where(kept > 0, m.numel() / kept.clamp_min(1.0), torch.zeros_like(kept))
+        m = m * scale
+    if sample_weight is None:
+        return m
+    sw = torch.as_tensor(sample_weight, dtype=like.dtype, device=like.device)
+    while sw.ndim > m.ndim and sw.shape[-1] == 1:
+        sw = sw.squeeze(-1)
+    while 0 < sw.ndim < m.ndim:
+        sw = sw.unsqueeze(-1)
+    return m * sw
+
+
 def as_list(structure: Any) -> list[Any]:
     if isinstance(structure, torch.Tensor):
         return [structure]

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch.func import grad_and_value
 
+from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.models import compile_utils as cu
 from lamina.models.direct_call import DirectCall, GraphCapture
 from lamina.models.weight_slots import WeightSlots
@@ -199,11 +200,17 @@ class FunctionalGradients:
             with step.slots.holding(params + buffers), model._precision.autocast():
                 y_pred = model(x, training=True)
                 loss, terms = model._loss_and_terms(x, y, y_pred, sample_weight, training=True)
-            return opt.scale_loss(loss), (loss, y_pred, terms)
+            found = ((i, get_mask(p)) for i, p in enumerate(cu.as_list(y_pred)))
+            masks = {i: m for i, m in found if m is not None}  # (aux takes no None leaves)
+            return opt.scale_loss(loss), (loss, y_pred, terms, masks)
 
-        grads, (_, (loss, y_pred, terms)) = grad_and_value(loss_of, has_aux=True)(
+        grads, (_, (loss, y_pred, terms, masks)) = grad_and_value(loss_of, has_aux=True)(
             step.params, list(step.buffers.values())
         )
+        # The transform hands out new tensors: the outputs' masks go back on them (metrics).
+        preds = cu.as_list(y_pred)
+        for i, m in masks.items():
+            set_mask(preds[i], m)
         return loss, y_pred, terms, list(grads)
 
     def apply(self, model: Any, loss: torch.Tensor, grads: list[torch.Tensor]) -> None:

@@ -20,6 +20,7 @@ from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
 from lamina.layers.dtypes import EXACT_DTYPES
+from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.layers.symbolic import KerasTensor, Node
 from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.model import Model
@@ -28,7 +29,13 @@ from lamina.tree import flatten, map_structure
 
 @registry.register("layer", "Functional")
 class Functional(Model):
-    """A model defined by its input and output symbolic tensors."""
+    """A model defined by its input and output symbolic tensors.
+
+    Masks flow along the graph on the tensors themselves (Keras's `_keras_mask`): each
+    layer's call reads its inputs' masks and sets its outputs'.
+    """
+
+    _masks_from_graph = True
 
     # Keras's configs number a nested functional model's calls from 1 in input_layers and
     # output_layers (its own graph counts as a first node there).
@@ -108,7 +115,7 @@ class Functional(Model):
     def _maybe_build(self, input_shape: Any) -> None:
         self.built = True
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if isinstance(inputs, dict):
             missing = [n for n in self.input_names if n not in inputs]
             if missing:
@@ -125,6 +132,8 @@ class Functional(Model):
                 f"received: {len(flat)} input(s)"
             )
         values: dict[int, Any] = {id(k): _as_input_dtype(k, v) for k, v in zip(self.inputs, flat)}
+        if mask is not None:
+            _mask_inputs(self.inputs, values, flatten(mask))
 
         def fetch(t: Any) -> Any:
             return values[id(t)] if isinstance(t, KerasTensor) else t
@@ -143,6 +152,9 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    def _graph_output_masks(self) -> Any:
+        return [get_mask(t) for t in self.outputs]
 
     def get_config(self) -> dict[str, Any]:
         """Keras 3's layout: `layers` with `inbound_nodes`, `input_layers`, `output_layers`."""
@@ -206,6 +218,17 @@ def _topological_nodes(
     for out in outputs:
         visit(out)
     return order
+
+
+def _mask_inputs(inputs: list[KerasTensor], values: dict[int, Any], masks: list[Any]) -> None:
+    """`model(x, mask=m)`: each input carries its mask into the graph, on an alias of the
+    caller's tensor (whose own attributes stay untouched)."""
+    for k, m in zip(inputs, masks):
+        v = values[id(k)]
+        if m is not None and isinstance(v, torch.Tensor) and get_mask(v) is not m:
+            v = v.view_as(v)
+            set_mask(v, m)
+            values[id(k)] = v
 
 
 def _as_input_dtype(spec: KerasTensor, value: Any) -> Any:

@@ -19,6 +19,7 @@ from torch import nn
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
+from lamina.layers.mask_utils import MASK_ATTR
 from lamina.layers.symbolic import KerasTensor, Node, is_shape, source_tensor
 from lamina.models.functional import note_owner
 from lamina.models.model import Model
@@ -34,7 +35,13 @@ class Sequential(Model):
     `InputLayer` (not in `layers`) and one call of each layer on the previous output, so
     `model.inputs`, `model.outputs` and every `layer.output` exist and
     `Model(model.inputs, model.layers[i].output)` extracts feature maps.
+
+    Masks (Embedding(mask_zero=True), Masking) pass from layer to layer as in Keras. Whether
+    any layer makes one is known from the graph, so a stack without masks runs its plain
+    loop, with no per-layer mask work.
     """
+
+    _masks_from_graph = True
 
     def __init__(
         self,
@@ -53,6 +60,7 @@ class Sequential(Model):
         self.__dict__["_input_layer"] = None
         self._graph_nodes: list[Node] = []
         self._output_tensor: KerasTensor | None = None
+        self._mask_flow = False  # some layer makes a mask (from the graph; see call)
         for layer in layers or []:
             self.add(layer)
 
@@ -81,6 +89,8 @@ class Sequential(Model):
             self._output_tensor = self._connect_layer(layer, self._output_tensor)
             self._shape_now = self._output_tensor.shape
             self.built = True
+        elif layer._creates_mask or isinstance(layer, Model):
+            self._mask_flow = True  # no graph yet to tell: the masked loop, to be safe
         self._stack.append(layer)
 
     def pop(self) -> Layer:
@@ -109,6 +119,7 @@ class Sequential(Model):
             self.__dict__["_input_layer"] = inp
         note_owner(inp, self.name)
         x = source_tensor(inp)
+        self._mask_flow = False
         for layer in self._stack:
             x = self._connect_layer(layer, x)
         self._output_tensor = x
@@ -123,6 +134,8 @@ class Sequential(Model):
                 f"Sequential '{self.name}' expected layers with one output, received: "
                 f"layer '{layer.name}' ({type(layer).__name__}) returned {len(flatten(out))}"
             )
+        if getattr(out, MASK_ATTR, None) is not None:
+            self._mask_flow = True
         return out
 
     def _disconnect(self) -> None:
@@ -162,7 +175,9 @@ class Sequential(Model):
             self._set_input_shape(tuple(input_shape))
         self.built = True
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        if mask is not None or self._mask_flow:
+            return self._call_masked(inputs, training, mask)
         x = inputs
         for layer in self._stack:
             # after the first batch, a tensor of the checked shape skips the per-call checks
@@ -171,6 +186,20 @@ class Sequential(Model):
             else:
                 x = layer(x, training=training)
         return x
+
+    def _call_masked(self, x: Any, training: bool | None, mask: Any) -> Any:
+        """The loop with masks: each layer gets the mask the previous one left (Keras's
+        Sequential), through its full call, which hands the mask on or drops it."""
+        for layer in self._stack:
+            if mask is not None:
+                x = layer(x, training=training, mask=mask)
+            else:
+                x = layer(x, training=training)
+            mask = getattr(x, MASK_ATTR, None) if isinstance(x, torch.Tensor) else None
+        return x
+
+    def _graph_output_masks(self) -> Any:
+        return getattr(self._output_tensor, MASK_ATTR, None)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = input_shape

@@ -26,6 +26,7 @@ import torch
 
 from lamina import metrics as metrics_mod
 from lamina.layers.base import Layer
+from lamina.layers.mask_utils import get_mask
 from lamina.models import compile_utils as cu
 from lamina.models.logs import MetricLogs
 from lamina.utils.packing import unpack_x_y_sample_weight
@@ -63,6 +64,23 @@ def overridden_steps(model: Any) -> frozenset[str]:
     """Which of Keras's step methods the model's class overrides."""
     cls = type(model)
     return frozenset(n for n in STEP_METHODS if getattr(cls, n) is not getattr(Steps, n))
+
+
+def _masked_metrics(head: Any, yt: Any, probs: Any, mask: torch.Tensor, sample_weight: Any) -> None:
+    """Update one output's metrics when it carries a mask: mean metrics weigh each entry
+    by the mask (times the sample weights for weighted metrics); others ignore it (Keras)."""
+    mask = mask.detach()
+    for m in head.metrics:
+        if isinstance(m, metrics_mod.MeanMetricWrapper):
+            m.update_state(yt, probs, sample_weight=cu.mask_weights(mask, None, "sum", probs))
+        else:
+            m.update_state(yt, probs)
+    for m in head.weighted_metrics:
+        if isinstance(m, metrics_mod.MeanMetricWrapper):
+            weights = cu.mask_weights(mask, sample_weight, "sum", probs)
+            m.update_state(yt, probs, sample_weight=weights)
+        else:
+            m.update_state(yt, probs, sample_weight=sample_weight)
 
 
 class Steps:
@@ -151,7 +169,13 @@ class Steps:
                 if head.train_loss is None:
                     terms.append(None)
                     continue
-                loss = head.train_loss(yt, yp, sample_weight=sample_weight)
+                mask = get_mask(yp)
+                if mask is not None:  # Keras 3: the output's mask weighs the loss
+                    reduction = getattr(head.train_loss, "reduction", "sum_over_batch_size")
+                    weights = cu.mask_weights(mask, sample_weight, reduction, yp)
+                    loss = head.train_loss(yt, yp, sample_weight=weights)
+                else:
+                    loss = head.train_loss(yt, yp, sample_weight=sample_weight)
                 terms.append(loss)
                 loss = loss * head.weight if head.weight != 1.0 else loss
                 total = loss if total is None else total + loss
@@ -186,14 +210,20 @@ class Steps:
         """Update compile()'s metrics and return the logs (`get_metrics_result()`).
 
         `metrics` are unweighted, `weighted_metrics` take `sample_weight`, as in Keras.
+        An output's mask weighs the mean metrics (accuracy, mse...), as Keras 3's
+        `MeanMetricWrapper` does.
         """
         if y is not None and self._heads:
             with torch.no_grad():
                 for head, yt, yp in zip(self._heads, cu.as_list(y), cu.as_list(y_pred)):
                     if not head.metrics and not head.weighted_metrics:
                         continue
+                    mask = get_mask(yp)
                     yp = yp.detach()
                     probs = head.activation(yp) if head.activation is not None else yp
+                    if mask is not None:
+                        _masked_metrics(head, yt, probs, mask, sample_weight)
+                        continue
                     for m in head.metrics:
                         m.update_state(yt, probs)
                     for m in head.weighted_metrics:
