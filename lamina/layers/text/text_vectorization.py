@@ -263,7 +263,9 @@ class TextVectorization(HostStringLayer):
         if self._split is None:
             if len(shape) <= 1:
                 shape = (*shape, 1)
-        else:
+        else:  # (batch,) or (batch, 1) texts: one token list each, as the call sees them
+            if len(shape) == 2 and shape[-1] == 1:
+                shape = shape[:1]
             shape = (*shape, None)
         return self._lookup_layer.compute_output_shape(shape)
 
