@@ -3,7 +3,8 @@ Sequences) into batches of device tensors.
 
 Arrays go to the device once; each epoch shuffles an index tensor on the device
 and gathers batches from it, so there is no per-sample Python work and no host
-sync per step.
+sync per step. Strings (raw text for a TextVectorization or StringLookup inside the
+model) stay NumPy object arrays of str on the host, gathered with the same order.
 """
 
 from __future__ import annotations
@@ -22,8 +23,47 @@ from lamina.tree import flatten, map_structure
 Batch = tuple[Any, Any, Any]
 
 
-def to_tensor(x: Any, device: torch.device, name: str = "x") -> torch.Tensor:
-    """A NumPy array, list or tensor as a device tensor (float64/uint8 -> float32)."""
+def is_text(x: Any) -> bool:
+    """Strings: a NumPy array of str/bytes, or a list/tuple whose leaves are str/bytes."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "US":
+            return True
+        return x.dtype.kind == "O" and isinstance(next(iter(x.flat), None), (str, bytes))
+    if isinstance(x, (list, tuple)) and x:
+        first = x[0]
+        while isinstance(first, (list, tuple)) and first:
+            first = first[0]
+        return isinstance(first, (str, bytes))
+    return False
+
+
+def as_text(x: Any) -> np.ndarray:
+    """Strings as a NumPy object array (no fixed-width copy of long texts)."""
+    if isinstance(x, np.ndarray):
+        return x if x.dtype.kind == "O" else x.astype(object)
+    if isinstance(x[0], (list, tuple)):
+        return np.array([list(row) for row in x], dtype=object)
+    arr = np.empty(len(x), dtype=object)
+    arr[:] = list(x)
+    return arr
+
+
+def text_leaves(x: Any) -> Any:
+    """`x` with each list of strings made one array (so it is one input, not many)."""
+    if is_text(x):
+        return as_text(x)
+    if isinstance(x, dict):
+        return {k: text_leaves(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(text_leaves(v) for v in x)
+    return x
+
+
+def to_tensor(x: Any, device: torch.device, name: str = "x") -> Any:
+    """A NumPy array, list or tensor as a device tensor (float64/uint8 -> float32); arrays
+    of strings stay on the host as object arrays (the model's text layer reads them)."""
+    if is_text(x) and name.startswith("x"):
+        return as_text(x)
     if isinstance(x, torch.Tensor):
         t = x
     else:
@@ -64,6 +104,8 @@ def _all_finite(t: torch.Tensor) -> bool:
 def check_finite(structure: Any, name: str) -> None:
     """Raise a clear error when float inputs hold NaN or Inf (checked once, before training)."""
     for i, t in enumerate(flatten(structure)):
+        if not isinstance(t, torch.Tensor):
+            continue  # strings
         if t.is_floating_point() and t.numel() and not _all_finite(t):
             bad = (~torch.isfinite(t)).nonzero()[0].tolist()
             label = name if len(flatten(structure)) == 1 else f"{name}[{i}]"
@@ -86,7 +128,7 @@ class ArrayData:
         device: torch.device | str = "cpu",
     ) -> None:
         self.device = torch.device(device)
-        self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
+        self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), text_leaves(x))
         self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
         self.sample_weight = (
             None
@@ -181,7 +223,16 @@ def _take(structure: Any, index: Any) -> Any:
     """Rows `index` (a slice: views; an index tensor: one gather) of every array."""
     if isinstance(index, slice):
         return map_structure(lambda t: t[index], structure)
-    return map_structure(lambda t: t.index_select(0, index), structure)
+    host: list[np.ndarray] = []  # the index on the host once, for string arrays
+
+    def take(t: Any) -> Any:
+        if isinstance(t, np.ndarray):
+            if not host:
+                host.append(index.cpu().numpy())
+            return t[host[0]]
+        return t.index_select(0, index)
+
+    return map_structure(take, structure)
 
 
 class IterableData:
@@ -209,6 +260,7 @@ class IterableData:
         else:
             parts = [batch, None, None]
         x, y, sw = parts
+        x = text_leaves(x)
         dev = self.device
         if dev.type == "cuda":  # page-locked host memory: the copy runs asynchronously
             x, y, sw = (None if v is None else map_structure(_pinned, v) for v in (x, y, sw))

@@ -20,6 +20,7 @@ import inspect
 import json
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina import registry
@@ -92,6 +93,13 @@ class Model(Trainer, Layer):
         with torch.no_grad():
             self(x, training=False)
         self._build_input_shape = input_shape
+
+    def _convert_input(self, x: Any) -> Any:
+        """As for any layer, but arrays of strings stay NumPy: the model's text layer
+        (TextVectorization, StringLookup) reads them on the host."""
+        if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
+            return x
+        return super()._convert_input(x)
 
     def _maybe_build(self, input_shape: Any) -> None:
         # Called just before the first forward pass, which builds the sublayers itself.

@@ -6,6 +6,7 @@ and test steps (eager or compiled), class weights, and reading logs as floats.""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from lamina.models.logs import MetricLogs, as_floats
 from lamina.models.precision import MixedPrecision
 from lamina.models.step_runner import StepRunner
 from lamina.models.steps import overridden_steps
+from lamina.stacklevel import user_stacklevel
 
 
 class Preparation:
@@ -97,6 +99,17 @@ class Preparation:
             mode = self._jit_compile
             if self.run_eagerly or distributed_now or self._precision.scaler is not None:
                 mode = False  # fp16 loss scaling skips steps on the host: eager
+            host = host_layers(self)
+            if host and mode is not False:
+                if mode is True:
+                    warnings.warn(
+                        f"Model '{self.name}' trains eagerly although jit_compile=True: its "
+                        f"layer '{host[0].name}' ({type(host[0]).__name__}) reads Python "
+                        "strings on the host, which torch.compile cannot trace. Vectorize "
+                        "the texts before the model (layer(texts)) to compile the rest.",
+                        stacklevel=user_stacklevel(),
+                    )
+                mode = False
             self._step_fn = StepRunner(self, mode)
             self._step_fn.distributed = distributed_now
         self._step_fn.verbose = verbose
@@ -116,6 +129,7 @@ class Preparation:
             not wanted
             or not self.compiled
             or self.run_eagerly
+            or host_layers(self)
             or _distributed_active()
             or distributed.session_of(self) is not None
             or self._precision.scaler is not None
@@ -168,6 +182,12 @@ class Preparation:
 
 
 # --------------------------------------------------------------------- helpers
+def host_layers(model: Any) -> list[Any]:
+    """The model's layers that work on Python strings (`host_only`: TextVectorization,
+    StringLookup); a model holding one runs its steps eagerly."""
+    return [m for m in model.modules() if getattr(type(m), "host_only", False)]
+
+
 def _distributed_active() -> bool:
     from lamina import distributed
 

@@ -36,6 +36,7 @@ class HostStringLayer(Layer):
             )
         if self._call_losses:
             self._call_losses = []
+        kwargs.pop("mask", None)  # strings carry no mask
         return nn.Module.__call__(self, inputs, *rest, **kwargs)
 
     def _takes_tensor(self, inputs: torch.Tensor) -> bool:
