@@ -13,6 +13,7 @@ from lamina.layers.augmentation import (
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.core import Activation, Dense, Input, InputLayer
+from lamina.layers.embedding import Embedding
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.legacy import Convolution1D, Convolution2D
 from lamina.layers.masking import Masking
@@ -55,16 +56,21 @@ from lamina.layers.regularization import (
     SpatialDropout2D,
 )
 from lamina.layers.reshaping import (
+    Cropping1D,
     Cropping2D,
     Flatten,
     Permute,
     RepeatVector,
     Reshape,
+    UpSampling1D,
     UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from lamina.layers.symbolic import KerasTensor
 from lamina.layers.text import IntegerLookup, StringLookup, TextVectorization
+from lamina.layers.time_distributed import TimeDistributed
+from lamina.layers.wrapper import Wrapper
 
 __all__ = [
     "ELU",
@@ -84,10 +90,12 @@ __all__ = [
     "Conv2DTranspose",
     "Convolution1D",
     "Convolution2D",
+    "Cropping1D",
     "Cropping2D",
     "Dense",
     "Dot",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
@@ -137,6 +145,10 @@ __all__ = [
     "StringLookup",
     "Subtract",
     "TextVectorization",
+    "TimeDistributed",
+    "UpSampling1D",
     "UpSampling2D",
+    "Wrapper",
+    "ZeroPadding1D",
     "ZeroPadding2D",
 ]

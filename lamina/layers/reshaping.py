@@ -1,4 +1,5 @@
-"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding2D, Cropping2D, UpSampling2D.
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding1D/2D, Cropping1D/2D,
+UpSampling1D/2D.
 
 Shapes given to these layers exclude the batch axis, as in Keras. Flatten keeps
 Keras's NHWC element order (a plain row-major reshape), so a Dense layer after
@@ -307,3 +308,98 @@ class UpSampling2D(Layer):
             "data_format": self.data_format,
             "interpolation": self.interpolation,
         }
+
+
+def _pair_1d(layer: Layer, value: Any, arg: str) -> tuple[int, int]:
+    """int | (left, right) of non-negative ints -> (left, right): steps at each end."""
+    if _is_int(value):
+        out: Any = (value, value)
+    elif isinstance(value, Sequence) and len(value) == 2 and all(_is_int(v) for v in value):
+        out = (value[0], value[1])
+    else:
+        out = None
+    if out is None or min(out) < 0:
+        raise _error(
+            layer, f"{arg} as an int or (left, right) of non-negative ints", **{arg: value}
+        )
+    return out
+
+
+@registry.register("layer", "ZeroPadding1D")
+class ZeroPadding1D(Layer):
+    """Add steps of zeros at the start and end of (batch, time, features) sequences."""
+
+    def __init__(self, padding: Any = 1, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = _pair_1d(self, padding, "padding")
+        self.data_format = _check_format(self, data_format)
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return F.pad(inputs, (0, 0, *self.padding))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        n, t, c = input_shape
+        return (n, None if t is None else t + sum(self.padding), c)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+@registry.register("layer", "Cropping1D")
+class Cropping1D(Layer):
+    """Remove steps from the start and end of (batch, time, features) sequences."""
+
+    def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cropping = _pair_1d(self, cropping, "cropping")
+        self.input_spec = InputSpec(ndim=3)
+
+    def build(self, input_shape: tuple) -> None:
+        steps = input_shape[1]
+        if steps is not None and steps - sum(self.cropping) <= 0:
+            raise _error(
+                self,
+                f"a sequence longer than the cropping {self.cropping}",
+                input_shape=tuple(input_shape),
+            )
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        start, end = self.cropping
+        steps = inputs.shape[1]
+        if steps - start - end <= 0:
+            raise _error(
+                self,
+                f"a sequence longer than the cropping {self.cropping}",
+                input_shape=(None, *inputs.shape[1:]),
+            )
+        return inputs[:, start : steps - end, :]
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        n, t, c = input_shape
+        return (n, None if t is None else t - sum(self.cropping), c)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+@registry.register("layer", "UpSampling1D")
+class UpSampling1D(Layer):
+    """Repeat each step `size` times along the time axis: (N, T, C) -> (N, T * size, C)."""
+
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not _is_int(size) or size <= 0:
+            raise _error(self, "size a positive int", size=size)
+        self.size = size
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs.repeat_interleave(self.size, dim=1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        n, t, c = input_shape
+        return (n, None if t is None else t * self.size, c)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
