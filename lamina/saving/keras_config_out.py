@@ -29,7 +29,8 @@ KERAS_LAYERS = frozenset(
     LeakyReLU MaxPooling1D MaxPooling2D Maximum Minimum Multiply Normalization PReLU Permute
     RandomBrightness RandomContrast RandomCrop RandomFlip RandomRotation RandomTranslation
     RandomZoom ReLU RepeatVector Rescaling Reshape Resizing Softmax SpatialDropout1D
-    SpatialDropout2D Subtract UpSampling2D ZeroPadding2D""".split()
+    SpatialDropout2D Subtract UpSampling2D ZeroPadding2D
+    TextVectorization StringLookup IntegerLookup""".split()
 )
 KERAS_VERSION = "3.0.0"  # the format Lamina writes (Keras reads it without checking)
 MODEL_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras"}

@@ -21,7 +21,8 @@ from lamina.saving.h5_safety import open_h5
 from lamina.saving.keras_config_out import KERAS_VERSION, keras_compile_config, keras_entry
 from lamina.saving.keras_lambda import Lambda
 from lamina.saving.keras_screen import screen
-from lamina.saving.keras_weights_h5 import h5_bytes, read_keras3, write_keras3
+from lamina.saving.keras_weights_h5 import h5_bytes, named_vars, read_keras3, write_keras3
+from lamina.saving.layer_state import collect_assets, restore
 from lamina.saving.registration import custom_object_scope, kinds_of
 from lamina.saving.serialization import deserialize_layer
 from lamina.saving.zip_archive import SafeZip, add_member, writing_zip
@@ -47,10 +48,13 @@ def save_keras(model: Any, path: str | os.PathLike) -> None:
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
     weights = h5_bytes(lambda h5: write_keras3(model, h5))
+    assets = collect_assets(model)  # text layers' vocabularies, where Keras puts them
     with writing_zip(path) as archive:
         add_member(archive, METADATA, json.dumps(metadata).encode())
         add_member(archive, CONFIG, json.dumps(entry).encode())
         add_member(archive, WEIGHTS, weights, compress=False)
+        for name, data in assets.items():
+            add_member(archive, name, data)
 
 
 def load_keras(
@@ -64,6 +68,12 @@ def load_keras(
             label = where(path, WEIGHTS)
             with open_h5(archive.read(WEIGHTS), label=label) as h5:
                 read_keras3(model, h5)
+                assets = {
+                    n: (lambda n=n: archive.read(n))
+                    for n in archive.names()
+                    if n.startswith("assets/")
+                }
+                restore(model, lambda p: named_vars(h5, p), assets, where(path))
         elif any(n.endswith(".npz") for n in archive.names()):
             raise FileFormatError(
                 f"Expected weights as {WEIGHTS}, received: NumPy .npz weights in {where(path)} "

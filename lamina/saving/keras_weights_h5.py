@@ -116,13 +116,36 @@ def _attr_key(name: str) -> str:
 
 
 # ------------------------------------------------------------------ Keras 3 layout
+def has_state_hooks(layer: Any) -> bool:
+    """A layer saving state beyond weights through Keras's hooks (`save_own_variables`:
+    named variables such as a text layer's `idf_weights`; `save_assets`: files)."""
+    return callable(getattr(layer, "save_own_variables", None)) or callable(
+        getattr(layer, "save_assets", None)
+    )
+
+
 def write_keras3(model: Any, h5: h5py.File) -> None:
-    """Keras 3's layout: a `vars` group (with the layer's name) per layer."""
+    """Keras 3's layout: a `vars` group (with the layer's name) per layer; a layer with
+    `save_own_variables` writes its named variables there, as Keras does."""
     for path, layer, entries in keras3_layout(model):
         group = h5.create_group(_join(path, "vars"))
         group.attrs["name"] = layer.name
         for i, entry in enumerate(entries):
             group.create_dataset(str(i), data=_numpy(entry))
+        if not entries and callable(getattr(layer, "save_own_variables", None)):
+            store: dict[str, Any] = {}
+            layer.save_own_variables(store)
+            for key, value in store.items():
+                group.create_dataset(key, data=np.asarray(value))
+
+
+def named_vars(h5: CheckedH5, path: str) -> dict[str, np.ndarray]:
+    """The datasets of a layer's `vars` group by name (a stateful layer's variables)."""
+    inner = _join(path, "vars")
+    group = h5.group(inner)
+    if group is None:
+        return {}
+    return {name: h5.array(group[name], f"{inner}/{name}") for name in group}
 
 
 def read_keras3(model: Any, h5: CheckedH5, skip_mismatch: bool = False) -> list[str]:
@@ -134,6 +157,8 @@ def read_keras3(model: Any, h5: CheckedH5, skip_mismatch: bool = False) -> list[
         inner = _join(path, "vars")
         visited.add(inner)
         group = h5.group(inner)
+        if not entries and has_state_hooks(layer):
+            continue  # named variables: read by the layer itself (layer_state.restore)
         values = _vars(h5, group, inner) if group is not None else []
         if len(values) != len(entries):
             if skip_mismatch and entries:

@@ -6,9 +6,14 @@
     optimizer.safetensors   the optimizer's slots ("state/<i>/<slot>") and moving averages
     optimizer.json          its iteration count, rate and torch's param groups
 
-Preprocessing state (normalization statistics, lookup tables) is held in weights, so it
-travels in `model.safetensors`. Loading builds the model from the config under a weight
-budget (the file's own tensor count), then checks every tensor before assigning any.
+    assets/<layer path>/... a text layer's vocabulary (`vocabulary.txt`), as Keras 3 stores it
+    layer_variables.safetensors   named variables of such layers ("<layer path>/idf_weights")
+
+Preprocessing state that has a fixed shape (normalization statistics) is held in weights,
+so it travels in `model.safetensors`; a vocabulary and its IDF weights, whose sizes come
+from `adapt`, travel as Keras 3 saves them (`layer_state.py`, the same layer paths as a
+`.keras` file). Loading builds the model from the config under a weight budget (the
+file's own tensor count), then checks every tensor before assigning any.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import math
 import os
 from typing import IO, Any
 
+import numpy as np
 import torch
 
 from lamina import config as lamina_config
 from lamina.saving import json_text
 from lamina.saving.compile_config import apply_compile_config, compile_config
 from lamina.saving.errors import FileFormatError, where
+from lamina.saving.layer_state import collect_assets, collect_variables, restore
 from lamina.saving.optimizer_state import optimizer_payload, restore_optimizer
 from lamina.saving.registration import custom_object_scope
 from lamina.saving.serialization import deserialize_layer, serialize_layer
@@ -33,6 +40,7 @@ from lamina.saving.zip_archive import SafeZip, add_member, writing_zip
 
 FORMAT = "lamina"
 FORMAT_VERSION = 1
+VARIABLES = "layer_variables.safetensors"
 MAX_INPUT_ELEMENTS = 1 << 24  # per sample: building a model runs it on zeros of this shape
 
 
@@ -52,6 +60,16 @@ def save_lamina(model: Any, path: str | os.PathLike, include_optimizer: bool = T
         "compile.json": json.dumps(compile_config(model)).encode(),
         "model.safetensors": dump(tensors),
     }
+    variables = collect_variables(model)
+    if variables:
+        members[VARIABLES] = dump(
+            {
+                f"{path}/{key}": torch.from_numpy(np.ascontiguousarray(value))
+                for path, store in variables.items()
+                for key, value in store.items()
+            }
+        )
+    members.update(collect_assets(model))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
         opt_tensors, opt_meta = optimizer_payload(optimizer)
@@ -78,6 +96,7 @@ def load_lamina(
         with custom_object_scope(custom_objects):
             model = build_from_config(config, custom_objects, budget, label)
             assign_weights(model, tensors, source=where(label, "model.safetensors"))
+            _restore_layer_state(model, archive, label)
             if compile:
                 settings = read_json(archive, "compile.json") if "compile.json" in archive else None
                 if settings is not None:
@@ -121,6 +140,17 @@ def read_json(archive: SafeZip, name: str) -> Any:
 def read_tensors(archive: SafeZip, name: str) -> dict[str, torch.Tensor]:
     """A safetensors member, in its saved order; safetensors checks every offset."""
     return parse(archive.read(name), where(archive.path, name))[0]
+
+
+def _restore_layer_state(model: Any, archive: SafeZip, label: Any) -> None:
+    """Text layers' vocabularies (assets) and IDF weights (named variables)."""
+    by_path: dict[str, dict[str, Any]] = {}
+    if VARIABLES in archive:
+        for name, tensor in read_tensors(archive, VARIABLES).items():
+            path, _, key = name.rpartition("/")
+            by_path.setdefault(path, {})[key] = tensor.numpy()
+    assets = {n: (lambda n=n: archive.read(n)) for n in archive.names() if n.startswith("assets/")}
+    restore(model, by_path.get, assets, where(label))
 
 
 def _restore_optimizer(model: Any, archive: SafeZip, label: Any) -> None:
