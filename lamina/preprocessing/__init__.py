@@ -1,7 +1,8 @@
 """Keras's `keras.preprocessing` path: image helpers and ImageDataGenerator live in
-`lamina.preprocessing.image` (also importable from here)."""
+`lamina.preprocessing.image` (also importable from here); Keras 2's text `Tokenizer` in
+`lamina.preprocessing.text`, `pad_sequences` in `lamina.preprocessing.sequence`."""
 
-from lamina.preprocessing import image
+from lamina.preprocessing import image, sequence, text
 from lamina.preprocessing.image import (
     DataFrameIterator,
     DirectoryIterator,
@@ -15,4 +16,6 @@ __all__ = [
     "ImageDataGenerator",
     "NumpyArrayIterator",
     "image",
+    "sequence",
+    "text",
 ]

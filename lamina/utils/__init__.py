@@ -11,7 +11,9 @@ from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.progbar import Progbar
 from lamina.utils.rng_utils import set_random_seed
+from lamina.utils.sequence_utils import pad_sequences
 from lamina.utils.session import clear_session
+from lamina.utils.text_dataset import text_dataset_from_directory
 from lamina.utils.timeseries_dataset import timeseries_dataset_from_array
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "save_img",
     "image_dataset_from_directory",
     "timeseries_dataset_from_array",
+    "text_dataset_from_directory",
+    "pad_sequences",
     "pack_x_y_sample_weight",
     "unpack_x_y_sample_weight",
 ]
