@@ -18,7 +18,7 @@ from layer_harness import run_layer_test
 
 import lamina
 from lamina.layers import IntegerLookup, StringLookup
-from lamina.layers.text.index_lookup import _most_frequent
+from lamina.layers.text.vocabulary import most_frequent
 
 
 def _np(t):
@@ -155,9 +155,9 @@ def test_vocabulary_order_matches_keras_lexsort(keep):
     rng = np.random.default_rng(keep or 0)
     words = [f"w{rng.integers(0, 400)}" for _ in range(3000)] + ["é", "z", "Ω", "aa"]
     counts = Counter(words)
-    assert _most_frequent(counts, keep) == _keras_order(counts, keep)
+    assert most_frequent(counts, keep) == _keras_order(counts, keep)
     ints = Counter(rng.integers(-50, 50, 2000).tolist())
-    assert _most_frequent(ints, keep) == _keras_order(ints, keep)
+    assert most_frequent(ints, keep) == _keras_order(ints, keep)
 
 
 def test_adapt_from_batches_and_steps():

@@ -88,6 +88,19 @@ def test_sequential_and_string_lookup_round_trip(tmp_path):
         )
 
 
+def test_tokens_with_unicode_line_breaks_survive(tmp_path):
+    """TensorFlow does not split on \\x85 or U+2028, so tokens may hold them: the vocabulary
+    file is split on "\\n" only."""
+    texts = np.array(["a\x85b c\u2028d e\x1cf", "a\x85b g"])
+    vec = layers.TextVectorization(output_sequence_length=4)
+    vec.adapt(texts)
+    assert "a\x85b" in vec.get_vocabulary() and "e\x1cf" in vec.get_vocabulary()
+    model = lamina.Sequential([lamina.Input(shape=(1,), dtype="string"), vec, layers.Dense(1)])
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.models.load_model(tmp_path / "m.lamina")
+    assert loaded.layers[0].get_vocabulary() == vec.get_vocabulary()
+
+
 def test_given_vocabulary_travels_in_the_config(tmp_path):
     vec = layers.TextVectorization(vocabulary=["alpha", "beta"], output_sequence_length=3)
     model = lamina.Sequential([lamina.Input(shape=(1,), dtype="string"), vec, layers.Dense(1)])

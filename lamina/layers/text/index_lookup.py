@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
@@ -27,12 +26,12 @@ import torch
 from lamina.layers.base import Layer
 from lamina.layers.dtypes import dtype_name
 from lamina.layers.text.encoding import MODES, encode_dense
+from lamina.layers.text.lookup_state import VocabularyState
 from lamina.layers.text.strings import decode_token
+from lamina.layers.text.vocabulary import Whole, adapt_batches, encoded, listify, most_frequent
 
-VOCABULARY_FILE = "vocabulary.txt"
 
-
-class IndexLookup(Layer):
+class IndexLookup(VocabularyState, Layer):
     """Maps tokens to integer indices (or back, with `invert=True`). Not used directly."""
 
     autocast = False  # tokens keep their own dtype
@@ -159,7 +158,7 @@ class IndexLookup(Layer):
         if not os.path.isfile(path):
             raise self._error("an existing vocabulary file", vocabulary=os.fspath(path))
         with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+            lines = f.read().split("\n")
         while lines and lines[-1] == "":
             lines.pop()
         return self._parse_lines(lines)
@@ -245,8 +244,8 @@ class IndexLookup(Layer):
         if steps is not None and (not isinstance(steps, int) or steps < 1):
             raise self._error("steps None or a positive integer", steps=steps)
         self.reset_state()
-        for batch in _batches(data, steps):
-            if isinstance(batch, _Whole):
+        for batch in adapt_batches(data, steps):
+            if isinstance(batch, Whole):
                 self.update_state(batch.data, whole=True)
             else:
                 self.update_state(batch)
@@ -286,11 +285,11 @@ class IndexLookup(Layer):
         as_bytes = isinstance(next(iter(counts)), bytes)
         for special in (self.mask_token, self.oov_token):
             if special is not None:
-                counts.pop(_encoded(special) if as_bytes else special, None)
+                counts.pop(encoded(special) if as_bytes else special, None)
         keep = None
         if self.max_tokens:
             keep = max(self.max_tokens - self._token_start_index(), 0)
-        terms = _most_frequent(counts, keep)
+        terms = most_frequent(counts, keep)
         tokens = [decode_token(t) for t in terms] if as_bytes else terms
         self._set_tokens(tokens)
         if self.output_mode == "tf_idf":
@@ -375,8 +374,8 @@ class IndexLookup(Layer):
             "output_mode": self.output_mode,
             "sparse": self.sparse,
             "pad_to_max_tokens": self.pad_to_max_tokens,
-            "idf_weights": _listify(self.input_idf_weights),
-            "vocabulary": _listify(self.input_vocabulary),
+            "idf_weights": listify(self.input_idf_weights),
+            "vocabulary": listify(self.input_vocabulary),
             "vocabulary_size": self._frozen_vocab_size,
         }
 
@@ -389,110 +388,3 @@ class IndexLookup(Layer):
                 f"path vocabulary={config['vocabulary']!r}; a config never reads other files"
             )
         return cls(**config)
-
-    # ------------------------------------------------------- saved state (Keras)
-    def save_own_variables(self, store: dict[str, Any]) -> None:
-        if self.output_mode == "tf_idf" and self._idf is not None:
-            store["idf_weights"] = self._idf.detach().cpu().numpy()
-
-    def load_own_variables(self, store: Any) -> None:
-        if self.output_mode != "tf_idf":
-            return
-        if "idf_weights" not in store:
-            raise self._error("the variable 'idf_weights' in the saved state", keys=list(store))
-        idf = np.asarray(store["idf_weights"], dtype=np.float32)
-        if idf.ndim != 1:
-            raise self._error("1-D idf_weights in the saved state", shape=idf.shape)
-        self._idf = torch.as_tensor(idf.copy(), device=self._device_probe.device)
-
-    def save_assets(self, dir_path: str) -> None:
-        if self.input_vocabulary is not None:
-            return  # the config carries it
-        text = "\n".join(str(w) for w in self.get_vocabulary(include_special_tokens=True))
-        with open(os.path.join(dir_path, VOCABULARY_FILE), "w", encoding="utf-8") as f:
-            f.write(text)
-
-    def load_assets(self, dir_path: str | None) -> None:
-        if self.input_vocabulary is not None:
-            return
-        path = None if dir_path is None else os.path.join(dir_path, VOCABULARY_FILE)
-        if path is None or not os.path.isfile(path):
-            raise self._error(f"its saved vocabulary ({VOCABULARY_FILE})", found=None)
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        while lines and lines[-1] == "":
-            lines.pop()
-        if not lines:
-            return  # nothing was ever set
-        idf = None
-        if self.output_mode == "tf_idf":
-            if self._idf is None:
-                raise self._error("idf_weights loaded before the vocabulary", idf_weights=None)
-            idf = self._idf.cpu().numpy()
-        self._load_vocabulary(self._parse_lines(lines), idf)
-
-    def _load_vocabulary(self, values: list[Any], idf: np.ndarray | None) -> None:
-        """A saved vocabulary (special tokens first) and its already padded IDF weights."""
-        self.set_vocabulary(values, None if idf is None else idf[: len(values)])
-        if idf is not None:
-            self._idf = torch.as_tensor(idf, device=self._device_probe.device)
-
-
-def _most_frequent(counts: Counter, keep: int | None) -> list[Any]:
-    """Terms by count, then by the term itself, both descending (Keras's order), the
-    first `keep`. Only terms counted at least as often as the keep-th one are sorted:
-    the terms once (C comparisons), then a stable sort of their counts."""
-    terms = list(counts)
-    if keep is not None and keep < len(terms):
-        if keep == 0:
-            return []
-        values = np.fromiter(counts.values(), dtype=np.int64, count=len(terms))
-        cut = np.partition(values, len(values) - keep)[len(values) - keep]
-        terms = [terms[i] for i in np.flatnonzero(values >= cut).tolist()]
-    terms.sort(reverse=True)
-    values = np.fromiter(map(counts.__getitem__, terms), dtype=np.int64, count=len(terms))
-    order = np.argsort(-values, kind="stable")
-    if keep is not None:
-        order = order[:keep]
-    return [terms[i] for i in order.tolist()]
-
-
-def _encoded(token: Any) -> Any:
-    return token.encode("utf-8", "surrogatepass") if isinstance(token, str) else token
-
-
-def _listify(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def _batches(data: Any, steps: int | None) -> Iterable[Any]:
-    """What adapt counts: one whole array, or the x of each batch of an iterable."""
-    if isinstance(data, (list, tuple, np.ndarray, torch.Tensor, str, bytes)):
-        yield _Whole(data)
-        return
-    if not hasattr(data, "__iter__"):
-        raise TypeError(
-            "Expected adapt data as an array, a list or an iterable of batches, received: "
-            f"{type(data).__name__}"
-        )
-    for i, batch in enumerate(data):
-        if steps is not None and i >= steps:
-            break
-        if isinstance(batch, tuple) and 1 <= len(batch) <= 3 and not isinstance(batch[0], str):
-            batch = batch[0]  # (x, y) batches of a dataset: the inputs
-        yield batch
-
-
-class _Whole:
-    """Marks the array given to adapt itself (each element a document), not a batch."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: Any) -> None:
-        self.data = data

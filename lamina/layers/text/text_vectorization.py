@@ -26,8 +26,8 @@ from lamina import registry
 from lamina.layers.text import strings
 from lamina.layers.text.encoding import MODES, count_rows
 from lamina.layers.text.host_input import HostStringLayer
-from lamina.layers.text.index_lookup import _batches, _Whole
 from lamina.layers.text.string_lookup import StringLookup
+from lamina.layers.text.vocabulary import Whole, adapt_batches
 
 
 @registry.register("layer", "TextVectorization")
@@ -199,8 +199,8 @@ class TextVectorization(HostStringLayer):
             raise self._error("steps None or a positive integer", steps=steps)
         lookup = self._lookup_layer
         lookup.reset_state()
-        for batch in _batches(data, steps):
-            texts = batch.data if isinstance(batch, _Whole) else batch
+        for batch in adapt_batches(data, steps):
+            texts = batch.data if isinstance(batch, Whole) else batch
             self.update_state(texts)
         lookup.finalize_state()
 
