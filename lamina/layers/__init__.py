@@ -47,6 +47,17 @@ from lamina.layers.pooling import (
     MaxPooling2D,
 )
 from lamina.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -74,6 +85,9 @@ from lamina.layers.wrapper import Wrapper
 
 __all__ = [
     "ELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "Activation",
     "ActivityRegularization",
     "Add",
@@ -83,6 +97,7 @@ __all__ = [
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
+    "Bidirectional",
     "CenterCrop",
     "Concatenate",
     "Conv1D",
@@ -97,6 +112,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -112,6 +128,7 @@ __all__ = [
     "InputSpec",
     "IntegerLookup",
     "KerasTensor",
+    "LSTMCell",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
@@ -139,9 +156,12 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Resizing",
+    "SimpleRNN",
+    "SimpleRNNCell",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "StackedRNNCells",
     "StringLookup",
     "Subtract",
     "TextVectorization",
