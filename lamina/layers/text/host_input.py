@@ -37,7 +37,10 @@ class HostStringLayer(Layer):
         if self._call_losses:
             self._call_losses = []
         kwargs.pop("mask", None)  # strings carry no mask
-        return nn.Module.__call__(self, inputs, *rest, **kwargs)
+        outputs = nn.Module.__call__(self, inputs, *rest, **kwargs)
+        if isinstance(outputs, torch.Tensor) and "_call_output_shape" not in self.__dict__:
+            self.__dict__["_call_output_shape"] = (None, *outputs.shape[1:])  # for summary()
+        return outputs
 
     def _takes_tensor(self, inputs: torch.Tensor) -> bool:
         """Whether a tensor input is valid (the inverse lookup reads integer indices)."""
