@@ -22,7 +22,7 @@ from lamina.saving.h5_safety import CheckedH5, open_h5
 from lamina.saving.keras_config import from_legacy
 from lamina.saving.keras_config_out import KERAS_VERSION, keras_compile_config, keras_entry
 from lamina.saving.keras_v3 import build_model
-from lamina.saving.keras_weights_h5 import h5_bytes, read_legacy, write_legacy
+from lamina.saving.keras_weights_h5 import h5_bytes, has_state_hooks, read_legacy, write_legacy
 
 _STRIP = ("module", "registered_name", "build_config")
 
@@ -34,6 +34,14 @@ def save_h5(model: Any, path: str | os.PathLike) -> None:
             f"Model '{model.name}' expected to be built before saving (call it on data or "
             "give it an input shape), received: an unbuilt model"
         )
+    for layer in model.modules():  # a vocabulary (an asset) has no place in this format
+        lookup = getattr(layer, "_lookup_layer", layer)  # TextVectorization: its StringLookup
+        if has_state_hooks(layer) and getattr(lookup, "input_vocabulary", 0) is None:
+            raise ValueError(
+                f"Layer '{layer.name}' ({type(layer).__name__}) can't be saved in a legacy .h5 "
+                "file: expected layers whose state fits its weights, received: a learned "
+                "vocabulary (Keras keeps it as an asset). Save the model as .keras or .lamina."
+            )
     entry = _legacy_entry(keras_entry(model))
     training = _training_config(keras_compile_config(compile_config(model)))
 

@@ -111,6 +111,20 @@ def test_given_vocabulary_travels_in_the_config(tmp_path):
     assert loaded.layers[0].get_vocabulary() == ["", "[UNK]", "alpha", "beta"]
 
 
+def test_legacy_h5_refuses_a_learned_vocabulary(tmp_path):
+    model, _ = _text_model(output_sequence_length=4)
+    with pytest.raises(ValueError, match=r"\(TextVectorization\).*vocabulary.*\.keras or \.lamina"):
+        model.save(tmp_path / "m.h5")
+    assert not (tmp_path / "m.h5").exists()
+    given = layers.TextVectorization(vocabulary=["a", "b"], output_sequence_length=2)
+    fixed = lamina.Sequential([lamina.Input(shape=(1,), dtype="string"), given, layers.Dense(1)])
+    fixed.save(tmp_path / "fixed.h5")  # the config carries a given vocabulary
+    loaded = lamina.models.load_model(tmp_path / "fixed.h5")
+    np.testing.assert_allclose(
+        loaded.predict(["a b"], verbose=0), fixed.predict(["a b"], verbose=0)
+    )
+
+
 def test_missing_or_hostile_assets_are_refused(tmp_path):
     model, _ = _text_model(output_sequence_length=4)
     path = tmp_path / "m.lamina"
