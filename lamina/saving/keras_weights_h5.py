@@ -153,12 +153,15 @@ def read_keras3(model: Any, h5: CheckedH5, skip_mismatch: bool = False) -> list[
     staged: list[tuple[Any, np.ndarray]] = []
     skipped: list[str] = []
     visited: set[str] = set()
+    later: list[tuple[Any, dict[str, np.ndarray]]] = []  # (layer, its named variables)
     for path, layer, entries in keras3_layout(model):
         inner = _join(path, "vars")
         visited.add(inner)
         group = h5.group(inner)
         if not entries and has_state_hooks(layer):
-            continue  # named variables: read by the layer itself (layer_state.restore)
+            if callable(getattr(layer, "load_own_variables", None)):  # named variables
+                later.append((layer, named_vars(h5, path)))
+            continue
         values = _vars(h5, group, inner) if group is not None else []
         if len(values) != len(entries):
             if skip_mismatch and entries:
@@ -183,6 +186,9 @@ def read_keras3(model: Any, h5: CheckedH5, skip_mismatch: bool = False) -> list[
             f"weights at {extra[:5]} in {h5.label} that no layer of the model matches"
         )
     _assign(staged)
+    for layer, store in later:
+        if store:
+            layer.load_own_variables(store)
     return skipped
 
 

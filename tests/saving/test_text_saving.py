@@ -111,6 +111,20 @@ def test_given_vocabulary_travels_in_the_config(tmp_path):
     assert loaded.layers[0].get_vocabulary() == ["", "[UNK]", "alpha", "beta"]
 
 
+def test_weights_file_carries_idf_weights(tmp_path):
+    model, vec = _text_model(output_mode="tf_idf")
+    model.save_weights(tmp_path / "w.weights.h5")
+    twin, twin_vec = _text_model(output_mode="tf_idf")
+    twin_vec._lookup_layer._idf.mul_(0)
+    twin.load_weights(tmp_path / "w.weights.h5")  # as Keras: variables, not assets
+    np.testing.assert_array_equal(
+        twin_vec._lookup_layer._idf.numpy(), vec._lookup_layer._idf.numpy()
+    )
+    np.testing.assert_allclose(
+        twin.predict(TEXTS[:3], verbose=0), model.predict(TEXTS[:3], verbose=0)
+    )
+
+
 def test_legacy_h5_refuses_a_learned_vocabulary(tmp_path):
     model, _ = _text_model(output_sequence_length=4)
     with pytest.raises(ValueError, match=r"\(TextVectorization\).*vocabulary.*\.keras or \.lamina"):
