@@ -28,7 +28,7 @@ def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     if issubclass(cls, InputLayer):
         out = _input_layer(out)
     if getattr(cls, "_from_config_reads_known_keys", False):
-        return out  # a model's from_config reads the keys it knows (layers, ...)
+        return without_mask_ops(out)  # a model's from_config reads the keys it knows
     accepted = _accepted(cls)
     name = out.get("name", "?")
     for key in [k for k in out if k not in accepted]:
@@ -45,6 +45,75 @@ def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
             f"Lamina's {cls.__name__} accepts, received: {key}={value!r}"
         )
     return out
+
+
+def without_mask_ops(config: dict[str, Any]) -> dict[str, Any]:
+    """A functional config without the operation nodes Keras 3 records for masks.
+
+    Keras writes `Embedding(mask_zero=True)`'s mask as a `NotEqual` node (module
+    keras.src.ops...) feeding `mask=` of the next layer. Lamina's layers compute and pass
+    their masks themselves, so those nodes and the `mask=` references go; an operation
+    that feeds anything but a mask is refused, naming it."""
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return config
+    ops = {
+        e.get("name"): e.get("class_name")
+        for e in layers
+        if isinstance(e, dict) and str(e.get("module") or "").startswith("keras.src.ops")
+    }
+    if not ops:
+        return config
+    kept = []
+    for entry in layers:
+        if not isinstance(entry, dict) or entry.get("name") in ops:
+            continue
+        nodes = entry.get("inbound_nodes")
+        if isinstance(nodes, list):
+            entry = {**entry, "inbound_nodes": [_drop_mask(n, ops) for n in nodes]}
+        used = _history_names(entry.get("inbound_nodes")) & set(ops)
+        if used:
+            op = sorted(used)[0]
+            raise ValueError(
+                f"Layer '{entry.get('name')}' from a Keras config: expected layers as inputs "
+                f"(or operations computing masks), received: the operation '{op}' "
+                f"({ops[op]}) as an input"
+            )
+        kept.append(entry)
+    for key in ("input_layers", "output_layers"):
+        if _history_names(config.get(key)) & set(ops):
+            raise ValueError(
+                f"Expected a functional model's {key} to be layers, received: an operation "
+                f"among {sorted(ops)}"
+            )
+    return {**config, "layers": kept}
+
+
+def _drop_mask(node: Any, ops: dict[str, Any]) -> Any:
+    if not isinstance(node, dict) or not isinstance(node.get("kwargs"), dict):
+        return node
+    kwargs = dict(node["kwargs"])
+    if "mask" in kwargs and _history_names(kwargs["mask"]) <= set(ops):
+        del kwargs["mask"]
+    return {**node, "kwargs": kwargs}
+
+
+def _history_names(value: Any) -> set[str]:
+    """The layer names a structure's `keras_history` entries (or [name, i, j]) point at."""
+    if isinstance(value, dict):
+        history = (
+            (value.get("config") or {}).get("keras_history")
+            if isinstance(value.get("config"), dict)
+            else None
+        )
+        if isinstance(history, list) and history and isinstance(history[0], str):
+            return {history[0]}
+        return set().union(*(_history_names(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        if len(value) == 3 and isinstance(value[0], str) and isinstance(value[1], int):
+            return {value[0]}
+        return set().union(*(_history_names(v) for v in value)) if value else set()
+    return set()
 
 
 def _value(key: str, value: Any) -> Any:

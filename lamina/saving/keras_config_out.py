@@ -30,7 +30,9 @@ KERAS_LAYERS = frozenset(
     RandomBrightness RandomContrast RandomCrop RandomFlip RandomRotation RandomTranslation
     RandomZoom ReLU RepeatVector Rescaling Reshape Resizing Softmax SpatialDropout1D
     SpatialDropout2D Subtract UpSampling2D ZeroPadding2D
-    TextVectorization StringLookup IntegerLookup""".split()
+    TextVectorization StringLookup IntegerLookup
+    Embedding Masking TimeDistributed UpSampling1D ZeroPadding1D Cropping1D
+    SimpleRNN LSTM GRU RNN SimpleRNNCell LSTMCell GRUCell StackedRNNCells Bidirectional""".split()
 )
 KERAS_VERSION = "3.0.0"  # the format Lamina writes (Keras reads it without checking)
 MODEL_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras"}
@@ -39,7 +41,7 @@ _NESTED_MODULES = {
     "_regularizer": "keras.regularizers",
     "_constraint": "keras.constraints",
 }
-_LAMINA_ONLY_ARGS = ("input_shape", "batch_input_shape", "input_dim")
+_LAMINA_ONLY_ARGS = ("input_shape", "batch_input_shape", "input_dim")  # Embedding keeps input_dim
 # Arguments Keras's class does not take, dropped while at the value Keras assumes.
 _KERAS_DEFAULTS = {
     "SpatialDropout1D": {"trainable": True},
@@ -115,7 +117,7 @@ def keras_entry(layer: Layer) -> dict[str, Any]:
         config = input_layer_config(layer.get_config())
     else:
         check_keras_weights(layer)
-        config = layer_config(layer.get_config())
+        config = layer_config(layer.get_config(), keep_input_dim=class_name == "Embedding")
         for key, default in _KERAS_DEFAULTS.get(class_name, {}).items():
             if config.get(key, default) != default:
                 raise ValueError(
@@ -138,18 +140,49 @@ def keras_entry(layer: Layer) -> dict[str, Any]:
     return entry
 
 
-def layer_config(config: dict[str, Any]) -> dict[str, Any]:
+def layer_config(config: dict[str, Any], keep_input_dim: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in config.items():
-        if key in _LAMINA_ONLY_ARGS:
+        if key in _LAMINA_ONLY_ARGS and not (keep_input_dim and key == "input_dim"):
             continue
         if key == "dtype":
             out[key] = dtype_policy(value)
         elif key == "activity_regularizer" and value is None:
             continue
+        elif _is_layer_entry(value):
+            out[key] = nested_layer_entry(value)
+        elif isinstance(value, list) and value and all(_is_layer_entry(v) for v in value):
+            out[key] = [nested_layer_entry(v) for v in value]
         else:
             out[key] = _nested(key, value)
     return out
+
+
+def _is_layer_entry(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and "module" not in value
+        and isinstance(value.get("class_name"), str)
+        and isinstance(value.get("config"), dict)
+        and registry.lookup("layer", value["class_name"]) is not None
+    )
+
+
+def nested_layer_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A layer inside a layer's config (Bidirectional's `layer`, an RNN's `cell`, the
+    `cells` of StackedRNNCells) tagged as Keras 3 writes it."""
+    name = entry["class_name"]
+    module, registered = "keras.layers", None
+    if name not in KERAS_LAYERS:
+        cls = registry.lookup("layer", name)
+        module = cls.__module__
+        registered = cls.__dict__.get("_lamina_registered_name") or f"Custom>{name}"
+    return {
+        "module": module,
+        "class_name": name,
+        "config": layer_config(entry["config"]),
+        "registered_name": registered,
+    }
 
 
 def dtype_policy(name: Any) -> dict[str, Any]:

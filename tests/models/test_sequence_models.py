@@ -161,14 +161,6 @@ def test_masked_model_round_trips_through_lamina_files(tmp_path):
     np.testing.assert_allclose(again.predict(x, verbose=0), td.predict(x, verbose=0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lamina/saving (not this package's): keras_config_out must list Embedding, Masking, "
-    "TimeDistributed, UpSampling1D, ZeroPadding1D and Cropping1D in KERAS_LAYERS, keep "
-    "Embedding's input_dim (Keras's vocabulary size, not an input shape) and write a "
-    "wrapper's nested 'layer' with keras_entry; reading Keras's functional configs must skip "
-    "the mask ops Keras records (a 'NotEqual' node feeding mask= of the next layer)",
-)
 @pytest.mark.parametrize("build", [_saved_model, lambda: _tagger(lamina)], ids=["embed", "td"])
 def test_masked_model_round_trips_through_keras_files(tmp_path, build):
     m = build()
