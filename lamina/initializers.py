@@ -81,7 +81,7 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-@registry.register("initializer", "RandomNormal", "random_normal")
+@registry.register("initializer", "RandomNormal", "random_normal", "normal")
 class RandomNormal(Initializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
@@ -115,7 +115,7 @@ class TruncatedNormal(RandomNormal):
         return out.to(torch_dtype(dtype))
 
 
-@registry.register("initializer", "RandomUniform", "random_uniform")
+@registry.register("initializer", "RandomUniform", "random_uniform", "uniform")
 class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         self.minval, self.maxval, self.seed = minval, maxval, seed

@@ -185,3 +185,12 @@ def test_other_initializers_have_keras_3s_statistics(name, kwargs, check):
 
 def _spread(w: np.ndarray) -> tuple[float, ...]:
     return (w.mean(), w.std(), *np.quantile(w, [0.001, 0.5, 0.999]))
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal"])
+def test_keras_short_names_resolve_as_in_keras(name):
+    """keras.initializers.get("uniform") is RandomUniform (Embedding's default), "normal"
+    RandomNormal: the same class and config as Keras 3's."""
+    ours, theirs = initializers.get(name), keras.initializers.get(name)
+    assert type(ours).__name__ == type(theirs).__name__
+    assert ours.get_config() == {k: theirs.get_config()[k] for k in ours.get_config()}
