@@ -30,7 +30,7 @@ import torch
 
 from lamina import registry, regularizers
 from lamina.layers.base import Layer
-from lamina.layers.recurrent import fused, fused_op, nested_config
+from lamina.layers.recurrent import fused_op, nested_config
 from lamina.layers.recurrent.cell_base import RecurrentCell, cell_error
 from lamina.layers.recurrent.gate_layout import fused_params
 from lamina.layers.recurrent.stacked_cells import (
@@ -92,8 +92,6 @@ class RNN(Layer):
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.__dict__["_build_device"] = getattr(self, "_build_device", None)
             self.cell._maybe_build((shape[0], *shape[2:]))
-        if self._fused_capable():
-            fused_op.register()
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         batch, steps = input_shape[0], input_shape[1]
@@ -167,10 +165,6 @@ class RNN(Layer):
             self.zero_output_for_mask,
         )
 
-    def _fused_capable(self) -> bool:
-        """Whether some call could take the fused kernel (LSTM, GRU, SimpleRNN say)."""
-        return False
-
     def _fused_kind(self, training: bool) -> str | None:
         """The fused kernel for this call ('lstm', 'gru', 'rnn_tanh', 'rnn_relu') or None."""
         return None
@@ -183,8 +177,7 @@ class RNN(Layer):
             drop = cell.dropout_masks(sequences[:, 0], 1)[0]
             sequences = sequences * drop[:, None, :]
         params = fused_params(kind, cell)
-        run = fused_op.recurrence if torch.compiler.is_compiling() else fused.run
-        return run(
+        return fused_op.run(
             kind,
             sequences,
             mask,
@@ -324,8 +317,9 @@ def _reset_dropout(cell: Any) -> None:
     """Forget the call's dropout masks (each sequence of the next call draws new ones)."""
     if isinstance(cell, RecurrentCell):
         cell.reset_dropout_mask()
-    for inner in getattr(cell, "cells", None) or []:
-        _reset_dropout(inner)
+    elif isinstance(cell, StackedRNNCells):
+        for inner in cell.cells:
+            _reset_dropout(inner)
 
 
 def _device_of(layer: Layer) -> torch.device:

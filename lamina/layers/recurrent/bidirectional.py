@@ -22,7 +22,7 @@ import torch
 
 from lamina import registry
 from lamina.layers.base import Layer
-from lamina.layers.recurrent import nested_config
+from lamina.layers.recurrent import fused_op, nested_config
 from lamina.layers.recurrent.builtin_rnn import BuiltinRNN
 from lamina.layers.recurrent.cell_base import cell_error
 from lamina.layers.recurrent.gate_layout import fused_params
@@ -184,7 +184,9 @@ class Bidirectional(Layer):
         kind = fwd._fused_kind(training)
         if kind not in ("lstm", "gru") or bwd._fused_kind(training) != kind:
             return None
-        if torch.compiler.is_compiling() or fwd.go_backwards or not bwd.go_backwards:
+        if torch.compiler.is_compiling() or not fused_op.has_storage(sequences):
+            return None  # each layer then takes fused_op's way
+        if fwd.go_backwards or not bwd.go_backwards:
             return None
         if fwd.units != bwd.units or fwd.use_bias != bwd.use_bias or not fwd.built or not bwd.built:
             return None

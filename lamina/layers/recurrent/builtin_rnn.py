@@ -60,9 +60,6 @@ class BuiltinRNN(RNN):
             "name": name,
         }
 
-    def _fused_capable(self) -> bool:
-        return self._kernel_kind() is not None
-
     def _kernel_kind(self) -> str | None:
         """The fused kernel these arguments map to, ignoring per-call conditions."""
         raise NotImplementedError

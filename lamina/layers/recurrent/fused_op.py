@@ -1,25 +1,27 @@
-"""The fused recurrence as one opaque operator inside `torch.compile` graphs.
+"""Running the fused recurrence wherever the layer is called: eager, under `torch.func`
+transforms, or inside `torch.compile`.
 
-Traced by Dynamo, `torch.lstm` decomposes into one matrix product and a few pointwise
-kernels per time step (with oneDNN, into an operator Inductor fails to call: torch
-2.13), so a 100-step LSTM compiled for minutes and ran slower than eager. Inside a
-compiled step (`torch.compiler.is_compiling()`) the layers therefore call `recurrence`,
-which hides `fused.run` behind two custom operators, forward and backward, that Inductor
-calls as they are:
+- Eager, with autograd (`fit`'s default step): `fused.run`, whose kernels carry their
+  own backward. The fast path.
+- Under a `torch.func` transform (the engine's compiled step takes gradients with
+  `grad_and_value`): functorch decomposes `torch.lstm` into per-step operations (13x
+  slower here) and cannot pack sequences, so the recurrence runs as two custom operators,
+  which functorch hands plain tensors:
+  `lamina::recurrence` runs `fused.run`; `lamina::recurrence_backward` recomputes it with
+  autograd and takes its gradients. torch runs an operator's kernel with autograd's
+  dispatch keys excluded for the calling thread, so the recomputation runs on a helper
+  thread, whose thread-local state is fresh. An `autograd.Function` in the
+  `setup_context` style ties them together. It costs a second forward pass.
+  A functorch tensor is recognised by having no storage of its own.
+- Traced by Dynamo: a graph break around the call (`torch.compiler.disable`). Traced,
+  `torch.lstm` decomposes into one matrix product and a few pointwise kernels per step
+  (a 20-step LSTM compiled for 140 s and ran 6x slower than eager here) or, with oneDNN,
+  into an operator Inductor fails to call (torch 2.13); and Dynamo ignores an
+  `autograd.Function`'s backward inside `torch.func` transforms (the gradients of an
+  opaque forward would be zeros). After the break the call runs eagerly, as above.
 
-- `lamina::recurrence` runs `fused.run` (masks included: the contiguity test reads
-  the mask, which a traced graph could not do);
-- `lamina::recurrence_backward` recomputes the forward with autograd and takes its
-  gradients. torch runs an operator's kernel with autograd's dispatch keys excluded for
-  the calling thread, so the recomputation runs on a helper thread, whose thread-local
-  state is fresh.
-
-An `autograd.Function` in the `setup_context` style ties them together, so `torch.func`
-transforms (the engine's compiled step takes gradients with `grad_and_value`) see an
-ordinary differentiable function. The eager path (`fused.run` with autograd) is the
-faster one: this one recomputes the forward pass in the backward. The operators are
-registered on first use (`register()`, called when a recurrent layer is built), so
-`import lamina` does not pay for it.
+The operators are registered when a recurrent layer is built (`register()`), so
+`import lamina` does not pay for them.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ class _Recurrence(torch.autograd.Function):
         return (None, found[0], None, *found[1:])
 
 
-def recurrence(
+def run(
     kind: str,
     x: torch.Tensor,
     mask: torch.Tensor | None,
@@ -191,7 +193,37 @@ def recurrence(
     return_sequences: bool,
     zero_output_for_mask: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """`fused.run` as one operator of a compiled graph (`register()` must have run)."""
+    """`fused.run`, as the context allows (see the module doc): (output, final states)."""
+    args = (kind, x, mask, states, params, go_backwards, return_sequences, zero_output_for_mask)
+    if torch.compiler.is_compiling():
+        return torch.compiler.disable(_eager)(*args)
+    return _eager(*args)
+
+
+def _eager(
+    kind: str,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    states: list[torch.Tensor],
+    params: list[torch.Tensor],
+    go_backwards: bool,
+    return_sequences: bool,
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    if all(has_storage(t) for t in (x, *params)):
+        return fused.run(
+            kind, x, mask, states, params, go_backwards, return_sequences, zero_output_for_mask
+        )
+    register()
     spec = (kind, go_backwards, return_sequences, zero_output_for_mask, len(states))
     outs = _Recurrence.apply(spec, x, mask, *states, *params)
     return outs[0], list(outs[1:])
+
+
+def has_storage(t: torch.Tensor) -> bool:
+    """False for tensors of a `torch.func` transform (wrappers without storage)."""
+    try:
+        t.data_ptr()
+    except RuntimeError:
+        return False
+    return True
