@@ -45,8 +45,9 @@ class Bidirectional(Layer):
         **kwargs: Any,
     ) -> None:
         owner, dtype = "Bidirectional", kwargs.get("dtype")
-        layer = nested_config.deserialize(layer, owner=owner, dtype=dtype)
-        if backward_layer is not None:
+        if isinstance(layer, dict):
+            layer = nested_config.deserialize(layer, owner=owner, dtype=dtype)
+        if isinstance(backward_layer, dict):
             backward_layer = nested_config.deserialize(backward_layer, owner=owner, dtype=dtype)
         if isinstance(layer, Layer) and layer._input_shape_arg is not None:
             kwargs.setdefault("input_shape", layer._input_shape_arg)

@@ -23,10 +23,11 @@ from lamina import constraints, initializers, regularizers
 from lamina.layers.base import Layer
 
 
-def cell_error(layer: Layer, expected: str, **received: Any) -> ValueError:
+def cell_error(owner: Layer, expected: str, **received: Any) -> ValueError:
+    """ "Layer 'name' (Class) expected ..., received: arg=value" for `owner`."""
     got = ", ".join(f"{k}={v!r}" for k, v in received.items())
     return ValueError(
-        f"Layer '{layer.name}' ({type(layer).__name__}) expected {expected}, received: {got}"
+        f"Layer '{owner.name}' ({type(owner).__name__}) expected {expected}, received: {got}"
     )
 
 
