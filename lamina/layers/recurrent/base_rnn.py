@@ -41,6 +41,7 @@ from lamina.layers.recurrent.stacked_cells import (
     output_size,
 )
 from lamina.layers.recurrent.step_loop import run_steps
+from lamina.layers.recurrent.thread_tuner import ThreadTuner
 from lamina.tree import flatten, map_structure
 
 
@@ -78,6 +79,8 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._state_structure: Any = None  # stateful: the structure of the kept states
+        # Thread counts for the fused kernels, measured apart for training and inference.
+        self._tuners = {True: ThreadTuner(), False: ThreadTuner()}
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -186,6 +189,7 @@ class RNN(Layer):
             self.go_backwards,
             self.return_sequences,
             self.zero_output_for_mask,
+            self._tuners[torch.is_grad_enabled()],
         )
 
     def _check_mask(self, sequences: torch.Tensor, mask: Any) -> torch.Tensor:

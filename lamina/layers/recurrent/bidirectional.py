@@ -26,6 +26,7 @@ from lamina.layers.recurrent import fused_op, nested_config
 from lamina.layers.recurrent.builtin_rnn import BuiltinRNN
 from lamina.layers.recurrent.cell_base import cell_error
 from lamina.layers.recurrent.gate_layout import fused_params
+from lamina.layers.recurrent.thread_tuner import ThreadTuner, run_tuned
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -76,6 +77,8 @@ class Bidirectional(Layer):
         self.return_sequences = bool(getattr(layer, "return_sequences", False))
         self.return_state = bool(getattr(layer, "return_state", False))
         self._initial_weights = weights
+        # Thread counts for the two-direction kernel, measured apart for training and inference.
+        self._tuners = {True: ThreadTuner(), False: ThreadTuner()}
         self.input_spec = layer.input_spec
 
     def _verify(self) -> None:
@@ -200,17 +203,26 @@ class Bidirectional(Layer):
         hx = [torch.stack([f, b]) for f, b in zip(f_states, b_states)]
         params = fused_params(kind, fwd.cell) + fused_params(kind, bwd.cell)
         has_biases = fwd.use_bias
-        train = torch.is_grad_enabled() and (
-            sequences.requires_grad or any(p.requires_grad for p in params)
-        )
-        if kind == "lstm":
-            out, h, c = torch.lstm(
-                sequences, (hx[0], hx[1]), params, has_biases, 1, 0.0, train, True, True
-            )
-            f_final, b_final = [h[0], c[0]], [h[1], c[1]]
+        n = len(hx)
+
+        def compute(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+            x, states, weights = inputs[0], inputs[1 : 1 + n], inputs[1 + n :]
+            train = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+            if kind == "lstm":
+                out, h, c = torch.lstm(
+                    x, (states[0], states[1]), weights, has_biases, 1, 0.0, train, True, True
+                )
+                return [out, h, c]
+            out, h = torch.gru(x, states[0], weights, has_biases, 1, 0.0, train, True, True)
+            return [out, h]
+
+        inputs = [sequences, *hx, *params]
+        if sequences.device.type == "cpu":
+            found = run_tuned(self._tuners[torch.is_grad_enabled()], compute, inputs)
         else:
-            out, h = torch.gru(sequences, hx[0], params, has_biases, 1, 0.0, train, True, True)
-            f_final, b_final = [h[0]], [h[1]]
+            found = compute(inputs)
+        out, finals = found[0], found[1:]
+        f_final, b_final = [f[0] for f in finals], [f[1] for f in finals]
         units = fwd.units
         if self.return_sequences:
             y, y_rev = out[..., :units], out[..., units:]

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from lamina.layers.recurrent import fused
+from lamina.layers.recurrent.thread_tuner import ThreadTuner, run_tuned
 
 _OPS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -192,12 +193,15 @@ def run(
     go_backwards: bool,
     return_sequences: bool,
     zero_output_for_mask: bool,
+    tuner: ThreadTuner | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """`fused.run`, as the context allows (see the module doc): (output, final states)."""
+    """`fused.run`, as the context allows (see the module doc): (output, final states).
+
+    On the CPU, `tuner` picks the kernels' thread count (`thread_tuner.py`)."""
     args = (kind, x, mask, states, params, go_backwards, return_sequences, zero_output_for_mask)
     if torch.compiler.is_compiling():
         return torch.compiler.disable(_eager)(*args)
-    return _eager(*args)
+    return _eager(*args, tuner=tuner)
 
 
 def _eager(
@@ -209,15 +213,26 @@ def _eager(
     go_backwards: bool,
     return_sequences: bool,
     zero_output_for_mask: bool,
+    tuner: ThreadTuner | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    if all(has_storage(t) for t in (x, *params)):
-        return fused.run(
-            kind, x, mask, states, params, go_backwards, return_sequences, zero_output_for_mask
-        )
-    register()
-    spec = (kind, go_backwards, return_sequences, zero_output_for_mask, len(states))
-    outs = _Recurrence.apply(spec, x, mask, *states, *params)
-    return outs[0], list(outs[1:])
+    flags = (go_backwards, return_sequences, zero_output_for_mask)
+    if not all(has_storage(t) for t in (x, *params)):
+        register()
+        spec = (kind, *flags, len(states))
+        outs = _Recurrence.apply(spec, x, mask, *states, *params)
+        return outs[0], list(outs[1:])
+    if tuner is None or x.device.type != "cpu":
+        return fused.run(kind, x, mask, states, params, *flags)
+    n = len(states)
+    shared: list[bool] = []
+
+    def compute(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        out, finals = fused.run(kind, inputs[0], mask, inputs[1 : 1 + n], inputs[1 + n :], *flags)
+        shared.append(out is finals[0])
+        return finals if shared[-1] else [out, *finals]
+
+    outs = run_tuned(tuner, compute, [x, *states, *params])
+    return (outs[0], outs) if shared[-1] else (outs[0], outs[1:])
 
 
 def has_storage(t: torch.Tensor) -> bool:
