@@ -45,9 +45,10 @@ def intra_op_threads(count: int) -> Iterator[None]:
 class ThreadTuner:
     """Per layer and mode: picks the thread count for each call from measured times."""
 
-    warmup = 2  # first calls of a process (allocations, oneDNN's primitive cache): untimed
+    warmup = 5  # first calls (allocations, oneDNN's primitive cache, the fit's start): untimed
     probes = 3  # timed calls per candidate in a round of measurements
     period = 64  # calls between rounds
+    margin = 0.9  # another count must beat the process's by 10% (timing noise is not load)
 
     def __init__(self) -> None:
         self.base = 0  # the process's thread count when the candidates were set
@@ -88,7 +89,8 @@ class ThreadTuner:
         }
         if len(medians) < len(self.candidates()):
             return self.base  # a candidate was never timed (its backward did not run)
-        return min(medians, key=lambda n: (medians[n], -n))
+        best = min(medians, key=lambda n: (medians[n], -n))
+        return best if medians[best] < self.margin * medians[self.base] else self.base
 
 
 class TunedRecurrence(torch.autograd.Function):
