@@ -218,7 +218,10 @@ class Bidirectional(Layer):
 
         inputs = [sequences, *hx, *params]
         if sequences.device.type == "cpu":
-            found = run_tuned(self._tuners[torch.is_grad_enabled()], compute, inputs)
+            in_dims = [0] + [1] * n + [None] * len(params)
+            out_dims = [0] + [1] * n  # outputs batch first; states (direction, batch, units)
+            tuner = self._tuners[torch.is_grad_enabled()]
+            found = run_tuned(tuner, compute, inputs, in_dims, out_dims)
         else:
             found = compute(inputs)
         out, finals = found[0], found[1:]

@@ -223,15 +223,20 @@ def _eager(
         return outs[0], list(outs[1:])
     if tuner is None or x.device.type != "cpu":
         return fused.run(kind, x, mask, states, params, *flags)
-    n = len(states)
+    n, masked = len(states), mask is not None
     shared: list[bool] = []
 
     def compute(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-        out, finals = fused.run(kind, inputs[0], mask, inputs[1 : 1 + n], inputs[1 + n :], *flags)
+        part_mask = inputs[1] if masked else None
+        rest = inputs[1 + masked :]
+        out, finals = fused.run(kind, inputs[0], part_mask, rest[:n], rest[n:], *flags)
         shared.append(out is finals[0])
         return finals if shared[-1] else [out, *finals]
 
-    outs = run_tuned(tuner, compute, [x, *states, *params])
+    inputs = [x, *([mask] if masked else []), *states, *params]
+    in_dims = [0] * (1 + masked + n) + [None] * len(params)
+    out_dims = [0] * (n + 1)
+    outs = run_tuned(tuner, compute, inputs, in_dims, out_dims)
     return (outs[0], outs) if shared[-1] else (outs[0], outs[1:])
 
 

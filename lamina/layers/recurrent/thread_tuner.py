@@ -1,36 +1,50 @@
-"""How many threads the fused recurrent kernels use, chosen by measuring them.
+"""How the fused recurrent kernels use the CPU's cores, chosen by measuring them.
 
 A fused LSTM runs one small matrix product per time step (64 x 128 by 128 x 512 for the
 benchmark's LSTM(128)), each split across the intra-op threads and closed by a barrier.
-When another process holds a core of a small machine, the threads wait for each other
-at every barrier: on this 2-core machine a training step of that LSTM took 0.2-1.3 s on
-2 threads against 45-70 ms on 1 (2026-12-06), while on an idle machine 2 threads were
-about 1.4x faster than 1. Which one wins depends on the moment, so each layer measures:
-its kernels (forward and backward) run with the process's thread count and with one
-thread, a few calls each, the faster is kept, and the measurement is repeated every
-`period` calls, since the machine's load changes. Only the recurrence itself is
-affected; the rest of the step keeps the process's threads.
+Three ways to run it on a 2-core machine (measured 2026-12-06, forward and backward of
+that LSTM, idle machine): intra-op threads 43 ms, one thread 73 ms, the batch cut in two
+halves run side by side on one thread each 32 ms (no barrier per step); GRU 52-60, 68,
+54 ms. When another process holds a core, threads that meet at barriers wait for it:
+a training step took 0.2-1.3 s on two intra-op threads against 45-70 ms on one. Which
+way wins depends on the layer and the moment, so each layer measures: it runs its
+kernels (forward and backward) on the process's threads and cut in parts side by side
+(on one thread when the batch is too small to cut) for a few calls each, keeps the
+faster (the
+process's threads unless the other is 10% faster) and measures again every
+`period` calls, since the machine's load changes. Only the recurrence is affected; the
+rest of the step keeps the process's threads.
 
-`TunedRecurrence` carries the thread count into the backward pass: its forward runs
-the kernels with autograd on detached inputs and its backward takes the gradients of
-that inner graph (the pattern of a reentrant checkpoint), each under the chosen count.
+`TunedRecurrence` carries the plan into the backward pass: its forward runs the kernels
+with autograd on detached inputs (one inner graph per batch part) and its backward
+takes the gradients of those graphs (the pattern of a reentrant checkpoint), each part
+on its own thread.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 Compute = Callable[[list[torch.Tensor]], list[torch.Tensor]]
+Plan = tuple[int, int]  # (intra-op threads, batch parts run side by side, one thread each)
+Dims = Sequence[int | None]  # each tensor's batch dimension (None: shared, e.g. weights)
+MIN_PART = 16  # samples per part: smaller parts lose more in the matrix products than they gain
+
+_POOL: list[tuple[int, ThreadPoolExecutor]] = []  # (workers, pool)
+_POOL_LOCK = threading.Lock()
 
 
 @contextmanager
 def intra_op_threads(count: int) -> Iterator[None]:
-    """torch's intra-op thread count set to `count` for the block (restored after)."""
+    """torch's intra-op thread count (process-wide) set to `count` for the block."""
     before = torch.get_num_threads()
     if count == before:
         yield
@@ -43,100 +57,198 @@ def intra_op_threads(count: int) -> Iterator[None]:
 
 
 class ThreadTuner:
-    """Per layer and mode: picks the thread count for each call from measured times."""
+    """Per layer and mode: picks each call's plan from measured times."""
 
     warmup = 5  # first calls (allocations, oneDNN's primitive cache, the fit's start): untimed
-    probes = 3  # timed calls per candidate in a round of measurements
+    probes = 3  # timed calls per plan in a round of measurements
     period = 64  # calls between rounds
-    margin = 0.9  # another count must beat the process's by 10% (timing noise is not load)
+    margin = 0.9  # another plan must beat the process's own by 10% (noise is not load)
 
     def __init__(self) -> None:
-        self.base = 0  # the process's thread count when the candidates were set
+        self.base = 0  # the process's thread count when the plans were set
         self.calls = 0
-        self.times: dict[int, list[float]] = {}
-        self.choice = 0
+        self.times: dict[Plan, list[float]] = {}
+        self.choice: Plan = (0, 1)
+        self.plans: list[Plan] = []
 
-    def candidates(self) -> list[int]:
-        return [self.base, 1] if self.base > 1 else [self.base]
-
-    def pick(self) -> int:
-        """The thread count for the next call (and advance the schedule)."""
+    def pick(self, batch: int) -> Plan:
+        """The plan for the next call on `batch` samples (and advance the schedule)."""
         base = torch.get_num_threads()
         if base != self.base:  # a new fit set another pool size: start over
-            self.base, self.calls, self.times, self.choice = base, 0, {}, base
-        if base <= 1:
-            return base
+            self.base, self.calls, self.times, self.choice = base, 0, {}, (base, 1)
+            parts = min(base, os.cpu_count() or 1, batch // MIN_PART)
+            # Under load, parts side by side share the free core like one thread would;
+            # a batch too small to cut has the one-thread plan instead.
+            self.plans = [(base, 1)]
+            if base > 1:
+                self.plans.append((1, parts) if parts > 1 else (1, 1))
+        if len(self.plans) == 1:
+            return self.plans[0]
         step = self.calls
         self.calls += 1
-        if step < self.warmup:
-            return base
-        cycle = 2 * self.probes + self.period
-        position = (step - self.warmup) % cycle
-        if position < 2 * self.probes:  # measuring: alternate the candidates
-            if position == 0:
-                self.times = {}
-            return self.candidates()[position % 2]
-        if position == 2 * self.probes:
-            self.choice = self._fastest()
-        return self.choice
+        plan = self.plans[0]
+        if step >= self.warmup:
+            rounds = self.probes * len(self.plans)
+            position = (step - self.warmup) % (rounds + self.period)
+            if position < rounds:  # measuring: the plans in turn
+                if position == 0:
+                    self.times = {}
+                plan = self.plans[position % len(self.plans)]
+            else:
+                if position == rounds:
+                    self.choice = self._fastest()
+                plan = self.choice
+        # A smaller batch (an epoch's last) is cut into no more parts than it fills.
+        return plan if plan[1] <= max(1, batch // MIN_PART) else self.plans[0]
 
-    def record(self, threads: int, seconds: float) -> None:
-        self.times.setdefault(threads, []).append(seconds)
+    def record(self, plan: Plan, seconds: float) -> None:
+        self.times.setdefault(plan, []).append(seconds)
 
-    def _fastest(self) -> int:
-        medians = {
-            n: sorted(ts)[len(ts) // 2] for n, ts in self.times.items() if n in self.candidates()
-        }
-        if len(medians) < len(self.candidates()):
-            return self.base  # a candidate was never timed (its backward did not run)
-        best = min(medians, key=lambda n: (medians[n], -n))
-        return best if medians[best] < self.margin * medians[self.base] else self.base
+    def _fastest(self) -> Plan:
+        medians = {p: sorted(ts)[len(ts) // 2] for p, ts in self.times.items() if p in self.plans}
+        if len(medians) < len(self.plans):
+            return self.plans[0]  # a plan was never timed (its backward did not run)
+        best = min(medians, key=lambda p: medians[p])
+        return best if medians[best] < self.margin * medians[self.plans[0]] else self.plans[0]
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0][0] < workers:
+            _POOL[:] = [(workers, ThreadPoolExecutor(workers, thread_name_prefix="lamina-rnn"))]
+        return _POOL[0][1]
+
+
+def _cut(tensors: list[torch.Tensor], dims: Dims, parts: int) -> list[list[torch.Tensor]]:
+    """The batch parts of each tensor (shared tensors whole in every part)."""
+    batch = next(t.shape[d] for t, d in zip(tensors, dims) if d is not None)
+    sizes = [batch // parts + (1 if i < batch % parts else 0) for i in range(parts)]
+    cut = [t.split(sizes, dim=d) if d is not None else [t] * parts for t, d in zip(tensors, dims)]
+    return [[c[i] for c in cut] for i in range(parts)]
+
+
+def _side_by_side(work: Callable[[int], Any], parts: int) -> list[Any]:
+    """`work(i)` for each part, on the pool's threads, one intra-op thread each."""
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def run(i: int) -> Any:
+        with torch.set_grad_enabled(grad), torch.inference_mode(inference):
+            return work(i)
+
+    with intra_op_threads(1):
+        futures = [_pool(parts).submit(run, i) for i in range(parts)]
+        return [f.result() for f in futures]
+
+
+def _join(results: list[list[torch.Tensor]], dims: Dims) -> list[torch.Tensor]:
+    return [torch.cat(parts, dim=d) for parts, d in zip(zip(*results), dims)]
 
 
 class TunedRecurrence(torch.autograd.Function):
-    """`compute(inputs)` with its forward and backward under the tuner's thread count."""
+    """`compute(inputs)` run on the tuner's plan, forward and backward."""
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, compute: Compute, tuner: ThreadTuner, *inputs: torch.Tensor
+        ctx: Any,
+        compute: Compute,
+        tuner: ThreadTuner,
+        in_dims: Dims,
+        out_dims: Dims,
+        *inputs: torch.Tensor,
     ) -> tuple[torch.Tensor, ...]:
-        threads = tuner.pick()
-        inner = [t.detach().requires_grad_(t.requires_grad) for t in inputs]
+        batch = next(t.shape[d] for t, d in zip(inputs, in_dims) if d is not None)
+        plan = tuner.pick(batch)
+        threads, parts = plan
         start = time.perf_counter()
-        with intra_op_threads(threads), torch.enable_grad():
-            outputs = compute(inner)
-        ctx.timing = (tuner, threads, time.perf_counter() - start)
-        ctx.inner = (inner, outputs)
-        # One output per distinct tensor (a layer's last output is its final state).
-        return tuple(o.detach() for o in outputs)
+        if parts == 1:
+            inner = [_leaf(t) for t in inputs]
+            with intra_op_threads(threads), torch.enable_grad():
+                graphs = [(inner, compute(inner))]
+        else:
+            cut = [[_leaf(t) for t in part] for part in _cut(list(inputs), in_dims, parts)]
+            shared = {i: _leaf(t) for i, (t, d) in enumerate(zip(inputs, in_dims)) if d is None}
+            cut = [[shared.get(i, t) for i, t in enumerate(part)] for part in cut]
+            with torch.enable_grad():
+                outs = _side_by_side(lambda i: compute(cut[i]), parts)
+            graphs = list(zip(cut, outs))
+        ctx.timing = (tuner, plan, time.perf_counter() - start)
+        ctx.graphs, ctx.dims = graphs, (in_dims, out_dims)
+        if parts == 1:
+            return tuple(o.detach() for o in graphs[0][1])
+        return tuple(o.detach() for o in _join([o for _, o in graphs], out_dims))
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
-        tuner, threads, forward_seconds = ctx.timing
-        inner, outputs = ctx.inner
-        wanted = [t for t in inner if t.requires_grad]
+        tuner, plan, forward_seconds = ctx.timing
+        in_dims, out_dims = ctx.dims
+        graphs = ctx.graphs
         start = time.perf_counter()
-        with intra_op_threads(threads):
-            # The inner graph lives as long as the outer one (a second backward through a
-            # retained graph needs it); it goes when the step drops its outputs.
+        parts = len(graphs)
+        part_grads = _cut(list(grads), out_dims, parts) if parts > 1 else [list(grads)]
+
+        def gradients(i: int) -> list[Any]:
+            inner, outputs = graphs[i]
+            wanted = [t for t in inner if t.requires_grad]
+            # The inner graphs live as long as the outer one (a second backward through a
+            # retained graph needs them); they go when the step drops its outputs.
             found = iter(
-                torch.autograd.grad(outputs, wanted, grads, retain_graph=True, allow_unused=True)
+                torch.autograd.grad(
+                    outputs, wanted, part_grads[i], retain_graph=True, allow_unused=True
+                )
             )
-        tuner.record(threads, forward_seconds + time.perf_counter() - start)
-        return (None, None, *[next(found) if t.requires_grad else None for t in inner])
+            return [next(found) if t.requires_grad else None for t in inner]
+
+        if parts == 1:
+            with intra_op_threads(plan[0]):
+                results = [gradients(0)]
+        else:
+            results = _side_by_side(gradients, parts)
+        tuner.record(plan, forward_seconds + time.perf_counter() - start)
+        return (None, None, None, None, *_combine(results, in_dims))
+
+
+def _leaf(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().requires_grad_(t.requires_grad)
+
+
+def _combine(results: list[list[Any]], dims: Dims) -> list[Any]:
+    """Per-part gradients: batch parts concatenated, shared tensors' parts summed."""
+    out: list[Any] = []
+    for grads, d in zip(zip(*results), dims):
+        present = [g for g in grads if g is not None]
+        if not present:
+            out.append(None)
+        elif d is None:
+            out.append(sum(present[1:], present[0]))
+        else:
+            out.append(torch.cat(grads, dim=d))
+    return out
 
 
 def run_tuned(
-    tuner: ThreadTuner, compute: Compute, inputs: list[torch.Tensor]
+    tuner: ThreadTuner,
+    compute: Compute,
+    inputs: list[torch.Tensor],
+    in_dims: Dims,
+    out_dims: Dims,
 ) -> list[torch.Tensor]:
-    """`compute(inputs)` under the tuner's thread count (outputs must be distinct tensors)."""
+    """`compute(inputs)` on the tuner's plan. `in_dims` / `out_dims`: the batch dimension
+    of each input and output (None for weights); outputs must be distinct tensors."""
     if torch.get_num_threads() <= 1:
-        return compute(inputs)
+        return compute(inputs)  # one thread asked for: nothing to choose
+    if torch.is_autocast_enabled("cpu"):
+        return compute(inputs)  # autocast is per thread: keep the call on this one
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return list(TunedRecurrence.apply(compute, tuner, *inputs))
-    threads = tuner.pick()
+        return list(TunedRecurrence.apply(compute, tuner, in_dims, out_dims, *inputs))
+    batch = next(t.shape[d] for t, d in zip(inputs, in_dims) if d is not None)
+    plan = tuner.pick(batch)
+    threads, parts = plan
     start = time.perf_counter()
-    with intra_op_threads(threads):
-        outputs = compute(inputs)
-    tuner.record(threads, time.perf_counter() - start)
+    if parts == 1:
+        with intra_op_threads(threads):
+            outputs = compute(inputs)
+    else:
+        cut = _cut(inputs, in_dims, parts)
+        outputs = _join(_side_by_side(lambda i: compute(cut[i]), parts), out_dims)
+    tuner.record(plan, time.perf_counter() - start)
     return outputs

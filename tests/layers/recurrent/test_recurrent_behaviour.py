@@ -205,3 +205,29 @@ def test_an_lstm_model_learns_a_sequence_task_eagerly_and_compiled():
         history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
         assert history.history["accuracy"][-1] > 0.9, (jit, history.history)
         assert history.history["loss"][-1] < history.history["loss"][0] / 2
+
+
+def test_cells_compute_one_step_like_numpy():
+    """Each cell called directly, as Keras's cells are: (output, new states) for one step."""
+    from rnn_reference import gru_step, lstm_step, simple_rnn_step
+
+    from lamina.layers import GRUCell, SimpleRNNCell
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(B, F)).astype(np.float32)
+    cases = [
+        (SimpleRNNCell(U), simple_rnn_step, 1),
+        (LSTMCell(U), lstm_step, 2),
+        (GRUCell(U), gru_step, 1),
+        (GRUCell(U, reset_after=False), lambda x, s, w: gru_step(x, s, w, reset_after=False), 1),
+    ]
+    for cell, step, count in cases:
+        states = [rng.normal(size=(B, U)).astype(np.float32) for _ in range(count)]
+        out, new = cell(torch.from_numpy(x), [torch.from_numpy(s) for s in states])
+        want_out, want_states = step(x, states, cell.get_weights())
+        np.testing.assert_allclose(out.detach().numpy(), want_out, rtol=1e-5, atol=1e-6)
+        for got, want in zip(new, want_states):
+            np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+        assert (
+            cell.get_config()["units"] == U and type(cell).from_config(cell.get_config()).units == U
+        )

@@ -1,12 +1,13 @@
-"""The fused kernels' thread count: the tuner's schedule and choice (fed times), and the
-tuned forward/backward giving the same values and gradients as the kernels themselves."""
+"""How the fused kernels use the cores: the tuner's schedule and choice (fed times), and
+every plan (intra-op threads, one thread, batch parts side by side) giving the kernels'
+own values and gradients."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lamina.layers import LSTM, Bidirectional
+from lamina.layers import GRU, LSTM, Bidirectional
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.thread_tuner import ThreadTuner, intra_op_threads, run_tuned
 
@@ -17,43 +18,46 @@ def two_threads():
         yield
 
 
-def _schedule(tuner: ThreadTuner, calls: int, cost: dict[int, float]) -> list[int]:
+def _schedule(tuner: ThreadTuner, calls: int, cost: dict, batch: int = 64) -> list:
     picked = []
     for _ in range(calls):
-        n = tuner.pick()
-        tuner.record(n, cost[n])
-        picked.append(n)
+        plan = tuner.pick(batch)
+        tuner.record(plan, cost[plan])
+        picked.append(plan)
     return picked
 
 
-def test_the_tuner_measures_both_counts_then_keeps_the_faster(two_threads):
+def test_the_tuner_measures_every_plan_then_keeps_the_fastest(two_threads):
     tuner = ThreadTuner()
     tuner.period = 4
-    w = tuner.warmup
-    picked = _schedule(tuner, w + 6 + 4 + 6 + 4, {2: 0.05, 1: 0.02})
-    assert picked[:w] == [2] * w  # warm-up on the process's count
-    assert picked[w : w + 6] == [2, 1, 2, 1, 2, 1]  # measuring
-    assert picked[w + 6 : w + 10] == [1] * 4  # one thread measured faster
-    assert picked[w + 10 : w + 16] == [2, 1, 2, 1, 2, 1]  # measured again after `period` calls
-    slower = ThreadTuner()
-    _schedule(slower, 40, {2: 0.01, 1: 0.03})
-    assert slower.choice == 2
-    close = ThreadTuner()  # within the margin: the process's count stays
-    _schedule(close, 40, {2: 0.0100, 1: 0.0095})
-    assert close.choice == 2
+    cost = {(2, 1): 0.05, (1, 2): 0.03}
+    w, rounds = tuner.warmup, 2 * tuner.probes
+    picked = _schedule(tuner, w + rounds + 4 + rounds + 4, cost)
+    assert picked[:w] == [(2, 1)] * w  # warm-up: the process's threads
+    assert picked[w : w + rounds] == [(2, 1), (1, 2)] * tuner.probes  # measuring
+    assert picked[w + rounds : w + rounds + 4] == [(1, 2)] * 4  # two halves measured fastest
+    assert picked[w + rounds + 4 : w + 2 * rounds + 4] == [(2, 1), (1, 2)] * 3  # again
+    assert tuner.pick(20) == (2, 1)  # a batch too small to cut runs whole
+    small = ThreadTuner()  # ... and its own tuner measures one thread instead
+    small.period = 4
+    picked = _schedule(small, w + rounds + 4, {(2, 1): 0.05, (1, 1): 0.02}, batch=20)
+    assert picked[w : w + rounds] == [(2, 1), (1, 1)] * 3 and small.choice == (1, 1)
 
 
-def test_a_candidate_never_timed_keeps_the_process_count(two_threads):
-    tuner = ThreadTuner()
-    for _ in range(tuner.warmup + 7):
-        tuner.pick()  # no record: e.g. backward passes that never ran
-    assert tuner.choice == 2
+def test_the_process_count_stays_unless_another_plan_is_clearly_faster(two_threads):
+    close = ThreadTuner()
+    _schedule(close, 40, {(2, 1): 0.0100, (1, 2): 0.0095})
+    assert close.choice == (2, 1)
+    never_timed = ThreadTuner()
+    for _ in range(never_timed.warmup + 10):
+        never_timed.pick(64)  # no record: e.g. backward passes that never ran
+    assert never_timed.choice == (2, 1)
 
 
-def test_one_thread_needs_no_tuning():
+def test_one_thread_asked_for_is_kept():
     with intra_op_threads(1):
         tuner = ThreadTuner()
-        assert [tuner.pick() for _ in range(10)] == [1] * 10
+        assert {tuner.pick(64) for _ in range(20)} == {(1, 1)}
 
 
 def test_intra_op_threads_restores_the_count():
@@ -64,56 +68,71 @@ def test_intra_op_threads_restores_the_count():
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
-def test_tuned_kernels_give_the_kernels_values_and_gradients(kind, two_threads):
-    """Float64 finite differences through the tuned forward/backward, on both counts."""
+@pytest.mark.parametrize("masked", [False, True])
+def test_every_plan_gives_the_kernels_values_and_gradients(kind, masked, two_threads):
+    """Float64 finite differences through the tuned forward/backward, on each plan in
+    turn (the batch of 32 is cut in two parts of 16)."""
     torch.manual_seed(0)
     gates = 4 if kind == "lstm" else 3
-    n_states = 2 if kind == "lstm" else 1
-    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
-    states = [torch.randn(2, 4, dtype=torch.float64, requires_grad=True) for _ in range(n_states)]
+    n = 2 if kind == "lstm" else 1
+    x = torch.randn(32, 4, 3, dtype=torch.float64, requires_grad=True)
+    states = [torch.randn(32, 2, dtype=torch.float64, requires_grad=True) for _ in range(n)]
     params = [
-        torch.randn(gates * 4, 3, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * 4, 4, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * 4, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * 4, dtype=torch.float64, requires_grad=True),
+        torch.randn(gates * 2, 3, dtype=torch.float64, requires_grad=True),
+        torch.randn(gates * 2, 2, dtype=torch.float64, requires_grad=True),
+        torch.randn(gates * 2, dtype=torch.float64, requires_grad=True),
+        torch.randn(gates * 2, dtype=torch.float64, requires_grad=True),
     ]
+    mask = (torch.arange(4) < torch.randint(0, 5, (32, 1))) if masked else None
     tuner = ThreadTuner()
-    tuner.warmup = 0
+    tuner.warmup, tuner.probes = 0, 2
+
+    m = int(masked)
 
     def compute(inputs):
-        out, finals = fused.run(
-            kind,
-            inputs[0],
-            None,
-            inputs[1 : 1 + n_states],
-            inputs[1 + n_states :],
-            False,
-            True,
-            False,
-        )
+        part_mask = inputs[1] if masked else None
+        rest = inputs[1 + m :]
+        out, finals = fused.run(kind, inputs[0], part_mask, rest[:n], rest[n:], False, True, False)
         return [out, *finals]
 
+    def direct(*inputs):
+        return tuple(compute([inputs[0], *([mask] if masked else []), *inputs[1:]]))
+
     def tuned(*inputs):
-        return tuple(run_tuned(tuner, compute, list(inputs)))
+        full = [inputs[0], *([mask] if masked else []), *inputs[1:]]
+        dims = [0] * (1 + m + n) + [None] * 4
+        return tuple(run_tuned(tuner, compute, full, dims, [0] * (1 + n)))
 
     inputs = (x, *states, *params)
-    for got, want in zip(tuned(*inputs), compute(list(inputs))):
-        torch.testing.assert_close(got, want)
+    for _ in range(4):  # each plan twice, forward and backward
+        got = tuned(*inputs)
+        for g, want in zip(got, direct(*inputs)):
+            torch.testing.assert_close(g, want)
+        sum(g.sum() for g in got).backward()
+    assert set(tuner.times) == {(2, 1), (1, 2)}
+    tuner.choice, tuner.period = (1, 2), 10**6  # the two-part plan from here on
+    tuner.calls = 10**3
     assert torch.autograd.gradcheck(tuned, inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
-    assert set(tuner.times) == {1, 2}  # both counts ran (and were timed)
 
 
-def test_a_layer_trains_the_same_on_either_count(two_threads):
+@pytest.mark.parametrize(
+    "make", [lambda: Bidirectional(LSTM(4, return_sequences=True)), lambda: GRU(4)]
+)
+def test_a_layer_trains_the_same_on_every_plan(make, two_threads):
     torch.manual_seed(0)
-    layer = Bidirectional(LSTM(4, return_sequences=True))
-    x = torch.randn(3, 6, 2)
+    layer = make()
+    x = torch.randn(40, 6, 2)
     layer(x)
     grads = []
-    for _ in range(16):  # through warm-up, both counts, and the choice
+    for _ in range(20):  # through warm-up, every plan, and the choice
         layer.zero_grad()
         layer(x).square().sum().backward()
         grads.append([p.grad.clone() for p in layer.parameters()])
     for step in grads[1:]:
         for a, b in zip(grads[0], step):
-            torch.testing.assert_close(b, a)
-    assert set(layer._tuners[True].times) == {1, 2}
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert len(layer._tuners[True].times) == 2
+    with torch.no_grad():  # inference: the plans without autograd
+        outputs = [layer(x) for _ in range(20)]
+    for out in outputs[1:]:
+        torch.testing.assert_close(out, outputs[0])
