@@ -8,10 +8,9 @@ halves run side by side on one thread each 32 ms (no barrier per step); GRU 52-6
 54 ms. When another process holds a core, threads that meet at barriers wait for it:
 a training step took 0.2-1.3 s on two intra-op threads against 45-70 ms on one. Which
 way wins depends on the layer and the moment, so each layer measures: it runs its
-kernels (forward and backward) on the process's threads and cut in parts side by side
-(on one thread when the batch is too small to cut) for a few calls each, keeps the
-faster (the
-process's threads unless the other is 10% faster) and measures again every
+kernels (forward and backward) cut in parts side by side and on the process's threads
+(on those and on one thread when the batch is too small to cut) for a few calls each,
+keeps the faster (the first unless the other is 10% faster) and measures again every
 `period` calls, since the machine's load changes. Only the recurrence is affected; the
 rest of the step keeps the process's threads.
 
@@ -62,7 +61,7 @@ class ThreadTuner:
     warmup = 5  # first calls (allocations, oneDNN's primitive cache, the fit's start): untimed
     probes = 3  # timed calls per plan in a round of measurements
     period = 64  # calls between rounds
-    margin = 0.9  # another plan must beat the process's own by 10% (noise is not load)
+    margin = 0.9  # the other plan must beat the default by 10% (noise is not load)
 
     def __init__(self) -> None:
         self.base = 0  # the process's thread count when the plans were set
@@ -75,13 +74,17 @@ class ThreadTuner:
         """The plan for the next call on `batch` samples (and advance the schedule)."""
         base = torch.get_num_threads()
         if base != self.base:  # a new fit set another pool size: start over
-            self.base, self.calls, self.times, self.choice = base, 0, {}, (base, 1)
+            self.base, self.calls, self.times = base, 0, {}
             parts = min(base, os.cpu_count() or 1, batch // MIN_PART)
-            # Under load, parts side by side share the free core like one thread would;
-            # a batch too small to cut has the one-thread plan instead.
-            self.plans = [(base, 1)]
-            if base > 1:
-                self.plans.append((1, parts) if parts > 1 else (1, 1))
+            # The first plan is the default, kept unless the other is clearly faster: the
+            # parts side by side when the batch can be cut (as fast or faster than the
+            # process's threads on an idle machine here, and sharing a free core like one
+            # thread under load), else the process's threads against one thread.
+            if parts > 1:
+                self.plans = [(1, parts), (base, 1)]
+            else:
+                self.plans = [(base, 1)] + ([(1, 1)] if base > 1 else [])
+            self.choice = self.plans[0]
         if len(self.plans) == 1:
             return self.plans[0]
         step = self.calls
@@ -98,8 +101,8 @@ class ThreadTuner:
                 if position == rounds:
                     self.choice = self._fastest()
                 plan = self.choice
-        # A smaller batch (an epoch's last) is cut into no more parts than it fills.
-        return plan if plan[1] <= max(1, batch // MIN_PART) else self.plans[0]
+        # A smaller batch (an epoch's last) is not cut into parts it cannot fill.
+        return plan if plan[1] <= max(1, batch // MIN_PART) else (base, 1)
 
     def record(self, plan: Plan, seconds: float) -> None:
         self.times.setdefault(plan, []).append(seconds)
