@@ -34,6 +34,7 @@ def test_a_keras_masked_functional_model_loads_with_its_masks(tmp_path):
     expected = table[[3, 4]].mean(0) @ kernel + bias
     np.testing.assert_allclose(ours.predict(ids, verbose=0)[0], expected, rtol=1e-5, atol=1e-6)
 
+
 def test_an_operation_feeding_a_layer_is_refused_by_name(tmp_path):
     inputs = keras.Input((4,))
     x = keras.ops.add(inputs, 1.0)
