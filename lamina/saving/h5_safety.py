@@ -311,11 +311,14 @@ def _address(obj: Any) -> tuple[int, int]:
 
 def _decoded(value: Any, name: str, text: str) -> Any:
     """`value` as str when it is UTF-8 bytes; other values pass through unchanged."""
-    if not isinstance(value, bytes):
-        return value
     try:
+        if isinstance(value, str):
+            value.encode("utf-8")  # h5py hands undecodable bytes over as surrogates
+            return value
+        if not isinstance(value, bytes):
+            return value
         return value.decode("utf-8", errors="strict")
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, UnicodeEncodeError):
         raise FileFormatError(
             f"Expected attribute {name!r} to be UTF-8 text, received: {value[:40]!r} in {text}"
         ) from None
