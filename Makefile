@@ -77,5 +77,9 @@ bench: setup
 	$(PY) benchmarks/solo.py $(SOLO_ARGS)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
+# LSTM/GRU fit and predict against a hand-written PyTorch loop and Keras 3 on torch and JAX.
+bench-rnn: setup
+	$(PY) benchmarks/rnn_bench.py --samples 1024 --epochs 4 --rounds 5 --wait-idle 600
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
