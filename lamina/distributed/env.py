@@ -192,10 +192,20 @@ def use_loopback() -> None:
 
 
 def shutdown() -> None:
-    """Destroy the process group if `initialize()` created it (safe to call twice)."""
+    """Destroy the process group if `initialize()` created it (safe to call twice).
+
+    The ranks first meet at a monitored barrier (a few seconds at most): a rank that
+    tears gloo down while its peer still talks to it can abort at exit ("terminate
+    called without an active exception"). A peer that is gone only shortens the wait."""
     global _owned
     if _owned and is_initialized():
-        _dist().destroy_process_group()
+        dist = _dist()
+        try:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=10))
+        except RuntimeError:
+            pass  # a peer already exited or failed: nothing left to wait for
+        dist.destroy_process_group()
     _owned = False
 
 
