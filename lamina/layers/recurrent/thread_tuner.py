@@ -57,52 +57,94 @@ def intra_op_threads(count: int) -> Iterator[None]:
 
 
 class ThreadTuner:
-    """Per layer and mode: picks each call's plan from measured times."""
+    """Per layer and mode: picks each call's plan from measured times.
+
+    After `warmup` calls a round measures both plans, three calls each in the order
+    A B B A A B (so a drift in the machine's speed falls on both). The process's threads
+    are kept for `period` calls, then measured again, unless the other plan was 20%
+    faster. That one (a sign of load) is kept for `recheck` calls, then one call on the
+    process's threads tells whether the load is gone (it is no slower than the kept plan:
+    a full round decides) or not (kept twice as long, up to `longest`): under load a call
+    on the threads can cost ten of the other plan's.
+    """
 
     warmup = 5  # first calls (allocations, oneDNN's primitive cache, the fit's start): untimed
-    probes = 3  # timed calls per plan in a round of measurements
-    period = 64  # calls between rounds
+    period = 64  # calls on the process's threads between rounds
+    recheck = 16  # calls on the other plan before a look at the threads (doubling)
+    longest = 256
     margin = 0.8  # the other plan must beat the default by 20% (probing noise is not load)
 
     def __init__(self) -> None:
         self.base = 0  # the process's thread count when the plans were set
-        self.calls = 0
-        self.times: dict[Plan, list[float]] = {}
-        self.choice: Plan = (0, 1)
         self.plans: list[Plan] = []
+
+    def _reset(self, base: int, batch: int) -> None:
+        """A new fit set another pool size (or the first call): start over."""
+        self.base, self.calls = base, 0
+        self.times: dict[Plan, list[float]] = {}
+        self.queue: list[Plan] = []
+        self.after = ""  # what ends when the queue is empty: "round", "look" or ""
+        self.remaining, self.hold = 0, self.recheck
+        parts = min(base, os.cpu_count() or 1, batch // MIN_PART)
+        # The first plan, the process's threads, is the default, kept unless the other is
+        # clearly faster (on an idle machine here the threads were 5-25% faster than the
+        # parts; under load the parts or one thread were 2-40x faster). A batch too small
+        # to cut has one thread as the other plan.
+        self.plans = [(base, 1)]
+        if base > 1:
+            self.plans.append((1, parts) if parts > 1 else (1, 1))
+        self.choice: Plan = self.plans[0]
 
     def pick(self, batch: int) -> Plan:
         """The plan for the next call on `batch` samples (and advance the schedule)."""
         base = torch.get_num_threads()
-        if base != self.base:  # a new fit set another pool size: start over
-            self.base, self.calls, self.times = base, 0, {}
-            parts = min(base, os.cpu_count() or 1, batch // MIN_PART)
-            # The first plan, the process's threads, is the default, kept unless the other
-            # is clearly faster (on an idle machine here the threads were 5-25% faster than
-            # the parts; under load the parts or one thread were 2-40x faster). A batch too
-            # small to cut has one thread as the other plan.
-            self.plans = [(base, 1)]
-            if base > 1:
-                self.plans.append((1, parts) if parts > 1 else (1, 1))
-            self.choice = self.plans[0]
-        if len(self.plans) == 1:
-            return self.plans[0]
-        step = self.calls
-        self.calls += 1
-        plan = self.plans[0]
-        if step >= self.warmup:
-            rounds = self.probes * len(self.plans)
-            position = (step - self.warmup) % (rounds + self.period)
-            if position < rounds:  # measuring: the plans in turn
-                if position == 0:
-                    self.times = {}
-                plan = self.plans[position % len(self.plans)]
-            else:
-                if position == rounds:
-                    self.choice = self._fastest()
-                plan = self.choice
+        if base != self.base:
+            self._reset(base, batch)
+        plan = self._next()
         # A smaller batch (an epoch's last) is not cut into parts it cannot fill.
         return plan if plan[1] <= max(1, batch // MIN_PART) else (base, 1)
+
+    def _next(self) -> Plan:
+        if len(self.plans) == 1:
+            return self.plans[0]
+        self.calls += 1
+        if self.calls <= self.warmup:
+            return self.plans[0]
+        if self.queue:
+            return self.queue.pop(0)
+        ended, self.after = self.after, ""
+        if ended == "round":  # its calls have run (and reported their times)
+            self._decide()
+        elif ended == "look" and self._threads_caught_up():
+            return self._start_round()
+        elif ended == "look":
+            self.remaining, self.hold = self.hold, min(self.hold * 2, self.longest)
+        if self.remaining > 0:
+            self.remaining -= 1
+            return self.choice
+        if self.choice == self.plans[0]:
+            return self._start_round()
+        self.after, self.queue = "look", [self.plans[0]]
+        return self.queue.pop(0)
+
+    def _start_round(self) -> Plan:
+        first, other = self.plans
+        self.times, self.after = {}, "round"
+        self.queue = [first, other, other, first, first, other]
+        return self.queue.pop(0)
+
+    def _threads_caught_up(self) -> bool:
+        """After a look: the call on the threads took no longer than the kept plan's median."""
+        threads, kept = self.times.get(self.plans[0]), self.times.get(self.choice)
+        return bool(threads and kept) and threads[-1] <= sorted(kept)[len(kept) // 2]
+
+    def _decide(self) -> None:
+        chosen = self._fastest()
+        if chosen == self.plans[0]:
+            self.remaining, self.hold = self.period, self.recheck
+        else:
+            self.remaining = self.hold
+        self.choice = chosen
 
     def record(self, plan: Plan, seconds: float) -> None:
         self.times.setdefault(plan, []).append(seconds)

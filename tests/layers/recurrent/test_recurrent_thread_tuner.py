@@ -27,21 +27,28 @@ def _schedule(tuner: ThreadTuner, calls: int, cost: dict, batch: int = 64) -> li
     return picked
 
 
-def test_the_tuner_measures_every_plan_then_keeps_the_fastest(two_threads):
+def test_the_tuner_measures_both_plans_then_keeps_the_faster(two_threads):
     tuner = ThreadTuner()
-    tuner.period = 4
-    cost = {(2, 1): 0.05, (1, 2): 0.03}
-    w, rounds = tuner.warmup, 2 * tuner.probes
-    picked = _schedule(tuner, w + rounds + 4 + rounds + 4, cost)
+    tuner.period, tuner.recheck = 4, 3
+    w = tuner.warmup
+    round_ = [(2, 1), (1, 2), (1, 2), (2, 1), (2, 1), (1, 2)]  # both orders: drift cancels
+    loaded = {(2, 1): 0.05, (1, 2): 0.03}
+    picked = _schedule(tuner, w + 6 + 3 + 1 + 3 + 1 + 6, loaded)
     assert picked[:w] == [(2, 1)] * w  # warm-up: the default, the process's threads
-    assert picked[w : w + rounds] == [(2, 1), (1, 2)] * tuner.probes  # measuring
-    assert picked[w + rounds : w + rounds + 4] == [(1, 2)] * 4  # two halves measured faster
-    assert picked[w + rounds + 4 : w + 2 * rounds + 4] == [(2, 1), (1, 2)] * 3  # again
+    assert picked[w : w + 6] == round_
+    assert picked[w + 6 : w + 9] == [(1, 2)] * 3  # the halves measured faster: `recheck` calls
+    assert picked[w + 9] == (2, 1)  # one look at the threads: still slower...
+    assert picked[w + 10 : w + 13] == [(1, 2)] * 3
+    assert picked[w + 13] == (2, 1)
+    assert picked[w + 14 :] == [(1, 2)] * 6  # ...kept twice as long
+    quiet = {(2, 1): 0.02, (1, 2): 0.03}  # the load went away
+    picked = _schedule(tuner, 1 + 6 + 4, quiet)
+    assert picked[0] == (2, 1) and picked[1:7] == round_  # the look caught up: a full round
+    assert picked[7:] == [(2, 1)] * 4  # back on the threads
     assert tuner.pick(20) == (2, 1)  # a batch too small to cut runs whole
-    small = ThreadTuner()  # ... and its own tuner measures one thread instead
-    small.period = 4
-    picked = _schedule(small, w + rounds + 4, {(2, 1): 0.05, (1, 1): 0.02}, batch=20)
-    assert picked[w : w + rounds] == [(2, 1), (1, 1)] * 3 and small.choice == (1, 1)
+    small = ThreadTuner()  # a batch too small to cut: one thread is the other plan
+    picked = _schedule(small, w + 8, {(2, 1): 0.05, (1, 1): 0.02}, batch=20)
+    assert (1, 1) in picked and small.choice == (1, 1)
 
 
 def test_the_default_plan_stays_unless_the_other_is_clearly_faster(two_threads):
@@ -85,7 +92,7 @@ def test_every_plan_gives_the_kernels_values_and_gradients(kind, masked, two_thr
     ]
     mask = (torch.arange(4) < torch.randint(0, 5, (32, 1))) if masked else None
     tuner = ThreadTuner()
-    tuner.warmup, tuner.probes = 0, 2
+    tuner.warmup = 0
 
     m = int(masked)
 
@@ -104,14 +111,13 @@ def test_every_plan_gives_the_kernels_values_and_gradients(kind, masked, two_thr
         return tuple(run_tuned(tuner, compute, full, dims, [0] * (1 + n)))
 
     inputs = (x, *states, *params)
-    for _ in range(4):  # each plan twice, forward and backward
+    for _ in range(6):  # a round: each plan three times, forward and backward
         got = tuned(*inputs)
         for g, want in zip(got, direct(*inputs)):
             torch.testing.assert_close(g, want)
         sum(g.sum() for g in got).backward()
     assert set(tuner.times) == {(2, 1), (1, 2)}
-    tuner.choice, tuner.period = (1, 2), 10**6  # the two-part plan from here on
-    tuner.calls = 10**3
+    tuner.choice, tuner.remaining, tuner.deciding = (1, 2), 10**6, False  # the halves from here
     assert torch.autograd.gradcheck(tuned, inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
