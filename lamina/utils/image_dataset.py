@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from lamina.data.image_folder import ImageFolder
+from lamina.utils.label_arguments import check_label_arguments
 
 _INTERPOLATIONS = (
     "bilinear",
@@ -113,22 +114,7 @@ class ImageDataset:
 
 
 def _check(labels, label_mode, class_names, color_mode, image_size, interpolation) -> tuple:
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple, np.ndarray)):
-            raise ValueError(
-                "Expected labels='inferred', None, or a list/tuple of integer labels (one per "
-                f"image file, in sorted path order), received: labels={labels!r}"
-            )
-        if class_names:
-            raise ValueError(
-                "Expected class_names only with labels='inferred', received: "
-                f"labels=<{len(labels)} labels>, class_names={class_names}"
-            )
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError(
-            "Expected label_mode in ('int', 'categorical', 'binary', None), "
-            f"received: label_mode={label_mode!r}"
-        )
+    check_label_arguments(labels, label_mode, class_names, "image file")
     if color_mode not in ("rgb", "rgba", "grayscale"):
         raise ValueError(
             f"Expected color_mode in ('rgb', 'rgba', 'grayscale'), received: color_mode={color_mode!r}"

@@ -26,6 +26,7 @@ import torch
 
 from lamina.data.image_listing import list_files, split_shuffled
 from lamina.utils.image_dataset import _check_split
+from lamina.utils.label_arguments import check_label_arguments
 
 
 class TextDataset:
@@ -175,22 +176,7 @@ def _check_arguments(
 ) -> None:
     if not os.path.isdir(directory):
         raise ValueError(f"Expected an existing directory, received: directory={directory!r}")
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple, np.ndarray)):
-            raise ValueError(
-                "Expected labels='inferred', None, or a list/tuple of integer labels (one per "
-                f".txt file, in sorted path order), received: labels={labels!r}"
-            )
-        if class_names:
-            raise ValueError(
-                "Expected class_names only with labels='inferred', received: "
-                f"labels=<{len(labels)} labels>, class_names={class_names}"
-            )
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError(
-            "Expected label_mode in ('int', 'categorical', 'binary', None), "
-            f"received: label_mode={label_mode!r}"
-        )
+    check_label_arguments(labels, label_mode, class_names, ".txt file")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"Expected batch_size >= 1 or None, received: batch_size={batch_size!r}")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
