@@ -5,14 +5,25 @@
     loss(torch.tensor([2, 0]), torch.tensor([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]]))
 
 `base` holds the `Loss` contract, `LossFunctionWrapper` and the reduction rules;
-`regression`, `probabilistic` and `hinge` the Keras losses (function and class side by
-side); `validation` the target checks run before training; `serialization` get,
+`regression`, `probabilistic`, `hinge`, `focal` (focal and generalized cross-entropy),
+`overlap` (Dice, Tversky), `ctc` and `circle` the Keras losses (function and class side
+by side); `validation` the target checks run before training; `serialization` get,
 serialize and deserialize.
 """
 
 from lamina.losses.base import Loss, LossFunctionWrapper, reduce_values
 from lamina.losses.base import _labels as _labels  # class labels, used by lamina.metrics
 from lamina.losses.base import _same_rank as _same_rank  # rank alignment, used by metrics
+from lamina.losses.circle import Circle, circle
+from lamina.losses.ctc import CTC, ctc
+from lamina.losses.focal import (
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_generalized_cross_entropy,
+)
 from lamina.losses.hinge import (
     CategoricalHinge,
     Hinge,
@@ -21,6 +32,7 @@ from lamina.losses.hinge import (
     hinge,
     squared_hinge,
 )
+from lamina.losses.overlap import Dice, Tversky, dice, tversky
 from lamina.losses.probabilistic import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -55,9 +67,15 @@ from lamina.losses.serialization import deserialize, get, serialize
 
 __all__ = [
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CTC",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
     "CategoricalHinge",
+    "Circle",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -72,11 +90,18 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
     "SumSquaredError",
+    "Tversky",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
     "categorical_hinge",
+    "circle",
     "cosine_similarity",
+    "ctc",
     "deserialize",
+    "dice",
     "get",
     "hinge",
     "huber",
@@ -92,4 +117,5 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "sum_squared_error",
+    "tversky",
 ]
