@@ -21,6 +21,7 @@ from lamina import (  # noqa: F401
     models,
     optimizers,
     preprocessing,
+    random,
     registry,
     regularizers,
     saving,
