@@ -12,10 +12,27 @@ from lamina.layers.augmentation import (
 )
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
+from lamina.layers.convolutional_3d import Conv3D
+from lamina.layers.convolutional_transpose import Conv1DTranspose, Conv3DTranspose
 from lamina.layers.core import Activation, Dense, Input, InputLayer
+from lamina.layers.depthwise_separable import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from lamina.layers.embedding import Embedding
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.legacy import Convolution1D, Convolution2D
+from lamina.layers.legacy import (
+    Convolution1D,
+    Convolution1DTranspose,
+    Convolution2D,
+    Convolution2DTranspose,
+    Convolution3D,
+    Convolution3DTranspose,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
+)
 from lamina.layers.masking import Masking
 from lamina.layers.merging import (
     Add,
@@ -102,9 +119,18 @@ __all__ = [
     "Concatenate",
     "Conv1D",
     "Conv2D",
+    "Conv1DTranspose",
     "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
     "Convolution1D",
+    "Convolution1DTranspose",
     "Convolution2D",
+    "Convolution2DTranspose",
+    "Convolution3D",
+    "Convolution3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
     "Cropping1D",
     "Cropping2D",
     "Dense",
@@ -158,6 +184,10 @@ __all__ = [
     "Resizing",
     "SimpleRNN",
     "SimpleRNNCell",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",

@@ -19,7 +19,10 @@ import numpy as np
 
 from lamina import registry
 from lamina.layers.base import Layer
-from lamina.layers.convolutional import Conv1D, Conv2D
+from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
+from lamina.layers.convolutional_3d import Conv3D
+from lamina.layers.convolutional_transpose import Conv1DTranspose, Conv3DTranspose
+from lamina.layers.depthwise_separable import SeparableConv1D, SeparableConv2D
 
 # Keras 1 initializer names that differ from today's.
 _INIT_NAMES = {
@@ -175,3 +178,12 @@ class Convolution1D(_InitialWeights, Conv1D):
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """Configs are Conv1D's, so this rebuilds a Conv1D."""
         return Conv1D.from_config(config)
+
+
+# Keras 3's second names of the same classes (keras.layers.Convolution3D is Conv3D).
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = registry.register("layer", "Convolution2DTranspose")(Conv2DTranspose)
+Convolution3D = Conv3D
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
