@@ -20,7 +20,7 @@ import torch
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.preprocessing import resize_images
-from lamina.ops import image as image_ops
+from lamina.ops import warp as image_ops
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")  # Keras's layers take no 'mirror'
 _INTERPOLATIONS = ("nearest", "bilinear")

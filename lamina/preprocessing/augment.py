@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lamina.ops import image as image_ops
+from lamina.ops import warp as image_ops
 
 
 @dataclass(frozen=True)

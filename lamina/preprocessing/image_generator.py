@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from lamina import config
-from lamina.ops.image import FILL_MODES
+from lamina.ops.warp import FILL_MODES
 from lamina.preprocessing import augment as aug
 from lamina.preprocessing.generator_args import (
     FLOAT_DTYPES,

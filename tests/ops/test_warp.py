@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.ops.image import (
+from lamina.ops.warp import (
     flip,
     identity,
     rotation,

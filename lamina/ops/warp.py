@@ -30,7 +30,7 @@ _SNAP = 1e-4
 
 def _error(where: str, expected: str, **received: object) -> ValueError:
     got = ", ".join(f"{k}={v!r}" for k, v in received.items())
-    return ValueError(f"{where} (lamina/ops/image.py): Expected {expected}, received: {got}")
+    return ValueError(f"{where} (lamina/ops/warp.py): Expected {expected}, received: {got}")
 
 
 def _floor(t: torch.Tensor) -> torch.Tensor:

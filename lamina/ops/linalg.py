@@ -1,0 +1,3 @@
+"""Keras 3's `keras.ops.linalg` on `torch.linalg`."""
+
+__all__: list[str] = []
