@@ -1,6 +1,14 @@
 """Layers with Keras's names and semantics, one family per module."""
 
 from lamina.layers.activation_layers import ELU, LeakyReLU, Maxout, PReLU, ReLU, Softmax
+from lamina.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from lamina.layers.augmentation import (
     RandomBrightness,
     RandomContrast,
@@ -44,6 +52,7 @@ from lamina.layers.merging import (
     Multiply,
     Subtract,
 )
+from lamina.layers.noise_dropout import AlphaDropout, SpatialDropout3D
 from lamina.layers.normalization import BatchNormalization, LayerNormalization
 from lamina.layers.pooling import (
     AveragePooling1D,
@@ -62,6 +71,16 @@ from lamina.layers.pooling import (
     MaxPool2D,
     MaxPooling1D,
     MaxPooling2D,
+)
+from lamina.layers.pooling_3d import (
+    AveragePooling3D,
+    AvgPool3D,
+    GlobalAveragePooling3D,
+    GlobalAvgPool3D,
+    GlobalMaxPool3D,
+    GlobalMaxPooling3D,
+    MaxPool3D,
+    MaxPooling3D,
 )
 from lamina.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from lamina.layers.recurrent import (
@@ -95,15 +114,32 @@ from lamina.layers.reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from lamina.layers.reshaping_3d import Cropping3D, UpSampling3D, ZeroPadding3D
 from lamina.layers.symbolic import KerasTensor
 from lamina.layers.text import IntegerLookup, StringLookup, TextVectorization
 from lamina.layers.time_distributed import TimeDistributed
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
+    "AlphaDropout",
+    "AveragePooling3D",
+    "AvgPool3D",
+    "Cropping3D",
     "ELU",
     "GRU",
+    "GlobalAveragePooling3D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPool3D",
+    "GlobalMaxPooling3D",
     "LSTM",
+    "MaxPool3D",
+    "MaxPooling3D",
     "RNN",
     "Activation",
     "ActivityRegularization",
@@ -191,6 +227,7 @@ __all__ = [
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "SpatialDropout3D",
     "StackedRNNCells",
     "StringLookup",
     "Subtract",
@@ -198,7 +235,9 @@ __all__ = [
     "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "Wrapper",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
 ]
