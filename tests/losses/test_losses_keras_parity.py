@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,6 +113,25 @@ def _huber_errors(rng, shape=(N, C)):
     return _f32(rng.normal(size=shape), 2 * rng.normal(size=shape))
 
 
+def _masks(rng, shape=(N, C)):
+    return _f32(rng.integers(0, 2, shape), rng.uniform(0.0, 1.0, shape))
+
+
+def _ctc(rng, shape=None):
+    """Labels 1..5 padded with the blank 0 at the end, and logits over 6 classes."""
+    labels = np.zeros((N, 5), dtype=np.int64)
+    for i in range(N):
+        n = rng.integers(1, 6)
+        labels[i, :n] = rng.integers(1, 6, n)
+    return labels, _f32(rng.normal(size=(N, 12, 6)))[0]
+
+
+def _embeddings(rng, shape=None):
+    """Integer labels and L2-normalized embeddings (N, 5)."""
+    e = rng.normal(size=(N, 5))
+    return rng.integers(0, 3, N), _f32(e / np.linalg.norm(e, axis=1, keepdims=True))[0]
+
+
 # class name -> [(constructor kwargs, data generator, sequence shape or None)]
 Case = tuple[dict, Callable, tuple | None]
 CASES: dict[str, list[Case]] = {
@@ -145,12 +165,72 @@ CASES: dict[str, list[Case]] = {
         ({"from_logits": True}, _sparse_logits, (N, 3, C)),
         ({"ignore_class": -1}, _sparse_ignored, None),
     ],
+    "BinaryFocalCrossentropy": [
+        ({}, _binary, None),
+        ({"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5}, _binary, (N, 3, C)),
+        ({"from_logits": True, "label_smoothing": 0.1}, _binary_logits, None),
+        ({"axis": 1, "apply_class_balancing": True}, _binary, (N, 3, C)),
+    ],
+    "CategoricalFocalCrossentropy": [
+        ({}, _onehot, None),
+        ({"alpha": [0.1, 0.2, 0.3, 0.4], "gamma": 1.0}, _onehot, None),
+        ({"from_logits": True, "label_smoothing": 0.1}, _onehot_logits, (N, 3, C)),
+    ],
+    "CategoricalGeneralizedCrossEntropy": [({}, _sparse, None), ({"q": 0.2}, _sparse, None)],
+    "Dice": [({}, _masks, None), ({"axis": (1, 2)}, _masks, (N, 3, C))],
+    "Tversky": [
+        ({}, _masks, None),
+        ({"alpha": 0.3, "beta": 0.7, "axis": (1, 2)}, _masks, (N, 3, C)),
+    ],
+    "CTC": [({}, _ctc, None)],
+    "Circle": [
+        ({}, _embeddings, None),
+        ({"gamma": 10.0, "margin": 0.25, "remove_diagonal": False}, _embeddings, None),
+    ],
 }
-PARAMS = [
-    pytest.param(name, kwargs, gen, shape, id=f"{name}-{i}")
-    for name, cases in sorted(CASES.items())
-    for i, (kwargs, gen, shape) in enumerate(cases)
-]
+# Keras's public loss functions and the class whose cases (options included) they share.
+FUNCTIONS = {
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "categorical_hinge": "CategoricalHinge",
+    "circle": "Circle",
+    "cosine_similarity": "CosineSimilarity",
+    "ctc": "CTC",
+    "dice": "Dice",
+    "hinge": "Hinge",
+    "huber": "Huber",
+    "kl_divergence": "KLDivergence",
+    "log_cosh": "LogCosh",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "mean_squared_error": "MeanSquaredError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+    "poisson": "Poisson",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "squared_hinge": "SquaredHinge",
+    "tversky": "Tversky",
+}
+FUNCTION_CASES: dict[str, list[Case]] = {fn: list(CASES[cls]) for fn, cls in FUNCTIONS.items()} | {
+    # q has no default in the function
+    "categorical_generalized_cross_entropy": [
+        ({"q": 0.5}, _sparse, None),
+        ({"q": 0.8}, _sparse, None),
+    ],
+}
+# the reference set of the function only (the class always uses the batch itself)
+FUNCTION_CASES["circle"] = [*FUNCTION_CASES["circle"], ({"refs": True}, _embeddings, None)]
+
+# Every Keras loss name Lamina has -> its cases (the key's kind decides the comparison).
+LOSSES_PARITY: dict[str, object] = {
+    **{f"losses.{name}": cases for name, cases in CASES.items()},
+    **{f"losses.{name}": cases for name, cases in FUNCTION_CASES.items()},
+    "losses.Loss": "a custom subclass, every reduction, with and without weights",
+    "losses.get": ["mse", "huber", "Dice", "CategoricalFocalCrossentropy", "config"],
+    "losses.serialize": ["Dice", "Tversky", "BinaryFocalCrossentropy", "Huber"],
+    "losses.deserialize": ["Dice", "Tversky", "BinaryFocalCrossentropy", "Huber"],
+}
 
 
 def _numpy(value) -> np.ndarray:
@@ -196,20 +276,26 @@ def test_constructor_and_config_are_keras_3s(name):
         assert cls.from_config(keras_loss.get_config()).get_config() == config
 
 
-@pytest.mark.parametrize("name,kwargs,gen,shape", PARAMS)
-def test_values_match_keras(name, kwargs, gen, shape):
-    rng = np.random.default_rng(abs(hash((name, str(kwargs), shape))) % 2**32)
+def _seed(*parts) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(parts).encode()))
+
+
+def _check_class(name: str, kwargs: dict, gen: Callable, shape: tuple | None) -> None:
+    """Keras's values for every reduction, without and with per-sample weights."""
+    rng = _seed(name, kwargs, shape)
     y, p = gen(rng, shape or (N, C))
     ours_cls, theirs_cls = getattr(losses, name), getattr(keras.losses, name)
     # Per-sample weights, spelled out over the per-sample losses' shape: Keras does not
-    # broadcast (N,) weights over (N, T) sequence losses.
+    # broadcast (N,) weights over (N, T) sequence losses. A batch-wide loss (Dice with
+    # axis=None) takes (N,) weights, as in Keras.
     values_shape = ours_cls(reduction="none", **kwargs)(
         torch.as_tensor(y), torch.as_tensor(p)
     ).shape
     weights = rng.uniform(0.0, 2.0, N).astype(np.float32)
-    weights = np.array(
-        np.broadcast_to(weights.reshape(-1, *[1] * (len(values_shape) - 1)), values_shape)
-    )
+    if len(values_shape):
+        weights = np.array(
+            np.broadcast_to(weights.reshape(-1, *[1] * (len(values_shape) - 1)), values_shape)
+        )
     for reduction in ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight"):
         ours, theirs = (
             ours_cls(reduction=reduction, **kwargs),
@@ -219,9 +305,156 @@ def test_values_match_keras(name, kwargs, gen, shape):
             got = ours(torch.as_tensor(y), torch.as_tensor(p), sample_weight=sw)
             want = _numpy(theirs(y, p, sample_weight=sw))
             assert got.dtype == torch.float32
+            assert tuple(got.shape) == want.shape, (reduction, got.shape, want.shape)
             np.testing.assert_allclose(
                 got.detach().numpy(), want, rtol=2e-5, atol=2e-6, err_msg=f"{reduction} {sw}"
             )
+
+
+def _check_function(name: str, kwargs: dict, gen: Callable, shape: tuple | None) -> None:
+    """The per-sample function: Keras's values, shape and dtype."""
+    rng = _seed(name, kwargs, shape)
+    y, p = gen(rng, shape or (N, C))
+    kwargs = dict(kwargs)
+    if kwargs.pop("refs", False):  # circle against a separate reference set
+        ref_y, ref_p = gen(rng)
+        kwargs = {"ref_labels": ref_y, "ref_embeddings": ref_p}
+    ours_kwargs = {
+        k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()
+    }
+    got = getattr(losses, name)(torch.as_tensor(y), torch.as_tensor(p), **ours_kwargs)
+    # (Keras's categorical_generalized_cross_entropy needs tensors, not arrays)
+    y_k, p_k = keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(p)
+    want = keras.ops.convert_to_tensor(getattr(keras.losses, name)(y_k, p_k, **kwargs))
+    assert keras.backend.standardize_dtype(want.dtype) == "float32" == str(got.dtype)[6:]
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), _numpy(want), rtol=2e-5, atol=2e-6)
+
+
+def _check_loss_base() -> None:
+    """A user's Loss subclass: the same call gives Keras's reductions and weighting."""
+
+    class OursLoss(losses.Loss):
+        def call(self, y_true, y_pred):
+            return (y_pred - y_true).abs().pow(1.5).mean(-1)
+
+    class TheirsLoss(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return keras.ops.mean(keras.ops.power(keras.ops.abs(y_pred - y_true), 1.5), -1)
+
+    rng = _seed("Loss")
+    y, p = _regression(rng)
+    weights = rng.uniform(0.0, 2.0, N).astype(np.float32)
+    for reduction in ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight"):
+        ours, theirs = (
+            OursLoss(reduction=reduction, name="l"),
+            TheirsLoss(reduction=reduction, name="l"),
+        )
+        assert ours.name == theirs.name and ours.reduction == theirs.reduction
+        for sw in (None, weights):
+            got = ours(torch.as_tensor(y), torch.as_tensor(p), sample_weight=sw)
+            np.testing.assert_allclose(
+                got.numpy(), _numpy(theirs(y, p, sample_weight=sw)), rtol=2e-5
+            )
+    assert OursLoss().name == "OursLoss" and TheirsLoss().name.startswith("theirs_loss")
+    with pytest.raises(ValueError, match="reduction"):
+        OursLoss(reduction="avg")
+    with pytest.raises(ValueError):
+        TheirsLoss(reduction="avg")
+
+
+def _check_get() -> None:
+    """`get` resolves names and configs to the loss Keras resolves them to (same values).
+
+    Keras returns the bare function for a function name; Lamina returns the Loss that
+    wraps it, whose default reduction is the mean of the function's values.
+    """
+    rng = _seed("get")
+    y, p = _binary(rng)
+    identifiers = [
+        "mse",
+        "huber",
+        "Dice",
+        "CategoricalFocalCrossentropy",
+        {"class_name": "Tversky", "config": {"alpha": 0.2, "beta": 0.8, "axis": None}},
+    ]
+    for identifier in identifiers:
+        ours, theirs = losses.get(identifier), keras.losses.get(identifier)
+        want = _numpy(theirs(y, p))
+        if not isinstance(theirs, keras.losses.Loss):
+            want = want.mean()
+        got = ours(torch.as_tensor(y), torch.as_tensor(p))
+        np.testing.assert_allclose(got.numpy(), want, rtol=2e-5, err_msg=str(identifier))
+    assert losses.get(None) is None and keras.losses.get(None) is None
+
+
+def _check_serialization(name: str) -> None:
+    """serialize gives Keras's class_name and a config both libraries rebuild equal losses from."""
+    kwargs = {"Dice": {"axis": [1, 2]}, "Tversky": {"alpha": 0.1, "beta": 0.9}}.get(name, {})
+    ours, theirs = getattr(losses, name)(**kwargs), getattr(keras.losses, name)(**kwargs)
+    ours_conf, theirs_conf = losses.serialize(ours), keras.losses.serialize(theirs)
+    assert ours_conf["class_name"] == theirs_conf["class_name"] == name
+    for key, value in theirs_conf["config"].items():
+        assert ours_conf["config"][key] == value, key
+    again = losses.deserialize(theirs_conf)
+    assert type(again) is type(ours) and again.get_config() == ours.get_config()
+    keras_again = keras.losses.deserialize({"class_name": name, "config": ours_conf["config"]})
+    for key, value in theirs.get_config().items():
+        assert keras_again.get_config()[key] == value, key
+    y, p = _masks(_seed(name), (N, 3, C))
+    np.testing.assert_allclose(
+        again(torch.as_tensor(y), torch.as_tensor(p)).numpy(), _numpy(keras_again(y, p)), rtol=2e-5
+    )
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES_PARITY))
+def test_losses_parity(name):
+    short = name.removeprefix("losses.")
+    if short in CASES:
+        for kwargs, gen, shape in CASES[short]:
+            _check_class(short, kwargs, gen, shape)
+    elif short in FUNCTION_CASES:
+        for kwargs, gen, shape in FUNCTION_CASES[short]:
+            _check_function(short, kwargs, gen, shape)
+    elif short == "Loss":
+        _check_loss_base()
+    elif short == "get":
+        _check_get()
+    else:
+        for cls_name in LOSSES_PARITY[name]:
+            _check_serialization(cls_name)
+
+
+def test_parity_dict_covers_every_keras_loss_name_lamina_has():
+    shared = {n for n in dir(keras.losses) if not n.startswith("_") and hasattr(losses, n)}
+    assert {f"losses.{n}" for n in shared} == set(LOSSES_PARITY)
+    missing = {n for n in dir(keras.losses) if not n.startswith("_") and not hasattr(losses, n)}
+    assert missing == set(), missing
+
+
+def test_circle_class_averages_over_positive_losses_only():
+    """Keras masks the zero losses of Circle: the mean runs over the positive ones."""
+    y, p = _embeddings(_seed("circle-mask"))
+    values = losses.Circle(reduction="none", margin=0.0, gamma=1.0)(
+        torch.as_tensor(y), torch.as_tensor(p)
+    )
+    mean = losses.Circle(margin=0.0, gamma=1.0)(torch.as_tensor(y), torch.as_tensor(p))
+    positive = values[values > 0]
+    assert torch.allclose(mean, positive.sum() / positive.numel())
+
+
+def test_ctc_rejects_wrong_ranks():
+    with pytest.raises(
+        ValueError, match=r"expected y_true of shape .*received: y_true.shape=\(3,\)"
+    ):
+        losses.ctc(torch.ones(3), torch.zeros(3, 4, 5))
+    with pytest.raises(ValueError, match=r"received: y_pred.shape=\(3, 4\)"):
+        losses.ctc(torch.ones(3, 2), torch.zeros(3, 4))
+
+
+def test_generalized_cross_entropy_q_range():
+    with pytest.raises(ValueError, match=r"expected q in the interval \(0, 1\), received: q=1"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
