@@ -49,9 +49,22 @@ class MaxPooling3D(_Pooling3D):
 
 @registry.register("layer", "AveragePooling3D", "AvgPool3D")
 class AveragePooling3D(_Pooling3D):
-    """Mean over pool_size windows of NDHWC volumes; 'same' ignores padded cells."""
+    """Mean over pool_size windows of NDHWC volumes; 'same' ignores padded cells.
+
+    `pool_size` is required, as in Keras.
+    """
 
     rank, kind = 3, "avg"
+
+    def __init__(
+        self,
+        pool_size: IntOrTuple,
+        strides: IntOrTuple | None = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
 @registry.register("layer", "GlobalAveragePooling3D", "GlobalAvgPool3D")
