@@ -68,6 +68,12 @@ CASES = [
 ]
 
 
+# tools/api_coverage.py reads this: each layer name compared with Keras here.
+LAYERS_PARITY = {f"layers.{name}": [c for c in CASES if c[0] == name] for name, _, _ in CASES} | {
+    "layers.Normalization": "test_normalization_adapt_matches_keras"
+}
+
+
 @pytest.mark.parametrize(
     "name,kwargs,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 )

@@ -291,3 +291,25 @@ def test_integer_lookup_in_a_compiled_model():
     model.fit(x, np.ones((4, 1)), batch_size=2, epochs=1, verbose=0, shuffle=False)
     assert model._step_fn.compiled is not None and not model._step_fn.failed
     np.testing.assert_allclose(model.predict(x, verbose=0).shape, (4, 1))
+
+
+# tools/api_coverage.py reads this. Keras 3's lookup layers need TensorFlow, which the oracle
+# environment lacks, so the reference is Keras's own published values: its docstring
+# examples and its test suite's expected outputs (docs/keras_differences.md).
+LOOKUP_PARITY = {
+    "layers.StringLookup": (
+        test_string_lookup_docstring_examples,
+        test_index_lookup_keras_test_values,
+        test_adapt_tf_idf_matches_keras,
+    ),
+    "layers.IntegerLookup": (
+        test_integer_lookup_docstring_examples,
+        test_index_lookup_keras_test_values,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOOKUP_PARITY))
+def test_lookup_layer_matches_keras_published_values(name: str) -> None:
+    for check in LOOKUP_PARITY[name]:
+        check()

@@ -249,3 +249,15 @@ def test_bad_inputs():
         layer(np.array([["a", "b"]]))
     with pytest.raises(RuntimeError, match="vocabulary before"):
         TextVectorization(output_mode="multi_hot")(["a"])
+
+
+# tools/api_coverage.py reads this. Keras 3's string layers need TensorFlow, which the oracle
+# environment lacks, so the reference is Keras's own published values: its docstring
+# examples and its test suite's expected outputs (docs/keras_differences.md).
+TEXT_PARITY = {"layers.TextVectorization": (test_docstring_examples, test_keras_test_values)}
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_PARITY))
+def test_text_layer_matches_keras_published_values(name: str) -> None:
+    for check in TEXT_PARITY[name]:
+        check()

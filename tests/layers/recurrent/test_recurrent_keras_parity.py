@@ -41,6 +41,17 @@ LAYERS = [
 ]
 
 
+# tools/api_coverage.py reads this: the recurrent names the tests below compare with Keras
+# (cells and StackedRNNCells through RNN([...cells]) in test_stacked_cells_match_keras).
+RECURRENT_PARITY = {
+    f"layers.{name}": name
+    for name in (
+        "LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN",
+        "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells",
+    )
+}  # fmt: skip
+
+
 def _flat(outputs) -> list:
     out = []
     for o in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
