@@ -9,6 +9,12 @@ from lamina.layers.adaptive_pooling import (
     AdaptiveMaxPooling2D,
     AdaptiveMaxPooling3D,
 )
+from lamina.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+)
 from lamina.layers.augmentation import (
     RandomBrightness,
     RandomContrast,
@@ -17,6 +23,14 @@ from lamina.layers.augmentation import (
     RandomRotation,
     RandomTranslation,
     RandomZoom,
+)
+from lamina.layers.augmentation_color import (
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomSaturation,
 )
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
@@ -29,8 +43,12 @@ from lamina.layers.depthwise_separable import (
     SeparableConv1D,
     SeparableConv2D,
 )
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding
+from lamina.layers.group_normalization import GroupNormalization
+from lamina.layers.identity import Identity
 from lamina.layers.input_spec import InputSpec
+from lamina.layers.lambda_layer import Lambda
 from lamina.layers.legacy import (
     Convolution1D,
     Convolution1DTranspose,
@@ -42,6 +60,16 @@ from lamina.layers.legacy import (
     SeparableConvolution2D,
 )
 from lamina.layers.masking import Masking
+from lamina.layers.merge_functions import (
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from lamina.layers.merging import (
     Add,
     Average,
@@ -115,12 +143,41 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
 )
 from lamina.layers.reshaping_3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from lamina.layers.rms_normalization import RMSNormalization
+from lamina.layers.serialization import deserialize, serialize
 from lamina.layers.symbolic import KerasTensor
 from lamina.layers.text import IntegerLookup, StringLookup, TextVectorization
 from lamina.layers.time_distributed import TimeDistributed
+from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomSaturation",
+    "AdditiveAttention",
+    "Attention",
+    "GroupQueryAttention",
+    "MultiHeadAttention",
+    "EinsumDense",
+    "GroupNormalization",
+    "Identity",
+    "Lambda",
+    "RMSNormalization",
+    "UnitNormalization",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+    "serialize",
+    "deserialize",
     "AdaptiveAveragePooling1D",
     "AdaptiveAveragePooling2D",
     "AdaptiveAveragePooling3D",
