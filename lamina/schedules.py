@@ -3,6 +3,7 @@ imported it here."""
 
 from lamina.optimizers.schedules import (  # noqa: F401
     CosineDecay,
+    CosineDecayRestarts,
     ExponentialDecay,
     InverseTimeDecay,
     LearningRateSchedule,

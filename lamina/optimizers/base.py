@@ -79,6 +79,7 @@ class Optimizer(LearningRate):
     _torch_class: ClassVar[Any] = None
     _fusable: ClassVar[bool] = False  # torch has fused=True for this optimizer
     _owns_groups: ClassVar[bool] = True  # param-group hyperparameters come from this object
+    _rule_decays: ClassVar[bool] = False  # the rule applies weight decay itself (Muon)
 
     def __init__(
         self,
@@ -337,9 +338,7 @@ class Optimizer(LearningRate):
                 f"Optimizer '{self.name}' expected at least one gradient, received: all None"
             )
         saved = [(p, p.grad) for p in self._params or []]
-        in_place = self.loss_scale_factor is not None or any(
-            c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)
-        )
+        in_place = self._mutates_grads()
         try:
             self.zero_grad()
             for g, v in pairs:
@@ -349,6 +348,12 @@ class Optimizer(LearningRate):
         finally:
             for p, g in saved:
                 p.grad = g
+
+    def _mutates_grads(self) -> bool:
+        """True when the update scales gradients in place (`apply` then hands it copies)."""
+        return self.loss_scale_factor is not None or any(
+            c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)
+        )
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, torch.Tensor]]) -> torch.Tensor:
         """Keras API: `apply` on (gradient, variable) pairs; returns `iterations`."""

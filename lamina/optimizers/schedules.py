@@ -244,6 +244,54 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+@registry.register("schedule", "CosineDecayRestarts")
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter): period `i` lasts
+    `first_decay_steps * t_mul ** i` steps and starts at `m_mul ** i` times the initial
+    rate; within a period the rate follows `CosineDecay`'s curve down to `alpha`."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ):
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = _positive(
+            "CosineDecayRestarts", "first_decay_steps", first_decay_steps
+        )
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step: Any) -> float:
+        fraction = _step(step) / self.first_decay_steps
+        t_mul = float(self._t_mul)
+        if t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:  # periods grow geometrically: find the one holding `fraction`
+            restart = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
+            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
+            fraction = (fraction - done) / t_mul**restart
+        cosine = 0.5 * self._m_mul**restart * (1.0 + math.cos(math.pi * fraction))
+        return float(self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """`{'class_name': ..., 'config': ...}`, as Keras saves schedules."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}

@@ -42,7 +42,7 @@ def apply_update(
     if optimizer.loss_scale_factor is not None:
         foreach.mul_(grads, 1.0 / optimizer.loss_scale_factor)
     clip_gradients(optimizer, grads)
-    if optimizer.weight_decay:
+    if optimizer.weight_decay and not getattr(optimizer, "_rule_decays", False):
         foreach.mul_(params, 1 - lr * optimizer.weight_decay)
     rule(params, grads, lr)
     if optimizer.ema is not None:

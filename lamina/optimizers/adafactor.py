@@ -1,0 +1,86 @@
+"""Adafactor (Shazeer & Stern, 2018) with Keras 3's arguments, defaults and rule: second
+moments of matrices kept as row and column averages (memory linear in the sides)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lamina import registry
+from lamina.optimizers.keras_rule import KerasRule, RuleOptimizer
+
+
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(torch.mean(torch.square(x)))
+
+
+class AdafactorRule(KerasRule):
+    """Keras's Adafactor. Weights of rank >= 2 factor the second moment over their last two
+    axes (`r`: mean over the last, `c`: over the one before); others keep it whole (`v`).
+
+    For a Dense kernel stored transposed (torch's layout) the factored estimate
+    `r_i c_j / mean(r)` is the same, so Keras's update results; for convolution kernels
+    Lamina's layout puts other axes last (docs/keras_differences.md).
+    """
+
+    def init_state(self, p: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        if p.dim() < 2:
+            return {"velocity": torch.zeros_like(p)}
+        return {
+            "r": p.new_zeros(p.shape[:-1]),
+            "c": p.new_zeros(p.shape[:-2] + p.shape[-1:]),
+            "velocity": torch.zeros_like(p),
+        }
+
+    def update(self, p, g, state, group, step) -> None:  # type: ignore[no-untyped-def]
+        rho = torch.clamp(torch.as_tensor(group["lr"], dtype=p.dtype), max=1 / torch.sqrt(step))
+        alpha = torch.clamp(_rms(p), min=group["epsilon_2"]) * rho
+        squared = g * g + group["epsilon_1"]
+        beta_2 = 1 - torch.pow(step, group["beta_2_decay"])
+        v = state["velocity"]
+        if p.dim() >= 2:
+            r, c = state["r"], state["c"]
+            r.copy_(beta_2 * r + (1 - beta_2) * squared.mean(dim=-1))
+            c.copy_(beta_2 * c + (1 - beta_2) * squared.mean(dim=-2))
+            v.copy_((r / r.mean(dim=-1, keepdim=True)).unsqueeze(-1) * c.unsqueeze(-2))
+        else:
+            v.copy_(beta_2 * v + (1 - beta_2) * squared)
+        u = g / torch.sqrt(v)
+        u = u / torch.clamp(_rms(u) / group["clip_threshold"], min=1.0)
+        p.sub_(alpha * u)
+
+
+@registry.register("optimizer", "Adafactor", "adafactor")
+class Adafactor(RuleOptimizer):
+    """Adafactor: Adam-like steps from factored second moments; the step is the rate
+    (capped at `1 / sqrt(step)`) times the weight's RMS (at least `epsilon_2`).
+    `relative_step` is kept for configs: Keras's rule caps the rate either way."""
+
+    _torch_class = AdafactorRule
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_2_decay: float = -0.8,
+        epsilon_1: float = 1e-30,
+        epsilon_2: float = 1e-3,
+        clip_threshold: float = 1.0,
+        relative_step: bool = True,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_2_decay = float(beta_2_decay)
+        self.epsilon_1 = self._number("epsilon_1", epsilon_1)
+        self.epsilon_2 = self._number("epsilon_2", epsilon_2)
+        self.clip_threshold = self._number("clip_threshold", clip_threshold, True)
+        self.relative_step = bool(relative_step)
+
+    def _torch_hparams(self) -> dict[str, Any]:
+        return {
+            "beta_2_decay": self.beta_2_decay,
+            "epsilon_1": self.epsilon_1,
+            "epsilon_2": self.epsilon_2,
+            "clip_threshold": self.clip_threshold,
+            "relative_step": self.relative_step,
+        }

@@ -1,0 +1,42 @@
+"""Keras's `variable.path` for Lamina's weights: `"<layer path>/<weight name>"`.
+
+Keras names each variable by the layers above it (`"encoder/dense/kernel"`); Muon's
+`exclude_layers`/`exclude_embeddings` and `OptimizerMap`'s patterns match these paths.
+A torch parameter has no name of its own, so `tag_paths(model)` writes each trainable
+weight's path on it as `param.path` (Lamina's paths start below the model: a Sequential's
+`"dense/kernel"` is Keras's `"sequential/dense/kernel"`).
+
+    tag_paths(model); model.optimizer.build(...)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def tag_paths(model: Any) -> dict[int, str]:
+    """Set `param.path` on every weight of `model` (a Lamina Layer); returns id -> path."""
+    layers: dict[int, str] = {id(model): ""}
+
+    def visit(layer: Any, prefix: str) -> None:
+        for child in layer._sublayers():
+            if id(child) not in layers:
+                layers[id(child)] = f"{prefix}{child.name}"
+                visit(child, layers[id(child)] + "/")
+
+    visit(model, "")
+    paths: dict[int, str] = {}
+    for entry in model._weight_entries():
+        owner = layers.get(id(entry.layer), entry.layer.name)
+        path = f"{owner}/{entry.spec.name}" if owner else str(entry.spec.name)
+        paths[id(entry.tensor)] = path
+        if isinstance(entry.tensor, torch.nn.Parameter):
+            entry.tensor.path = path
+    return paths
+
+
+def path_of(variable: Any) -> str:
+    """The variable's Keras path, or "" when none was tagged."""
+    return str(getattr(variable, "path", "") or "")
