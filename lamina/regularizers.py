@@ -1,4 +1,4 @@
-"""Weight penalties added to the training loss: L1, L2 and both (Keras's names).
+"""Weight penalties added to the training loss: L1, L2, both, and orthogonality (Keras's names).
 
     Dense(64, kernel_regularizer=regularizers.l2(0.01))
 
@@ -7,9 +7,11 @@ A regularizer is called on a weight tensor and returns a scalar tensor.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from lamina import registry
 
@@ -29,10 +31,11 @@ class Regularizer:
 
 
 def _check(name: str, value: float) -> float:
-    value = float(value)
-    if value < 0 or value != value:
-        raise ValueError(f"Expected a non-negative {name} factor, received: {name}={value}")
-    return value
+    """A finite float >= 0 (Keras rejects negative, NaN and infinite factors)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Expected a non-negative {name} factor, received: {name}={value!r}")
+    return float(value)
 
 
 @registry.register("regularizer", "L1L2", "l1_l2")
@@ -77,22 +80,64 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+@registry.register("regularizer", "OrthogonalRegularizer", "orthogonal_regularizer")
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (`mode="rows"`) or columns (`"columns"`) of a 2-D weight toward
+    orthogonality: `factor * 0.5 * sum|off-diagonal cosines| / (n * (n - 1) / 2)` over
+    the L2-normalised vectors (Keras's layout: a Dense kernel is (inputs, units))."""
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        self.factor = _check("factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(
+                f"OrthogonalRegularizer expected mode in {{'rows', 'columns'}}, received: mode={mode!r}"
+            )
+        self.mode = mode
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer expected a rank-2 weight, received: shape={tuple(x.shape)}"
+            )
+        vectors = F.normalize(x if self.mode == "rows" else x.T, dim=1)
+        product = vectors @ vectors.T
+        size = product.shape[0]
+        off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+        pairs = size * (size - 1.0) / 2.0
+        return self.factor * 0.5 * off_diagonal.abs().sum() / pairs
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
 l1 = L1
 l2 = L2
 l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
+
+
+def deserialize(config: Any) -> Any:
+    """A regularizer from `serialize`'s output: a {'class_name', 'config'} dict or a name."""
+    if isinstance(config, str):
+        return registry.get("regularizer", config)()
+    if isinstance(config, dict) and "class_name" in config:
+        cls = registry.get("regularizer", config["class_name"])
+        return cls.from_config(config.get("config") or {})
+    raise ValueError(f"Expected a regularizer config dict or name, received: config={config!r}")
 
 
 def get(identifier: Any) -> Any:
-    """Resolve None, a name, a {'class_name', 'config'} dict, or a callable."""
-    if identifier is None or callable(identifier):
+    """Resolve None, a name, a {'class_name', 'config'} dict, a Regularizer class, or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
+    if callable(identifier):
         return identifier
-    if isinstance(identifier, str):
-        return registry.get("regularizer", identifier)()
-    if isinstance(identifier, dict):
-        cls = registry.get("regularizer", identifier["class_name"])
-        return cls.from_config(identifier.get("config", {}))
-    raise TypeError(
-        f"Expected a regularizer name or callable, received: regularizer={identifier!r}"
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    raise ValueError(
+        f"Expected a regularizer name, config or callable, received: regularizer={identifier!r}"
     )
 
 
