@@ -69,16 +69,25 @@ def _counts(labels: Tensor, y_pred: Tensor, weight: Tensor, thresholds: Tensor) 
     return tp, fp, neg_w.sum(0) - fp, pos_w.sum(0) - tp
 
 
-def _bucketed_counts(labels: Tensor, y_pred: Tensor, weight: Tensor, num: int) -> tuple:
+def _bucketed_counts(
+    labels: Tensor, y_pred: Tensor, weight: Tensor, num: int, with_epsilon: bool = True
+) -> tuple:
     """(tp, fp, tn, fn) for thresholds [-eps, 1/(T-1), ..., (T-2)/(T-1), 1+eps] in O(T + M).
 
     A prediction p in [0, 1] exceeds thresholds 0..b with b = ceil(p (T-1)) - 1 (at
     least 0): histogram the b's, then a reversed cumulative sum gives the counts.
+    Without the epsilon (thresholds [0, ..., 1], Keras's sensitivity/specificity
+    metrics) a prediction of exactly 0 exceeds no threshold (b = -1: not histogrammed).
     Works on the last axis of 2-D inputs too (one curve per label, states (T, L)).
     """
     p = y_pred.clamp(0.0, 1.0)
-    bucket = (torch.ceil(p * (num - 1)) - 1).clamp_min(0).long()
+    bucket = (torch.ceil(p * (num - 1)) - 1).long()
     pos_w, neg_w = labels * weight, (1.0 - labels) * weight
+    hist_pos, hist_neg = pos_w, neg_w
+    if not with_epsilon:  # the totals below still count every prediction
+        hist_pos = torch.where(bucket < 0, 0.0, pos_w)
+        hist_neg = torch.where(bucket < 0, 0.0, neg_w)
+    bucket = bucket.clamp_min(0)
     if p.ndim == 2:  # multi-label: one histogram per label, flattened with offsets
         n_labels = p.shape[1]
         bucket = bucket * n_labels + torch.arange(n_labels, device=p.device)
@@ -86,8 +95,8 @@ def _bucketed_counts(labels: Tensor, y_pred: Tensor, weight: Tensor, num: int) -
     else:
         size, shape = num, (num,)
     zeros = torch.zeros(size, dtype=p.dtype, device=p.device)
-    tp_b = zeros.index_add(0, bucket.reshape(-1), pos_w.reshape(-1)).reshape(shape)
-    fp_b = zeros.index_add(0, bucket.reshape(-1), neg_w.reshape(-1)).reshape(shape)
+    tp_b = zeros.index_add(0, bucket.reshape(-1), hist_pos.reshape(-1)).reshape(shape)
+    fp_b = zeros.index_add(0, bucket.reshape(-1), hist_neg.reshape(-1)).reshape(shape)
     tp, fp = tp_b.flip(0).cumsum(0).flip(0), fp_b.flip(0).cumsum(0).flip(0)
     return tp, fp, neg_w.sum(0) - fp, pos_w.sum(0) - tp
 

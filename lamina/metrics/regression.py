@@ -1,4 +1,5 @@
-"""Regression metrics: running means of the regression losses' per-sample values, and RMSE.
+"""Regression metrics: running means of the regression losses' per-sample values, cosine
+similarity, and RMSE.
 
 The per-sample functions are the losses' own (`lamina.losses`), so a metric and the loss
 of the same name agree; `RootMeanSquaredError` takes the square root of the mean at the end.
@@ -43,6 +44,27 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
 
     def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: Any = None):
         super().__init__(losses.mean_squared_logarithmic_error, name=name, dtype=dtype)
+
+
+def _cosine_similarity(y_true: Tensor, y_pred: Tensor, axis: int = -1) -> Tensor:
+    """sum(l2_normalize(y_true) * l2_normalize(y_pred), axis): 1 is best (minus the loss)."""
+    return -losses.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+@_register("CosineSimilarity", "cosine_similarity")
+class CosineSimilarity(MeanMetricWrapper):
+    """The mean cosine similarity between targets and predictions along `axis`."""
+
+    def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1):
+        super().__init__(_cosine_similarity, name=name, dtype=dtype, axis=axis)
+
+
+@_register("LogCoshError", "logcosh", "log_cosh_error")
+class LogCoshError(MeanMetricWrapper):
+    """The mean of log(cosh(y_pred - y_true)) over all samples seen."""
+
+    def __init__(self, name: str = "logcosh", dtype: Any = None):
+        super().__init__(losses.log_cosh, name=name, dtype=dtype)
 
 
 @_register("RootMeanSquaredError", "root_mean_squared_error", "rmse")

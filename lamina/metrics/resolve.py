@@ -2,7 +2,7 @@
 
 `get` resolves names (with Keras's task rule for 'accuracy' and 'crossentropy'), Metric
 objects and classes, config dicts, Loss objects and plain functions; `serialize` gives the
-config dict that `get` turns back into an equal metric.
+config dict that `get` and `deserialize` turn back into an equal metric.
 """
 
 from __future__ import annotations
@@ -93,8 +93,7 @@ def get(identifier: Any, loss: Any = None, output_shape: tuple | None = None) ->
         name = identifier if identifier == identifier.lower() else None
         return cls(name=name) if name else cls()
     if isinstance(identifier, dict):
-        cls = registry.get("metric", identifier["class_name"])
-        return cls.from_config(dict(identifier.get("config", {})))
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if isinstance(identifier, losses.Loss):
@@ -108,5 +107,22 @@ def get(identifier: Any, loss: Any = None, output_shape: tuple | None = None) ->
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
-    """{'class_name', 'config'} that `get` turns back into an equal metric."""
+    """{'class_name', 'config'} that `get` and `deserialize` turn back into an equal metric."""
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(
+    config: dict[str, Any] | str, custom_objects: dict[str, Any] | None = None
+) -> Metric:
+    """A Metric from `serialize`'s dict (or a registered name); `custom_objects` maps
+    class names of user-defined metrics to their classes, as in Keras."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(
+            "Expected a metric config {'class_name': ..., 'config': ...} or a metric name, "
+            f"received: config={config!r}"
+        )
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or registry.get("metric", name)
+    return cls.from_config(dict(config.get("config") or {}))
