@@ -32,6 +32,21 @@ from lamina.layers.augmentation_color import (
     RandomInvert,
     RandomSaturation,
 )
+from lamina.layers.augmentation_geometry import (
+    RandomElasticTransform,
+    RandomPerspective,
+    RandomShear,
+)
+from lamina.layers.augmentation_histogram import (
+    ContrastLimitedAdaptiveHistogramEqualization,
+    Equalization,
+)
+from lamina.layers.augmentation_tone import (
+    AutoContrast,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -152,6 +167,15 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "RandomElasticTransform",
+    "RandomPerspective",
+    "RandomShear",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "Equalization",
+    "AutoContrast",
+    "RandomPosterization",
+    "RandomSharpness",
+    "Solarization",
     "RandomColorDegeneration",
     "RandomColorJitter",
     "RandomGrayscale",

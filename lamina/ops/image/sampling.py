@@ -285,11 +285,12 @@ def elastic_transform(
     if isinstance(seed, int) and not isinstance(seed, bool):
         seed = torch.Generator(device=x.device).manual_seed(seed)
     noise_dtype = x.dtype if x.is_floating_point() else torch.float32
+    device = seed.device if isinstance(seed, torch.Generator) else x.device
     shifts = []
     for _ in range(2):
         n = torch.normal(
-            0.0, 1.0, (batch, height, width, 1), generator=seed, dtype=noise_dtype, device=x.device
-        )
+            0.0, 1.0, (batch, height, width, 1), generator=seed, dtype=noise_dtype, device=device
+        ).to(x.device)
         n = gaussian_blur(n * sigma, (size, size), (sigma, sigma), "channels_last")
         shifts.append(n[..., 0])
     dx, dy = shifts
