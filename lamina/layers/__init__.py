@@ -47,6 +47,12 @@ from lamina.layers.augmentation_tone import (
     RandomSharpness,
     Solarization,
 )
+from lamina.layers.augmentation_regions import (
+    CutMix,
+    MixUp,
+    RandomErasing,
+    RandomGaussianBlur,
+)
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -167,6 +173,10 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "CutMix",
+    "MixUp",
+    "RandomErasing",
+    "RandomGaussianBlur",
     "RandomElasticTransform",
     "RandomPerspective",
     "RandomShear",
