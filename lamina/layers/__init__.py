@@ -53,6 +53,7 @@ from lamina.layers.augmentation_regions import (
     RandomErasing,
     RandomGaussianBlur,
 )
+from lamina.layers.augmentation_policies import AugMix, RandAugment
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -173,6 +174,8 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "AugMix",
+    "RandAugment",
     "CutMix",
     "MixUp",
     "RandomErasing",
