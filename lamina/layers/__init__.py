@@ -54,6 +54,7 @@ from lamina.layers.augmentation_regions import (
     RandomGaussianBlur,
 )
 from lamina.layers.augmentation_policies import AugMix, RandAugment
+from lamina.layers.augmentation_boxes import MaxNumBoundingBoxes
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -174,6 +175,7 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "MaxNumBoundingBoxes",
     "AugMix",
     "RandAugment",
     "CutMix",
