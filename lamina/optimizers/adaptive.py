@@ -10,15 +10,17 @@ import torch
 from lamina import registry
 from lamina.optimizers.base import Optimizer
 from lamina.optimizers.flat_rmsprop import FlatRMSprop
+from lamina.optimizers.keras_momentum import KerasMomentum
 
 
 @registry.register("optimizer", "RMSprop", "rmsprop")
-class RMSprop(Optimizer):
+class RMSprop(KerasMomentum, Optimizer):
     """RMSprop (Hinton, 2012): divide the gradient by a running RMS of past gradients.
 
     Keras divides by `sqrt(v + epsilon)`, torch by `sqrt(v) + epsilon` (relative difference
     about epsilon / sqrt(v)). With momentum Keras accumulates `lr * g / rms`, torch `g / rms`
-    scaled by lr afterwards: identical for a constant learning rate.
+    scaled by lr afterwards: identical for a constant learning rate, and kept identical
+    when it changes by rescaling the buffers (`keras_momentum`).
     """
 
     _torch_class = torch.optim.RMSprop

@@ -8,14 +8,16 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.base import Optimizer
+from lamina.optimizers.keras_momentum import KerasMomentum
 
 
 @registry.register("optimizer", "SGD", "sgd")
-class SGD(Optimizer):
+class SGD(KerasMomentum, Optimizer):
     """Gradient descent with optional (Nesterov) momentum.
 
     Keras keeps `v = momentum * v - lr * g; w += v`, torch `b = momentum * b + g;
-    w -= lr * b`: identical while the learning rate is constant (v = -lr * b).
+    w -= lr * b`: identical while the learning rate is constant (v = -lr * b); when it
+    changes the buffers are rescaled (`keras_momentum`), so the update stays Keras's.
     """
 
     _torch_class = torch.optim.SGD
