@@ -24,6 +24,7 @@ from lamina.layers.augmentation import (
     RandomTranslation,
     RandomZoom,
 )
+from lamina.layers.augmentation_boxes import MaxNumBoundingBoxes
 from lamina.layers.augmentation_color import (
     RandomColorDegeneration,
     RandomColorJitter,
@@ -41,20 +42,19 @@ from lamina.layers.augmentation_histogram import (
     ContrastLimitedAdaptiveHistogramEqualization,
     Equalization,
 )
-from lamina.layers.augmentation_tone import (
-    AutoContrast,
-    RandomPosterization,
-    RandomSharpness,
-    Solarization,
-)
+from lamina.layers.augmentation_policies import AugMix, RandAugment
 from lamina.layers.augmentation_regions import (
     CutMix,
     MixUp,
     RandomErasing,
     RandomGaussianBlur,
 )
-from lamina.layers.augmentation_policies import AugMix, RandAugment
-from lamina.layers.augmentation_boxes import MaxNumBoundingBoxes
+from lamina.layers.augmentation_tone import (
+    AutoContrast,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -145,6 +145,7 @@ from lamina.layers.recurrent import (
     SimpleRNNCell,
     StackedRNNCells,
 )
+from lamina.layers.recurrent.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -175,6 +176,9 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
     "MaxNumBoundingBoxes",
     "AugMix",
     "RandAugment",
