@@ -29,7 +29,11 @@ class Case:
             if isinstance(a, (np.ndarray, torch.Tensor)):
                 kind = "T" if isinstance(a, torch.Tensor) else "N"
                 return f"{kind}{tuple(a.shape)}:{standardize_dtype(a.dtype)}"
-            return repr(a)
+            if isinstance(a, (list, tuple)):
+                return "[" + ", ".join(show(v) for v in a) + "]"
+            if isinstance(a, dict):
+                return "{" + ", ".join(f"{k}: {show(v)}" for k, v in a.items()) + "}"
+            return getattr(a, "__name__", repr(a))
 
         parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in self.kwargs.items()]
         return f"Case({', '.join(parts)})"
