@@ -15,6 +15,7 @@ from lamina.layers.attention import (
     GroupQueryAttention,
     MultiHeadAttention,
 )
+from lamina.layers.audio import MelSpectrogram, STFTSpectrogram
 from lamina.layers.augmentation import (
     RandomBrightness,
     RandomContrast,
@@ -176,6 +177,8 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "MelSpectrogram",
+    "STFTSpectrogram",
     "ConvLSTM1D",
     "ConvLSTM2D",
     "ConvLSTM3D",
