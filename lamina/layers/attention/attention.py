@@ -61,7 +61,10 @@ class Attention(Layer):
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         self.__dict__["_scores_wanted"] = bool(kwargs.get("return_attention_scores", False))
-        return super().__call__(inputs, *args, **kwargs)
+        try:
+            return super().__call__(inputs, *args, **kwargs)
+        finally:
+            self.__dict__["_scores_wanted"] = False
 
     def build(self, input_shape: Any) -> None:
         self._check(input_shape)

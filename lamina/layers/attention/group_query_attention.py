@@ -159,8 +159,10 @@ class GroupQueryAttention(ProjectedAttention):
             use_causal_mask,
             self.sliding_window,
         )
-        value = self._source(value, query)
-        key = value if key is None else self._source(key, query)
+        # The masks are in `mask` now; the projections see plain tensors (as in Keras).
+        query = self._unmasked(query)
+        value = self._unmasked(self._source(value, query))
+        key = value if key is None else self._unmasked(self._source(key, query))
         gate = self.gate_dense(query) if self.use_gate else None
         q = self.query_dense(query)
         k = self.key_dense(key).repeat_interleave(self.num_repeats, dim=2)

@@ -51,12 +51,20 @@ class ProjectedAttention(Layer):
             bool(kwargs.get("return_attention_scores", False)),
         )
         args = (value,) if key is None else (value, key)
-        return super().__call__(query, *args, **kwargs)
+        try:
+            return super().__call__(query, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_call_shapes", None)
 
     def _source(self, x: Any, like: torch.Tensor) -> torch.Tensor:
         """A value or key as a tensor of the query's dtype (NumPy accepted)."""
         t = torch.as_tensor(x, device=like.device)
         return t.to(like.dtype) if t.dtype != like.dtype else t
+
+    @staticmethod
+    def _unmasked(x: torch.Tensor) -> torch.Tensor:
+        """`x` without its Keras mask (a view: same storage, same gradient)."""
+        return x.view_as(x) if get_mask(x) is not None else x
 
     def _masks(
         self,
