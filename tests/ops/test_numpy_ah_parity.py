@@ -4,6 +4,7 @@ broadcasting on seeded inputs, NumPy arrays, weak Python scalars and mixed dtype
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -410,3 +411,59 @@ def test_ops_work_under_autograd() -> None:
     ops.dot(y, ops.divide_no_nan(ops.amax(x, axis=1), 2.0)).backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
     assert ops.einsum("ij,ij->", x, x).requires_grad
+
+
+# Every dtype pair (and weak Python int/float) through the binary ops: result dtypes and
+# values equal Keras's, and where Keras's torch backend refuses a pair, Lamina does too.
+MATRIX_DTYPES: list[Any] = [
+    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64", int, float,
+]  # fmt: skip
+MATRIX_OPS = [
+    "add", "arctan2", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "divide", "divide_no_nan", "equal", "floor_divide", "fmax", "fmin", "fmod", "gcd", "greater",
+    "greater_equal", "heaviside", "hypot", "allclose", "append", "dot", "digitize",
+]  # fmt: skip
+
+
+def _operand(dtype: Any, seed: int) -> Any:
+    if dtype is int:
+        return 3
+    if dtype is float:
+        return 0.75
+    gen = np.random.default_rng(seed)
+    if dtype == "bool":
+        return torch.from_numpy(gen.random((2, 3)) > 0.5)
+    if "int" in dtype:
+        return torch.from_numpy(gen.integers(1, 5, (2, 3)).astype(dtype))
+    values = torch.from_numpy(gen.uniform(0.5, 2.0, (2, 3)))
+    return values.to(getattr(torch, dtype))
+
+
+def _call(fn: Any, args: list[Any]) -> Any:
+    try:
+        return fn(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
+    except (RuntimeError, TypeError, ValueError) as error:
+        return error
+
+
+@pytest.mark.parametrize("op", MATRIX_OPS)
+def test_binary_op_dtype_matrix_matches_keras(op: str) -> None:
+    for i, a in enumerate(MATRIX_DTYPES):
+        for j, b in enumerate(MATRIX_DTYPES):
+            if a in (int, float) and b in (int, float):
+                continue
+            args = [_operand(a, i), _operand(b, 100 + j)]
+            expected = _call(getattr(keras.ops, op), args)
+            got = _call(getattr(ops, op), args)
+            where = f"{op}({getattr(a, '__name__', a)}, {getattr(b, '__name__', b)})"
+            if isinstance(expected, Exception):
+                assert isinstance(got, Exception), (
+                    f"{where}: Keras raises {expected!r}, Lamina returns"
+                )
+                continue
+            assert not isinstance(got, Exception), f"{where}: {got!r}"
+            low = {"float16", "bfloat16"} & {a, b}
+            try:
+                assert_same(got, expected, rtol=1e-2 if low else None, atol=1e-2 if low else None)
+            except AssertionError as error:
+                raise AssertionError(f"{where}: {error}") from error
