@@ -467,3 +467,32 @@ def test_binary_op_dtype_matrix_matches_keras(op: str) -> None:
                 assert_same(got, expected, rtol=1e-2 if low else None, atol=1e-2 if low else None)
             except AssertionError as error:
                 raise AssertionError(f"{where}: {error}") from error
+
+
+UNARY_MATRIX_OPS = [
+    "abs", "absolute", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cbrt", "ceil",
+    "conj", "conjugate", "copy", "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "fabs", "floor",
+    "bitwise_invert", "bitwise_not", "all", "any", "amax", "amin", "argmax", "argmin", "argsort", "average",
+    "count_nonzero", "cumprod", "cumsum", "diff", "corrcoef", "diag", "diagflat", "flip", "fliplr", "flipud",
+    "array", "broadcast_to",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", UNARY_MATRIX_OPS)
+def test_unary_op_dtype_matrix_matches_keras(op: str) -> None:
+    extra = [(1, 2, 3)] if op == "broadcast_to" else []
+    for i, dtype in enumerate(MATRIX_DTYPES[:-2]):
+        args = [_operand(dtype, i), *extra]
+        expected = _call(getattr(keras.ops, op), args)
+        got = _call(getattr(ops, op), args)
+        if isinstance(expected, Exception):
+            assert isinstance(got, Exception), (
+                f"{op}({dtype}): Keras raises {expected!r}, Lamina returns"
+            )
+            continue
+        assert not isinstance(got, Exception), f"{op}({dtype}): {got!r}"
+        low = dtype in ("float16", "bfloat16")
+        try:
+            assert_same(got, expected, rtol=1e-2 if low else None, atol=1e-2 if low else None)
+        except AssertionError as error:
+            raise AssertionError(f"{op}({dtype}): {error}") from error
