@@ -26,6 +26,7 @@ PUBLIC = sorted(
     and inspect.isclass(obj)
     and issubclass(obj, initializers.Initializer)
     and obj is not initializers.Initializer
+    and obj.__name__ == name  # the lowercase and compatibility aliases are the same classes
 )
 FAMILY = ["GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform"]
 SHAPES = [(300, 200), (3, 3, 32, 64), (4000,)]
@@ -43,7 +44,7 @@ def test_variance_scaling_family_is_public():
 @pytest.mark.parametrize("name", PUBLIC)
 def test_initializer_is_a_class_statement_with_its_registry_names(name):
     cls = getattr(initializers, name)
-    assert cls.__module__ == "lamina.initializers"
+    assert cls.__module__.startswith("lamina.initializers.")
     lines, _ = inspect.getsourcelines(cls)
     assert re.search(rf"^class {name}\(", "".join(lines), re.MULTILINE)
     assert registry.get("initializer", name) is cls

@@ -1,11 +1,8 @@
-"""Weight initializers with Keras's names, defaults and fan conventions.
+"""Random initializers with Keras's names, defaults and fan rule: RandomNormal,
+TruncatedNormal, RandomUniform, VarianceScaling and its Glorot/He/LeCun family, Orthogonal.
 
-An initializer is called with a Keras-layout shape (a Dense kernel is (in, out),
-a Conv2D kernel (kh, kw, in, out)) and returns a tensor of that shape. Layers
-permute it to PyTorch's layout afterwards, so fans match Keras exactly.
-
-    init = get("he_normal")
-    w = init((784, 128))
+A seed is an int (the same values every call), a `lamina.random.SeedGenerator` (new
+values each call, reproducibly) or None (torch's global generator).
 """
 
 from __future__ import annotations
@@ -17,85 +14,25 @@ from typing import Any
 import torch
 
 from lamina import registry
-from lamina.config import torch_dtype
-
-
-def _fans(
-    shape: tuple[int, ...],
-    input_axes: Sequence[int] | None = None,
-    output_axes: Sequence[int] | None = None,
-) -> tuple[float, float]:
-    """Keras's fan_in/fan_out: the last two dims are (in, out), the rest receptive field.
-
-    With both `input_axes` and `output_axes` given, each fan is the product of those dims.
-    """
-    if input_axes is not None and output_axes is not None:
-        return float(math.prod(shape[a] for a in input_axes)), float(
-            math.prod(shape[a] for a in output_axes)
-        )
-    if len(shape) < 1:
-        return 1.0, 1.0
-    if len(shape) == 1:
-        return float(shape[0]), float(shape[0])
-    if len(shape) == 2:
-        return float(shape[0]), float(shape[1])
-    receptive = math.prod(shape[:-2])
-    return float(shape[-2] * receptive), float(shape[-1] * receptive)
-
-
-class Initializer:
-    """Base class: `__call__(shape, dtype=None) -> Tensor`; `get_config()` for saving."""
-
-    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        return cls(**config)
-
-
-@registry.register("initializer", "Zeros", "zeros")
-class Zeros(Initializer):
-    def __call__(self, shape, dtype=None):
-        return torch.zeros(shape, dtype=torch_dtype(dtype))
-
-
-@registry.register("initializer", "Ones", "ones")
-class Ones(Initializer):
-    def __call__(self, shape, dtype=None):
-        return torch.ones(shape, dtype=torch_dtype(dtype))
-
-
-@registry.register("initializer", "Constant", "constant")
-class Constant(Initializer):
-    def __init__(self, value: float = 0.0):
-        self.value = float(value)
-
-    def __call__(self, shape, dtype=None):
-        return torch.full(shape, self.value, dtype=torch_dtype(dtype))
-
-    def get_config(self):
-        return {"value": self.value}
+from lamina.initializers.base import Initializer, _fans, check_seed, generator, seed_config
+from lamina.random.dtypes import to_torch_dtype
 
 
 @registry.register("initializer", "RandomNormal", "random_normal", "normal")
 class RandomNormal(Initializer):
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Any = None):
+        self.mean, self.stddev, self.seed = mean, stddev, check_seed(seed)
 
     def _generator(self) -> torch.Generator | None:
-        return torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        return generator(self.seed)
 
     def __call__(self, shape, dtype=None):
         out = torch.empty(shape, dtype=torch.float64)
         out.normal_(self.mean, self.stddev, generator=self._generator())
-        return out.to(torch_dtype(dtype))
+        return out.to(to_torch_dtype(dtype))
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": seed_config(self.seed)}
 
 
 @registry.register("initializer", "TruncatedNormal", "truncated_normal")
@@ -112,23 +49,23 @@ class TruncatedNormal(RandomNormal):
             self.mean + 2 * self.stddev,
             generator=self._generator(),
         )
-        return out.to(torch_dtype(dtype))
+        return out.to(to_torch_dtype(dtype))
 
 
 @registry.register("initializer", "RandomUniform", "random_uniform", "uniform")
 class RandomUniform(Initializer):
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
-        self.minval, self.maxval, self.seed = minval, maxval, seed
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Any = None):
+        self.minval, self.maxval, self.seed = minval, maxval, check_seed(seed)
 
     def __call__(self, shape, dtype=None):
-        gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        gen = generator(self.seed)
         out = torch.empty(shape, dtype=torch.float64).uniform_(
             self.minval, self.maxval, generator=gen
         )
-        return out.to(torch_dtype(dtype))
+        return out.to(to_torch_dtype(dtype))
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"minval": self.minval, "maxval": self.maxval, "seed": seed_config(self.seed)}
 
 
 @registry.register("initializer", "VarianceScaling", "variance_scaling")
@@ -145,7 +82,7 @@ class VarianceScaling(Initializer):
         scale: float = 1.0,
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -161,7 +98,8 @@ class VarianceScaling(Initializer):
                 "Expected distribution in truncated_normal/untruncated_normal/uniform, "
                 f"received: distribution={distribution!r}"
             )
-        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.seed = check_seed(seed)
         self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype=None):
@@ -181,7 +119,7 @@ class VarianceScaling(Initializer):
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": self.seed,
+            "seed": seed_config(self.seed),
             "input_axes": self.input_axes,
             "output_axes": self.output_axes,
         }
@@ -192,7 +130,11 @@ class _FixedScaling(VarianceScaling):
     its config is only the seed and the fan axes."""
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 @registry.register("initializer", "GlorotUniform", "glorot_uniform")
@@ -201,7 +143,7 @@ class GlorotUniform(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -214,7 +156,7 @@ class GlorotNormal(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -227,7 +169,7 @@ class HeNormal(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -240,7 +182,7 @@ class HeUniform(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -253,7 +195,7 @@ class LecunNormal(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
@@ -266,66 +208,37 @@ class LecunUniform(_FixedScaling):
 
     def __init__(
         self,
-        seed: int | None = None,
+        seed: Any = None,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
     ):
         super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
 
-@registry.register("initializer", "Orthogonal", "orthogonal")
+@registry.register("initializer", "Orthogonal", "orthogonal", "OrthogonalInitializer")
 class Orthogonal(Initializer):
-    def __init__(self, gain: float = 1.0, seed: int | None = None):
-        self.gain, self.seed = gain, seed
+    """`gain` times a random orthogonal matrix: the Q of a normal matrix's QR decomposition,
+    signs fixed by R's diagonal; shapes of rank > 2 are flattened to (prod(shape[:-1]), last)."""
+
+    def __init__(self, gain: float = 1.0, seed: Any = None):
+        self.gain, self.seed = gain, check_seed(seed)
 
     def __call__(self, shape, dtype=None):
-        gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
-        out = torch.empty(shape, dtype=torch.float64)
-        flat = out.reshape(-1, shape[-1]) if len(shape) > 1 else out.reshape(1, -1)
-        rows, cols = flat.shape
-        a = torch.randn(max(rows, cols), min(rows, cols), generator=gen, dtype=torch.float64)
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                "Expected a shape of rank 2 or more for Orthogonal, received: "
+                f"shape={shape} of rank {len(shape)}"
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = torch.randn(
+            max(rows, cols), min(rows, cols), generator=generator(self.seed), dtype=torch.float64
+        )
         q, r = torch.linalg.qr(a)
         q = q * torch.sign(torch.diagonal(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).to(torch_dtype(dtype))
+        return (self.gain * q).reshape(shape).to(to_torch_dtype(dtype))
 
     def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
-
-
-@registry.register("initializer", "Identity", "identity")
-class Identity(Initializer):
-    def __init__(self, gain: float = 1.0):
-        self.gain = gain
-
-    def __call__(self, shape, dtype=None):
-        if len(shape) != 2:
-            raise ValueError(f"Expected a 2D shape for Identity, received: shape={tuple(shape)}")
-        return self.gain * torch.eye(*shape, dtype=torch_dtype(dtype))
-
-    def get_config(self):
-        return {"gain": self.gain}
-
-
-def get(identifier: Any) -> Initializer:
-    """Resolve a name, a {'class_name', 'config'} dict, an instance or a callable."""
-    if identifier is None:
-        raise ValueError("Expected an initializer, received: initializer=None")
-    if isinstance(identifier, str):
-        return registry.get("initializer", identifier)()
-    if isinstance(identifier, dict):
-        cls = registry.get("initializer", identifier["class_name"])
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"Expected an initializer name or callable, received: initializer={identifier!r}"
-    )
-
-
-def serialize(init: Any) -> Any:
-    """A JSON-able description: {'class_name': ..., 'config': ...}."""
-    if isinstance(init, Initializer):
-        return {"class_name": type(init).__name__, "config": init.get_config()}
-    return getattr(init, "__name__", repr(init))
+        return {"gain": self.gain, "seed": seed_config(self.seed)}
