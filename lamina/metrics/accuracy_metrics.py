@@ -53,9 +53,23 @@ def top_k_categorical_accuracy(y_true: Tensor, y_pred: Tensor, k: int = 5) -> Te
     return _in_top_k(_tensor(y_true, y_pred.device).argmax(-1), y_pred, k)
 
 
-def sparse_top_k_categorical_accuracy(y_true: Tensor, y_pred: Tensor, k: int = 5) -> Tensor:
-    """1 where the integer label is among the k highest scores."""
-    return _in_top_k(_labels(y_true, y_pred), y_pred, k)
+def sparse_top_k_categorical_accuracy(
+    y_true: Tensor, y_pred: Tensor, k: int = 5, from_sorted_ids: bool = False
+) -> Tensor:
+    """1 where the integer label is among the k highest scores, shaped like y_true.
+
+    With `from_sorted_ids`, y_pred holds class ids sorted by score (e.g. from a
+    top-k retrieval): 1 where the label is among its first k columns.
+    """
+    labels = _tensor(y_true, y_pred.device)
+    if y_pred.ndim > 2:
+        y_pred = y_pred.reshape(-1, y_pred.shape[-1])
+    flat = labels.reshape(-1)
+    if from_sorted_ids:
+        hits = _floatx((flat.unsqueeze(1).to(y_pred.dtype) == y_pred[:, :k]).any(1))
+    else:
+        hits = _in_top_k(flat, y_pred, k)
+    return hits.reshape(labels.shape)
 
 
 @_register("Accuracy", "accuracy")
@@ -103,6 +117,16 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the `k` highest scores."""
 
     def __init__(
-        self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None
+        self,
+        k: int = 5,
+        name: str = "sparse_top_k_categorical_accuracy",
+        dtype: Any = None,
+        from_sorted_ids: bool = False,
     ):
-        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        super().__init__(
+            sparse_top_k_categorical_accuracy,
+            name=name,
+            dtype=dtype,
+            k=k,
+            from_sorted_ids=from_sorted_ids,
+        )

@@ -198,7 +198,7 @@ class MeanMetricWrapper(Mean):
     ):
         if isinstance(fn, str):
             fn = registry.get("loss_function", fn)
-        super().__init__(name=name or getattr(fn, "__name__", "mean"), dtype=dtype)
+        super().__init__(name=name or "mean_metric_wrapper", dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
 
