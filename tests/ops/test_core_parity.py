@@ -403,3 +403,26 @@ def test_saturate_cast_saturates_float64_to_int32() -> None:
     got = ops.saturate_cast(np.array([1e10, -1e10, 3.7, np.inf]), "int32")
     np.testing.assert_array_equal(got.numpy(), [2**31 - 1, -(2**31), 3, 2**31 - 1])
     assert ops.dtype(got) == "int32"
+
+
+def test_empty_integer_segments_hold_the_dtype_limits() -> None:
+    # Keras's torch backend casts +-inf to the int dtype for empty segments (undefined:
+    # 0, or int32's minimum for segment_min); Lamina fills the reduction's identity, the
+    # dtype's lowest value for max and highest for min, as Keras's JAX and TF backends do.
+    data = T(np.array([[3, -2], [5, 7], [1, 1]], "int8"))
+    ids = T(np.array([0, 2, 2]))
+    np.testing.assert_array_equal(
+        ops.segment_max(data, ids, 4).numpy(), [[3, -2], [-128, -128], [5, 7], [-128, -128]]
+    )
+    np.testing.assert_array_equal(
+        ops.segment_min(data, ids, 4).numpy(), [[3, -2], [127, 127], [1, 1], [127, 127]]
+    )
+    np.testing.assert_array_equal(
+        ops.segment_prod(data, ids, 4).numpy(), [[3, -2], [1, 1], [5, 7], [1, 1]]
+    )
+    np.testing.assert_array_equal(
+        ops.segment_sum(data, ids, 4).numpy(), [[3, -2], [0, 0], [6, 8], [0, 0]]
+    )
+    assert ops.dtype(ops.segment_max(data, ids, 4)) == "int8"
+    floats = ops.segment_max(T(np.array([1.0, 2.0], "float32")), T(np.array([0, 2])), 3)
+    np.testing.assert_array_equal(floats.numpy(), [1.0, -np.inf, 2.0])
