@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from lamina.utils import io_utils
+
 _GREEN, _GREY, _RESET = "\x1b[32m", "\x1b[37m", "\x1b[0m"
 _DONE, _TODO, _TODO_PLAIN = "━", "━", "─"
 
@@ -107,7 +109,9 @@ class Progbar:
         self.unit_name = unit_name
         self._file = file
         stream = file if file is not None else sys.stdout
-        self.dynamic_display = _is_dynamic(stream) if dynamic_display is None else dynamic_display
+        if dynamic_display is None:
+            dynamic_display = _is_dynamic(stream) and io_utils.is_interactive_logging_enabled()
+        self.dynamic_display = dynamic_display
         if color is None:
             color = self.dynamic_display and not os.environ.get("NO_COLOR")
         self.color = color
@@ -248,6 +252,9 @@ class Progbar:
         return f"{count} - {now - self._start:.0f}s - {per}{self._metrics()}"
 
     def _write(self, text: str) -> None:
+        if self._file is None and not io_utils.is_interactive_logging_enabled():
+            io_utils.logger.info(text.strip("\r\n"))
+            return
         stream = self._file if self._file is not None else sys.stdout
         stream.write(text)
         stream.flush()
