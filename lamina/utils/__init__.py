@@ -10,6 +10,7 @@ from lamina.utils import np_utils
 from lamina.utils.audio_dataset import audio_dataset_from_directory
 from lamina.utils.config import Config
 from lamina.utils.dataset_split import split_dataset
+from lamina.utils.feature_space import FeatureSpace
 from lamina.utils.file_utils import get_file
 from lamina.utils.image_dataset import image_dataset_from_directory
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -42,6 +43,7 @@ from lamina.utils.timeseries_dataset import timeseries_dataset_from_array
 __all__ = [
     "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "Sequence",

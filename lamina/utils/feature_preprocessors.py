@@ -1,0 +1,191 @@
+"""The per-feature steps a `FeatureSpace` runs: rescale, normalize, discretize, look up
+and hash, each adapted from data with NumPy and applied with torch.
+
+Categorical steps return int64 indices of shape (batch, 1); `encode` one-hots them
+afterwards, as Keras's FeatureSpace encodes its lookups' integer outputs. Hashing uses
+CRC-32 of the value's text (stable across runs and platforms), not TensorFlow's
+FarmHash, so hashed bins differ from Keras's.
+"""
+
+from __future__ import annotations
+
+import collections
+import zlib
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def column(values: Any) -> np.ndarray:
+    """One feature's batch as a flat NumPy array (tensors and lists too)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.dtype.kind == "S":
+        array = array.astype(str)
+    return array.reshape(-1)
+
+
+def stable_hash(value: Any) -> int:
+    """CRC-32 of a value's text: the same bin for the same value in every process."""
+    if isinstance(value, bytes):
+        text = value
+    else:
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        text = str(value).encode("utf-8")
+    return zlib.crc32(text)
+
+
+class Preprocessor:
+    """A feature's step: `adapt(values)` learns state, `__call__(values)` applies it."""
+
+    categorical = False
+    depth = 1  # the one-hot width of a categorical step's indices
+
+    def adapt(self, values: np.ndarray) -> None:
+        """Learn from the feature's values (nothing to learn by default)."""
+
+    def __call__(self, values: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class Passthrough(Preprocessor):
+    """The value as float32, shape (batch, 1)."""
+
+    def __call__(self, values):
+        return torch.as_tensor(column(values).astype(np.float32)).reshape(-1, 1)
+
+
+class Rescale(Preprocessor):
+    """`value * scale + offset`, as Keras's Rescaling."""
+
+    def __init__(self, scale: float = 1.0, offset: float = 0.0):
+        self.scale, self.offset = scale, offset
+
+    def __call__(self, values):
+        return Passthrough()(values) * self.scale + self.offset
+
+    def get_config(self):
+        return {"scale": self.scale, "offset": self.offset}
+
+
+class Normalize(Preprocessor):
+    """`(value - mean) / max(std, 1e-7)` with the adapted mean and (population) variance."""
+
+    def __init__(self) -> None:
+        self.mean: float | None = None
+        self.variance: float | None = None
+
+    def adapt(self, values):
+        data = values.astype(np.float64)
+        self.mean, self.variance = float(data.mean()), float(data.var())
+
+    def __call__(self, values):
+        if self.mean is None:
+            raise ValueError("Expected adapt() before use, received: an unadapted normalization")
+        std = max(self.variance**0.5, 1e-7)
+        return (Passthrough()(values) - self.mean) / std
+
+
+class Discretize(Preprocessor):
+    """The bin index of each value: bin i holds boundaries[i-1] <= value < boundaries[i]."""
+
+    categorical = True
+
+    def __init__(self, num_bins: int | None = None, bin_boundaries: Any = None):
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError("Expected num_bins or bin_boundaries, received: neither")
+        self.num_bins = num_bins
+        self.bin_boundaries = None if bin_boundaries is None else [float(b) for b in bin_boundaries]
+        self.depth = num_bins if bin_boundaries is None else len(self.bin_boundaries) + 1
+
+    def adapt(self, values):
+        if self.bin_boundaries is None:  # equal-frequency bins from the data's quantiles
+            cuts = np.linspace(0, 1, self.num_bins + 1)[1:-1]
+            self.bin_boundaries = [float(q) for q in np.quantile(values.astype(np.float64), cuts)]
+
+    def __call__(self, values):
+        if self.bin_boundaries is None:
+            raise ValueError("Expected adapt() or bin_boundaries, received: neither")
+        x = torch.as_tensor(column(values).astype(np.float64))
+        edges = torch.tensor(self.bin_boundaries, dtype=torch.float64)
+        return torch.bucketize(x, edges, right=True).reshape(-1, 1)
+
+    def get_config(self):
+        return {"num_bins": self.num_bins, "bin_boundaries": self.bin_boundaries}
+
+
+class Lookup(Preprocessor):
+    """Vocabulary index: OOV values hash to [0, num_oov_indices), the adapted vocabulary
+    (most frequent first, then by value; at most `max_tokens` entries with the OOV ones)
+    follows."""
+
+    categorical = True
+
+    def __init__(
+        self, max_tokens: int | None = None, num_oov_indices: int = 1, kind: str = "string"
+    ):
+        self.max_tokens, self.num_oov_indices, self.kind = max_tokens, num_oov_indices, kind
+        self.vocabulary: list[Any] | None = None
+
+    def _key(self, value: Any) -> Any:
+        return str(value) if self.kind == "string" else int(value)
+
+    def adapt(self, values):
+        counts = collections.Counter(self._key(v) for v in values.tolist())
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        keep = None if self.max_tokens is None else max(0, self.max_tokens - self.num_oov_indices)
+        self.vocabulary = [token for token, _ in ranked[:keep]]
+
+    @property
+    def depth(self) -> int:  # type: ignore[override]
+        return self.num_oov_indices + len(self.vocabulary or [])
+
+    def __call__(self, values):
+        if self.vocabulary is None:
+            raise ValueError("Expected adapt() before use, received: an unadapted lookup")
+        index = {token: i + self.num_oov_indices for i, token in enumerate(self.vocabulary)}
+        oov = max(self.num_oov_indices, 1)
+        out = [
+            index.get(self._key(v), stable_hash(self._key(v)) % oov)
+            for v in column(values).tolist()
+        ]
+        return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+
+    def get_config(self):
+        return {"max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices}
+
+
+class Hash(Preprocessor):
+    """`stable_hash(value) % num_bins`."""
+
+    categorical = True
+
+    def __init__(self, num_bins: int):
+        self.num_bins = self.depth = num_bins
+
+    def __call__(self, values):
+        out = [stable_hash(v) % self.num_bins for v in column(values).tolist()]
+        return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+
+    def get_config(self):
+        return {"num_bins": self.num_bins}
+
+
+def cross(indices: list[torch.Tensor], num_bins: int) -> torch.Tensor:
+    """The hashed cross of several features' indices: one bin per combination of values."""
+    rows = torch.cat(indices, dim=1).tolist()
+    out = [stable_hash("_X_".join(str(v) for v in row)) % num_bins for row in rows]
+    return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+
+
+def encode(indices: torch.Tensor, depth: int, output_mode: str) -> torch.Tensor:
+    """Indices as one-hot float32 rows of width `depth`, or kept as int ('int')."""
+    if output_mode == "int":
+        return indices
+    return torch.nn.functional.one_hot(indices.reshape(-1), depth).to(torch.float32)
