@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, registry, regularizers
+from lamina.ops import nn as nn_ops
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,8 +43,26 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 
 
 @_register("relu")
-def relu(x: torch.Tensor) -> torch.Tensor:
-    return F.relu(x)
+def relu(
+    x: torch.Tensor,
+    negative_slope: float = 0.0,
+    max_value: float | None = None,
+    threshold: float = 0.0,
+) -> torch.Tensor:
+    """max(x, 0) by default; Keras's options: `negative_slope` below `threshold` (x counts
+    only above it), and a ceiling `max_value`."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return F.relu(x)
+    x = torch.as_tensor(x)
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
+        return F.leaky_relu(x, negative_slope)
+    below = F.relu(threshold - x) if negative_slope != 0.0 else None
+    out = torch.where(x > threshold, x, torch.zeros_like(x)) if threshold != 0.0 else F.relu(x)
+    if max_value is not None:
+        out = torch.clamp(out, 0.0, max_value)
+    if below is not None:
+        out = out - negative_slope * below
+    return out
 
 
 @_register("relu6")
@@ -87,9 +106,15 @@ def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     return torch.log_softmax(x, dim=axis)
 
 
-@_register("swish", "silu")
+@_register("swish")
 def swish(x: torch.Tensor) -> torch.Tensor:
     return F.silu(x)
+
+
+@_register("silu")
+def silu(x: Any) -> torch.Tensor:
+    """x * sigmoid(x) (Keras's name; `swish` is the same function)."""
+    return nn_ops.silu(x)
 
 
 @_register("gelu")
@@ -125,6 +150,94 @@ def sign(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
 
 
+@_register("celu")
+def celu(x: Any, alpha: float = 1.0) -> torch.Tensor:
+    """Continuously differentiable ELU: max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return nn_ops.celu(x, alpha=alpha)
+
+
+@_register("glu")
+def glu(x: Any, axis: int = -1) -> torch.Tensor:
+    """Gated linear unit: one half of `axis` gated by the sigmoid of the other."""
+    return nn_ops.glu(x, axis=axis)
+
+
+@_register("hard_shrink")
+def hard_shrink(x: Any, threshold: float = 0.5) -> torch.Tensor:
+    return nn_ops.hard_shrink(x, threshold=threshold)
+
+
+@_register("soft_shrink")
+def soft_shrink(x: Any, threshold: float = 0.5) -> torch.Tensor:
+    return nn_ops.soft_shrink(x, threshold=threshold)
+
+
+@_register("hard_silu", "hard_swish")
+def hard_silu(x: Any) -> torch.Tensor:
+    """x * relu6(x + 3) / 6: MobileNetV3's cheap swish."""
+    return nn_ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+@_register("hard_tanh")
+def hard_tanh(x: Any) -> torch.Tensor:
+    return nn_ops.hard_tanh(x)
+
+
+@_register("log_sigmoid")
+def log_sigmoid(x: Any) -> torch.Tensor:
+    return nn_ops.log_sigmoid(x)
+
+
+@_register("sparse_plus")
+def sparse_plus(x: Any) -> torch.Tensor:
+    return nn_ops.sparse_plus(x)
+
+
+@_register("sparse_sigmoid")
+def sparse_sigmoid(x: Any) -> torch.Tensor:
+    return nn_ops.sparse_sigmoid(x)
+
+
+@_register("sparsemax")
+def sparsemax(x: Any, axis: int = -1) -> torch.Tensor:
+    """A softmax whose output can be exactly zero: the projection onto the simplex."""
+    return nn_ops.sparsemax(x, axis=axis)
+
+
+@_register("squareplus")
+def squareplus(x: Any, b: float = 4) -> torch.Tensor:
+    return nn_ops.squareplus(x, b=b)
+
+
+@_register("tanh_shrink")
+def tanh_shrink(x: Any) -> torch.Tensor:
+    return nn_ops.tanh_shrink(x)
+
+
+@_register("threshold")
+def threshold(x: Any, threshold: float, default_value: float) -> torch.Tensor:
+    """x above `threshold`, else `default_value`."""
+    return nn_ops.threshold(x, threshold, default_value)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Activation:
+    """The activation named by `config`: a name or Keras's function config
+    ({'class_name': 'function', 'config': name, ...}); `custom_objects` are searched first."""
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config")
+        if config.get("class_name") not in (None, "function") or not isinstance(name, str):
+            raise ValueError(f"Expected an activation function config, received: config={config!r}")
+    if not isinstance(name, str):
+        raise ValueError(f"Expected an activation name or config, received: config={config!r}")
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return registry.get("activation", name)
+
+
 def get(identifier: str | Activation | None, layer: Any = None) -> Activation:
     """Resolve a name, a callable or None to an activation function.
 
@@ -134,6 +247,8 @@ def get(identifier: str | Activation | None, layer: Any = None) -> Activation:
     """
     if identifier is None:
         return linear
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str):
         try:
             return registry.get("activation", identifier)
