@@ -496,3 +496,14 @@ def test_unary_op_dtype_matrix_matches_keras(op: str) -> None:
             assert_same(got, expected, rtol=1e-2 if low else None, atol=1e-2 if low else None)
         except AssertionError as error:
             raise AssertionError(f"{op}({dtype}): {error}") from error
+
+
+def test_average_weights_along_any_axis_like_numpy() -> None:
+    # Keras's torch backend divides by the weights' sum over the last axis whatever `axis`
+    # is, so weighted averages over other axes fail there; Lamina follows NumPy.
+    x, w = normal((3, 4)), uniform((3, 4), 0.5, 2.0)
+    for axis, weights in [(0, w), (0, w[:, 0]), (1, w), (1, w[0]), (None, w)]:
+        got = ops.average(x, axis=axis, weights=weights)
+        np.testing.assert_allclose(
+            got.numpy(), np.average(x, axis=axis, weights=weights), rtol=1e-5, atol=1e-6
+        )
