@@ -426,3 +426,32 @@ def test_empty_integer_segments_hold_the_dtype_limits() -> None:
     assert ops.dtype(ops.segment_max(data, ids, 4)) == "int8"
     floats = ops.segment_max(T(np.array([1.0, 2.0], "float32")), T(np.array([0, 2])), 3)
     np.testing.assert_array_equal(floats.numpy(), [1.0, -np.inf, 2.0])
+
+
+def test_bad_arguments_name_what_was_expected() -> None:
+    with pytest.raises(ValueError, match="Expected reduction in .*received: reduction='avg'"):
+        ops.scatter_update(F, [[0, 0]], [1.0], reduction="avg")
+    with pytest.raises(
+        ValueError, match="Expected a pattern 'inputs -> outputs', received: pattern='b h w'"
+    ):
+        ops.rearrange(F, "b h w")
+    with pytest.raises(
+        TypeError, match="Expected a float32 or float64 signal, received: x.dtype=int32"
+    ):
+        ops.stft(T(ints((16,), 0, 3)), 8, 4, 8)
+    with pytest.raises(ValueError, match="Expected a \\(real, imaginary\\) pair"):
+        ops.fft(T(F))
+    with pytest.raises(
+        ValueError, match="Expected 1-D segment_ids, received: segment_ids.shape=\\(2, 3\\)"
+    ):
+        ops.segment_sum(F, T(np.zeros((2, 3), "int32")))
+    with pytest.raises(
+        ValueError, match="Expected unroll to be a positive int or a bool, received: unroll=0"
+    ):
+        ops.scan(_cumsum_step, T(np.zeros(3, "float32")), T(F), unroll=0)
+    with pytest.raises(
+        ValueError, match="Expected a last dimension of size 2, received: x.shape=\\(3, 4\\)"
+    ):
+        ops.view_as_complex(F)
+    with pytest.raises(ValueError, match="Expected inputs of rank >= 2, received: x.ndim=1"):
+        ops.cdist(F[0], F)

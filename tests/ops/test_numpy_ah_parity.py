@@ -507,3 +507,27 @@ def test_average_weights_along_any_axis_like_numpy() -> None:
         np.testing.assert_allclose(
             got.numpy(), np.average(x, axis=axis, weights=weights), rtol=1e-5, atol=1e-6
         )
+
+
+def test_bad_arguments_name_what_was_expected() -> None:
+    with pytest.raises(TypeError, match="Expected an integer N, received: N=2.5"):
+        ops.eye(2.5)
+    with pytest.raises(ValueError, match="Expected a non-negative int bins, received: bins=-1"):
+        ops.histogram(normal((5,)), bins=-1)
+    with pytest.raises(ValueError, match="Expected a 1-D input, received: x.shape=\\(3, 4\\)"):
+        ops.histogram(F)
+    with pytest.raises(
+        ValueError,
+        match="Expected a positive int indices_or_sections, received: indices_or_sections=0",
+    ):
+        ops.array_split(F, 0)
+    with pytest.raises(
+        ValueError, match="Expected two different axes, received: axis1=0, axis2=-2"
+    ):
+        ops.diagonal(F, axis1=0, axis2=-2)
+    with pytest.raises(
+        ValueError, match="Expected mode 'valid', 'same' or 'full', received: mode='wide'"
+    ):
+        ops.correlate(ROW, ROW, mode="wide")
+    with pytest.raises(ValueError, match="Expected axis=0 .*received: axis=1"):
+        ops.geomspace(1.0, 10.0, axis=1)
