@@ -430,3 +430,42 @@ OTHER_PARITY = {"layers.ActivityRegularization": "test_activity_regularization_m
 def test_other_parity_names_have_a_test(name):
     assert OTHER_PARITY[name] in globals()
     assert hasattr(layers, name.removeprefix("layers."))
+
+
+@pytest.mark.parametrize("strides", [1, 2, 3])
+def test_conv1d_transpose_sizes_and_values_sweep_matches_keras(strides):
+    """Every kernel size 1-5, both paddings and every output_padding (None, 0..strides-1):
+    the cropping of PyTorch's full transposed convolution reproduces Keras's outputs."""
+    for kernel in range(1, 6):
+        for padding in ("valid", "same"):
+            for output_padding in [None, *range(strides)]:
+                kwargs = {
+                    "filters": 2,
+                    "kernel_size": kernel,
+                    "strides": strides,
+                    "padding": padding,
+                    "output_padding": output_padding,
+                }
+                _compare_outputs("Conv1DTranspose", kwargs, (2, 4, 3))
+
+
+def _compare_outputs(name: str, kwargs: dict, shape: tuple) -> None:
+    """The cheap part of `_compare`: outputs and compute_output_shape on Keras's weights."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape).astype(np.float32)
+    k_layer = getattr(keras.layers, name)(**kwargs)
+    k_layer.build(shape)
+    weights = [rng.normal(0.0, 0.5, size=w.shape).astype(np.float32) for w in k_layer.get_weights()]
+    k_layer.set_weights(weights)
+    expected = keras.ops.convert_to_numpy(k_layer(x))
+    l_layer = getattr(layers, name)(**kwargs)
+    l_layer.build(shape)
+    l_layer.set_weights(weights)
+    with torch.no_grad():
+        got = l_layer(torch.from_numpy(x)).numpy()
+    assert got.shape == expected.shape, (kwargs, got.shape, expected.shape)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    per_sample = (None, *shape[1:])
+    assert tuple(l_layer.compute_output_shape(per_sample)) == tuple(
+        k_layer.compute_output_shape(per_sample)
+    )
