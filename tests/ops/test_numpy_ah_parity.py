@@ -531,3 +531,12 @@ def test_bad_arguments_name_what_was_expected() -> None:
         ops.correlate(ROW, ROW, mode="wide")
     with pytest.raises(ValueError, match="Expected axis=0 .*received: axis=1"):
         ops.geomspace(1.0, 10.0, axis=1)
+
+
+def test_amax_amin_keep_all_dims_with_axis_none() -> None:
+    # Keras's torch backend drops keepdims when axis is None (a 0-d result); Lamina keeps
+    # the (1, 1) shape as NumPy, Keras's other backends and its own all/any/argmax do.
+    got_max, got_min = ops.amax(F, keepdims=True), ops.amin(T(I32), keepdims=True)
+    assert tuple(got_max.shape) == (1, 1) and tuple(got_min.shape) == (1, 1)
+    assert got_max.item() == F.max() and got_min.item() == I32.min()
+    assert ops.dtype(got_min) == "int32"
