@@ -196,3 +196,28 @@ def test_conv_lstm_1d_3d_through_the_harness(cls, shape, out):
         expected_output_shape=out,
         compiled_fit=False,
     )
+
+
+def test_conv_lstm_training_with_the_same_dropout_masks_matches_keras():
+    """Keras's ConvLSTMCell gives each gate its own input mask and its own recurrent mask,
+    drawn once per sequence: with the same eight masks injected, training outputs agree."""
+    kwargs = {"filters": 2, "kernel_size": 3, "padding": "same", "return_sequences": True}
+    kwargs.update(dropout=0.5, recurrent_dropout=0.25)
+    k_layer, l_layer, x = _pair("ConvLSTM2D", kwargs, (2, 3, 4, 5, 2), seed=4)
+    rng = np.random.default_rng(5)
+
+    def masks(shape, rate):
+        return [(rng.uniform(size=shape) >= rate).astype(np.float32) / (1 - rate) for _ in range(4)]
+
+    inputs, recurrent = masks((2, 4, 5, 2), 0.5), masks((2, 4, 5, 2), 0.25)
+    k_layer.cell._dropout_mask = [keras.ops.convert_to_tensor(m) for m in inputs]
+    k_layer.cell._recurrent_dropout_mask = [keras.ops.convert_to_tensor(m) for m in recurrent]
+    expected = _keras_out(k_layer, x, training=True)[0]
+    l_layer.cell._masks = {
+        "input": [torch.from_numpy(m) for m in inputs],
+        "recurrent": [torch.from_numpy(m) for m in recurrent],
+    }
+    with torch.no_grad():
+        got = l_layer(torch.from_numpy(x), training=True).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert not l_layer.cell._masks, "the masks are forgotten when the call ends"
