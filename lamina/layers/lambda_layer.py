@@ -156,6 +156,8 @@ class Lambda(Layer):
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Lambda:
         config = dict(config)
         name = str(config.get("name") or "lambda")
+        if isinstance(config.get("dtype"), dict):  # Keras 3's DTypePolicy entry
+            config["dtype"] = (config["dtype"].get("config") or {}).get("name")
         config["function"] = _find(name, "function", config.get("function"), custom_objects)
         shape = config.get("output_shape")
         if isinstance(shape, (str, dict)):
