@@ -455,3 +455,18 @@ def test_bad_arguments_name_what_was_expected() -> None:
         ops.view_as_complex(F)
     with pytest.raises(ValueError, match="Expected inputs of rank >= 2, received: x.ndim=1"):
         ops.cdist(F[0], F)
+
+
+def test_every_keras_name_of_this_group_is_exported_once() -> None:
+    # Keras's core/math/einops ops live in lamina.ops.core; numpy a..h and linalg in their
+    # submodules; all of them are the same objects at lamina.ops's top level.
+    numpy_ah = sorted(n for n in dir(keras.ops.numpy) if not n.startswith("_") and n < "i")
+    for name in numpy_ah:
+        assert getattr(ops, name) is getattr(ops.numpy, name), name
+    for name in (n for n in dir(keras.ops.linalg) if not n.startswith("_")):
+        assert getattr(ops, name) is getattr(ops.linalg, name), name
+    core_names = set(CORE_PARITY)
+    assert len(core_names) == 46
+    for key in core_names:
+        assert getattr(ops, key[4:]) is getattr(ops.core, key[4:]), key
+        assert hasattr(keras.ops, key[4:]), key
