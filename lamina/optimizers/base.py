@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -44,6 +45,12 @@ _CONFIG = [
     "loss_scale_factor",
 ]
 _COMMON = ["learning_rate", *_CONFIG, "name"]
+
+
+def _snake_case(name: str) -> str:
+    """Keras's automatic optimizer name: "AdamW" -> "adam_w", "RMSprop" -> "rm_sprop"."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _compiler_disable(fn: Any) -> Any:
@@ -95,7 +102,7 @@ class Optimizer(LearningRate):
         name: str | None = None,
         **kwargs: Any,
     ):
-        self.name = name or type(self).__name__.lower()
+        self.name = name or _snake_case(type(self).__name__)
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
             warnings.warn(

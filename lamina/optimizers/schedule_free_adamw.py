@@ -35,14 +35,16 @@ class ScheduleFreeRule(KerasRule):
         return {k: v for k, v in self._fresh(p).items() if k != "step"}
 
     def update(self, p, g, state, group, step) -> None:  # type: ignore[no-untyped-def]
-        b1, b2, eps = group["beta_1"], group["beta_2"], group["epsilon"]
+        # the betas in the weight's dtype, as Keras casts them (1 - b2 differs in float32)
+        b1, b2 = (torch.tensor(group[k], dtype=p.dtype) for k in ("beta_1", "beta_2"))
+        eps = group["epsilon"]
         lr = group["lr"]
         if group["warmup_steps"] > 0:
             lr = lr * torch.clamp(step / group["warmup_steps"], max=1.0)
         z, v = state["momentum"], state["velocity"]
         z_old = z.clone()
         v.add_((g * g - v) * (1 - b2))
-        denom = torch.sqrt(v / (1 - torch.pow(torch.tensor(b2, dtype=p.dtype), step))) + eps
+        denom = torch.sqrt(v / (1 - torch.pow(b2, step))) + eps
         z.sub_(lr * g / denom)
         weight = 1.0 / step
         x_old = (p - (1 - b1) * z_old) / b1

