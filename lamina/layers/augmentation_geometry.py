@@ -54,9 +54,9 @@ class _Geometric(ImageAugmentation):
 
 
 def _shear_factor(layer: ImageAugmentation, name: str, factor: Any) -> tuple[float, float]:
-    expected = f"{name} a number or a pair of numbers in [0, 1]"
-    if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or not all(is_number(f) and 0 <= f <= 1 for f in factor):
+    expected = f"{name} a number in [0, 1] or a pair of numbers in [-1, 1]"
+    if isinstance(factor, (tuple, list)):  # (a get_config() round trip gives (-f, f))
+        if len(factor) != 2 or not all(is_number(f) and -1 <= f <= 1 for f in factor):
             raise layer_error(layer, expected, **{name: factor})
         low, high = sorted(factor)
         return low, high
