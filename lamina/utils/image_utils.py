@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.config import floatx
 from lamina.io_utils import atomic_write
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
@@ -82,20 +83,36 @@ def load_img(
     return img
 
 
-def img_to_array(img: Any, dtype: str = "float32") -> np.ndarray:
-    """A PIL Image as an (H, W, C) array (grayscale gets C=1)."""
-    arr = np.asarray(img, dtype=dtype)
+def _data_format(data_format: str | None) -> str:
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "Expected data_format 'channels_last' or 'channels_first', received: "
+            f"data_format={data_format!r}"
+        )
+    return data_format
+
+
+def img_to_array(img: Any, data_format: str | None = None, dtype: str | None = None) -> np.ndarray:
+    """A PIL Image as an (H, W, C) array (grayscale gets C=1); (C, H, W) for
+    'channels_first'. `dtype` defaults to floatx."""
+    arr = np.asarray(img, dtype=dtype or floatx())
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
         raise ValueError(f"Expected an image of rank 2 or 3, received: shape={arr.shape}")
-    return arr
+    return arr.transpose(2, 0, 1) if _data_format(data_format) == "channels_first" else arr
 
 
-def array_to_img(x: Any, scale: bool = True, dtype: str = "float32") -> Any:
-    """An (H, W, C) array as a PIL Image; `scale=True` maps its range to 0..255."""
+def array_to_img(
+    x: Any, data_format: str | None = None, scale: bool = True, dtype: str | None = None
+) -> Any:
+    """An (H, W, C) array ((C, H, W) for 'channels_first') as a PIL Image; `scale=True`
+    maps its range to 0..255."""
     image_mod = _pil()
-    arr = np.asarray(x, dtype=dtype)
+    arr = np.asarray(x, dtype=dtype or floatx())
+    if arr.ndim == 3 and _data_format(data_format) == "channels_first":
+        arr = arr.transpose(1, 2, 0)
     if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
         raise ValueError(f"Expected an (height, width, 1|3|4) array, received: shape={arr.shape}")
     if scale:
@@ -111,11 +128,19 @@ def array_to_img(x: Any, scale: bool = True, dtype: str = "float32") -> Any:
 
 
 def save_img(
-    path: str | os.PathLike, x: Any, file_format: str | None = None, scale: bool = True
+    path: str | os.PathLike,
+    x: Any,
+    data_format: str | None = None,
+    file_format: str | None = None,
+    scale: bool = True,
+    **kwargs: Any,
 ) -> None:
-    """Write an array (or PIL Image) to `path`, atomically (temp file, then rename)."""
+    """Write an array (or PIL Image) to `path`, atomically (temp file, then rename);
+    `kwargs` go to PIL's `Image.save`."""
     img = (
-        x if hasattr(x, "save") and not isinstance(x, np.ndarray) else array_to_img(x, scale=scale)
+        x
+        if hasattr(x, "save") and not isinstance(x, np.ndarray)
+        else array_to_img(x, data_format=data_format, scale=scale)
     )
     path = Path(path)
     fmt = file_format or (path.suffix.lstrip(".").upper() or "PNG")
@@ -123,4 +148,4 @@ def save_img(
     if fmt == "JPEG" and img.mode == "RGBA":
         img = img.convert("RGB")
     with atomic_write(path) as f:
-        img.save(f, format=fmt)
+        img.save(f, format=fmt, **kwargs)

@@ -108,9 +108,15 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def dot_source(boxes: list[LayerBox], rankdir: str = "TB", dpi: int = 200) -> str:
+def dot_source(
+    boxes: list[LayerBox], rankdir: str = "TB", dpi: int = 200, splines: str = "ortho"
+) -> str:
     """The DOT text of the boxes: one record node per layer, one edge per connection."""
-    out = ["digraph model {", f'  graph [rankdir="{rankdir}", dpi={dpi}];', "  node [shape=box];"]
+    out = [
+        "digraph model {",
+        f'  graph [rankdir="{rankdir}", dpi={dpi}, splines="{splines}"];',
+        "  node [shape=box];",
+    ]
     for box in boxes:
         out.append(
             f'  "{box.key}" [label="{_escape(chr(10).join(box.lines))}"];'.replace(chr(10), "\\n")
@@ -154,6 +160,7 @@ def model_to_dot(
     subgraph: bool = False,
     show_layer_activations: bool = False,
     show_trainable: bool = False,
+    splines: str = "ortho",
     **kwargs: Any,
 ) -> Any:
     """The layer graph of `model` as a `pydot.Dot` (or a `DotGraph` without pydot).
@@ -168,7 +175,7 @@ def model_to_dot(
     boxes = layer_boxes(
         model, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable
     )
-    source = dot_source(boxes, rankdir, dpi)
+    source = dot_source(boxes, rankdir, dpi, splines)
     if importlib.util.find_spec("pydot") is not None:
         import pydot
 
@@ -246,12 +253,13 @@ def plot_model(
     to_file: str | os.PathLike = "model.png",
     show_shapes: bool = False,
     show_dtype: bool = False,
-    show_layer_names: bool = True,
+    show_layer_names: bool = False,
     rankdir: str = "TB",
     expand_nested: bool = False,
     dpi: int = 200,
     show_layer_activations: bool = False,
     show_trainable: bool = False,
+    splines: str = "ortho",
     **kwargs: Any,
 ) -> None:
     """Draw `model`'s layer graph to `to_file` (its extension picks the format).
@@ -270,6 +278,7 @@ def plot_model(
         dpi=dpi,
         show_layer_activations=show_layer_activations,
         show_trainable=show_trainable,
+        splines=splines,
         **kwargs,
     )
     extension = os.path.splitext(to_file)[1][1:] or "png"

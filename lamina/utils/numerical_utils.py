@@ -14,14 +14,14 @@ def _as_numpy(y: Any) -> np.ndarray:
     return np.asarray(y)
 
 
-def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
+def to_categorical(x: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
     """One-hot encode integer class labels, exactly as `keras.utils.to_categorical`.
 
-    `y` of shape (N,) or (N, 1) (any shape; a trailing 1 is dropped) gives
+    `x` of shape (N,) or (N, 1) (any shape; a trailing 1 is dropped) gives
     (N, num_classes); `num_classes` defaults to `max(y) + 1`. Unlike Keras, bad
     labels (negative, non-integral, or >= num_classes) raise instead of wrapping.
     """
-    labels = _as_numpy(y)
+    labels = _as_numpy(x)
     if labels.dtype == bool:
         labels = labels.astype(np.int64)
     if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):

@@ -72,7 +72,8 @@ class Progbar:
     `dynamic_display` (redraw in place; default: the stream is a TTY or notebook),
     `color` (default: dynamic and $NO_COLOR unset), `clock` (seconds, for tests).
     Metrics named in `stateful_metrics` are shown as given; others are averaged
-    over steps, weighted by the steps each value covers.
+    over steps, weighted by the steps each value covers. With `stateless_metrics`
+    instead, only the metrics it names are averaged.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class Progbar:
         verbose: int = 1,
         interval: float = 0.05,
         stateful_metrics: Iterable[str] | None = None,
+        stateless_metrics: Iterable[str] | None = None,
         unit_name: str = "step",
         *,
         file: TextIO | None = None,
@@ -105,7 +107,12 @@ class Progbar:
         self.width = width
         self.verbose = int(verbose)
         self.interval = interval
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError(
+                "Expected only one of stateful_metrics and stateless_metrics, received: both"
+            )
         self.stateful_metrics = set(stateful_metrics or ())
+        self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
         self.unit_name = unit_name
         self._file = file
         stream = file if file is not None else sys.stdout
@@ -123,6 +130,13 @@ class Progbar:
         self._last_update = -math.inf
         self._time_after_first_step: float | None = None
         self._prev_width = 0
+
+    def _is_stateful(self, name: str) -> bool:
+        """Shown as given (not averaged over the steps): listed in stateful_metrics, or, with
+        stateless_metrics given, not listed there."""
+        if self.stateless_metrics is not None:
+            return name not in self.stateless_metrics
+        return name in self.stateful_metrics
 
     # -- when to draw -------------------------------------------------------
     def _finalizes(self, current: int | None, finalize: bool | None) -> bool:
@@ -165,7 +179,7 @@ class Progbar:
             value = float(value)
             if name not in self._values_order:
                 self._values_order.append(name)
-            if name in self.stateful_metrics or finalize:
+            if self._is_stateful(name) or finalize:
                 self._values[name] = [value, 1]
             else:
                 weight = max(current - self._seen_so_far, 1)

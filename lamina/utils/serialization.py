@@ -119,15 +119,15 @@ def deserialize_keras_object(
     safe_mode: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """The object `serialize_keras_object` described; a bare string names a registered
-    function or class (a class is instantiated). `safe_mode` is accepted for Keras's
-    signature: Lamina never deserializes code (no lambdas, no pickle)."""
+    """The object `serialize_keras_object` described. `safe_mode` is accepted for Keras's
+    signature: Lamina never deserializes code (no lambdas, no pickle). A bare string stays a
+    string unless `custom_objects`, a scope or `module_objects` name it, as in Keras."""
     module_objects = kwargs.pop("module_objects", None)
     if config is None or isinstance(config, (int, float, bool)):
         return config
-    if isinstance(config, str):
-        found = _find(config, custom_objects, module_objects)
-        return found() if isinstance(found, type) else found
+    if isinstance(config, str):  # a plain string, unless a custom or module object's name
+        found = reg.get_registered_object(config, custom_objects, module_objects)
+        return config if found is None else found
     if isinstance(config, (list, tuple)):
         return type(config)(
             deserialize_keras_object(x, custom_objects, safe_mode, module_objects=module_objects)
