@@ -166,6 +166,17 @@ CORE_PARITY: dict[str, list[Case]] = {
         C(_spectrum(SIGNAL, 8, 4, 8), 8, 4, 8, length=20),
         C(_spectrum(SIGNAL, 8, 4, 8, window=None), 8, 4, 8, window=None),
         C(_spectrum(SIGNAL64, 8, 4, 8), 8, 4, 8),
+        C(_spectrum(normal((2, 2, 40)), 8, 4, 8), 8, 4, 8),
+        C(_spectrum(normal((2, 2, 40)), 6, 2, 10, center=False), 6, 2, 10, center=False),
+        C(
+            _spectrum(SIGNAL, 8, 4, 12, window=None, center=False),
+            8,
+            4,
+            12,
+            window=None,
+            center=False,
+            length=24,
+        ),
     ],
     "ops.logdet": [C(T(SPD)), C(SPD.astype("float64"))],
     "ops.logsumexp": [
