@@ -45,6 +45,11 @@ CONV_PARITY: dict[str, list[Case]] = {
             (1, 5, 6, 5, 2),
         ),
         ({"filters": 4, "kernel_size": 2, "groups": 2, "use_bias": False}, (1, 3, 4, 3, 4)),
+        (
+            {"filters": 2, "kernel_size": (4, 2, 3), "strides": (3, 1, 2), "padding": "same"},
+            (1, 7, 4, 5, 2),
+        ),
+        ({"filters": 2, "kernel_size": 1, "data_format": "channels_last"}, (1, 2, 3, 2, 3)),
     ],
     "layers.Conv1DTranspose": [
         ({"filters": 2, "kernel_size": 3}, (2, 5, 3)),
@@ -88,6 +93,7 @@ CONV_PARITY: dict[str, list[Case]] = {
     ],
     "layers.DepthwiseConv2D": [
         ({"kernel_size": 3}, (2, 7, 6, 3)),
+        ({"kernel_size": (4, 3), "strides": (1, 2), "padding": "same"}, (2, 7, 6, 3)),
         ({"kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2}, (2, 7, 6, 3)),
         (
             {
@@ -101,6 +107,7 @@ CONV_PARITY: dict[str, list[Case]] = {
     ],
     "layers.SeparableConv1D": [
         ({"filters": 4, "kernel_size": 3}, (2, 7, 3)),
+        ({"filters": 2, "kernel_size": 2, "dilation_rate": 3, "padding": "same"}, (2, 7, 3)),
         (
             {
                 "filters": 4,
@@ -148,6 +155,7 @@ POOLING_PARITY: dict[str, list[Case]] = {
         ({}, (2, 5, 6, 7, 2)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 6, 7, 2)),
         ({"pool_size": (2, 3, 1), "strides": (1, 2, 1)}, (1, 4, 5, 3, 2)),
+        ({"pool_size": 2, "strides": 1, "padding": "same"}, (1, 4, 5, 3, 2)),
     ],
     "layers.AveragePooling1D": [
         ({"pool_size": 2}, (2, 7, 3)),
