@@ -106,6 +106,7 @@ from lamina.layers.merging import (
 )
 from lamina.layers.noise_dropout import AlphaDropout, SpatialDropout3D
 from lamina.layers.normalization import BatchNormalization, LayerNormalization
+from lamina.layers.pipeline import Pipeline
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -168,15 +169,22 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
 )
 from lamina.layers.reshaping_3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from lamina.layers.reversible_embedding import ReversibleEmbedding
 from lamina.layers.rms_normalization import RMSNormalization
 from lamina.layers.serialization import deserialize, serialize
+from lamina.layers.spectral_normalization import SpectralNormalization
 from lamina.layers.symbolic import KerasTensor
 from lamina.layers.text import IntegerLookup, StringLookup, TextVectorization
 from lamina.layers.time_distributed import TimeDistributed
+from lamina.layers.torch_module_wrapper import TorchModuleWrapper
 from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "Pipeline",
+    "ReversibleEmbedding",
+    "SpectralNormalization",
+    "TorchModuleWrapper",
     "MelSpectrogram",
     "STFTSpectrogram",
     "ConvLSTM1D",
