@@ -50,7 +50,7 @@ class Metric:
     when updated under `torch.inference_mode`).
     """
 
-    def __init__(self, name: str | None = None, dtype: str | torch.dtype | None = None):
+    def __init__(self, dtype: str | torch.dtype | None = None, name: str | None = None):
         self.name = name or _snake(type(self).__name__)
         self._dtype_arg = dtype if not isinstance(dtype, torch.dtype) else str(dtype)[6:]
         self.dtype = config.torch_dtype(dtype)

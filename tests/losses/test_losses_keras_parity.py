@@ -476,3 +476,14 @@ def test_dtype_argument_matches_keras(name):
     assert ours.get_config()["dtype"] == "float64"
     with pytest.raises(ValueError, match=r"expected dtype in .*received: dtype='int32'"):
         getattr(losses, name)(dtype="int32")
+
+
+def test_generalized_cross_entropy_takes_column_labels():
+    """(N, 1) labels are labels, as for the sparse cross-entropy. (Keras broadcasts their
+    one-hot (N, 1, C) against (N, C) and returns (N, N) values: a Keras bug.)"""
+    y, p = _sparse(_seed("gce-column"))
+    loss = losses.CategoricalGeneralizedCrossEntropy(reduction="none")
+    flat = loss(torch.as_tensor(y), torch.as_tensor(p))
+    column = loss(torch.as_tensor(y)[:, None], torch.as_tensor(p))
+    assert column.shape == (N,)
+    torch.testing.assert_close(column, flat)
