@@ -34,8 +34,11 @@ def _loss_task(loss: Any) -> tuple[str | None, bool]:
     from_logits = bool(getattr(obj, "from_logits", False))
     for task, fn_ in (
         ("binary", losses.binary_crossentropy),
+        ("binary", losses.binary_focal_crossentropy),
         ("sparse", losses.sparse_categorical_crossentropy),
+        ("sparse", losses.categorical_generalized_cross_entropy),
         ("categorical", losses.categorical_crossentropy),
+        ("categorical", losses.categorical_focal_crossentropy),
     ):
         if fn is fn_:  # the loss classes and a wrapped Lamina function alike
             return task, from_logits

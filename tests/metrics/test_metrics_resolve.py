@@ -17,6 +17,14 @@ def test_accuracy_resolution_rule_keeps_user_name():
         ("accuracy", "mse", (None, 1), metrics.BinaryAccuracy),
         ("accuracy", "mse", (None, 4), metrics.CategoricalAccuracy),
         ("accuracy", None, None, metrics.Accuracy),
+        ("accuracy", "binary_focal_crossentropy", (None, 3), metrics.BinaryAccuracy),
+        ("accuracy", "categorical_focal_crossentropy", (None, 3), metrics.CategoricalAccuracy),
+        (
+            "accuracy",
+            losses.CategoricalGeneralizedCrossEntropy(),
+            (None, 3),
+            metrics.SparseCategoricalAccuracy,
+        ),
     ]
     for ident, loss, shape, cls in cases:
         m = metrics.get(ident, loss=loss, output_shape=shape)
