@@ -14,8 +14,11 @@ import torch
 from layer_harness import run_layer_test
 
 from lamina.layers import (
+    AdaptiveAveragePooling1D,
     AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
     AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
     AdaptiveMaxPooling3D,
     AlphaDropout,
     AveragePooling3D,
@@ -218,6 +221,9 @@ def test_global_pooling_3d(cls, kind):
         (AdaptiveMaxPooling1D, {"output_size": 3}, (2, 7, 2), (2, 3, 2)),
         (AdaptiveAveragePooling2D, {"output_size": (2, 3)}, (2, 5, 7, 2), (2, 2, 3, 2)),
         (AdaptiveMaxPooling3D, {"output_size": 2}, (2, 3, 4, 5, 2), (2, 2, 2, 2, 2)),
+        (AdaptiveAveragePooling1D, {"output_size": 4}, (2, 7, 2), (2, 4, 2)),
+        (AdaptiveMaxPooling2D, {"output_size": (3, 2)}, (2, 5, 7, 2), (2, 3, 2, 2)),
+        (AdaptiveAveragePooling3D, {"output_size": (1, 2, 3)}, (2, 3, 4, 5, 2), (2, 1, 2, 3, 2)),
     ],
 )
 def test_adaptive_pooling(cls, kwargs, shape, out):
