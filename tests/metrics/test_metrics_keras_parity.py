@@ -1,9 +1,10 @@
-"""Every public metric of lamina.metrics against Keras 3's same-named metric (the oracle).
+"""Every public metric class of lamina.metrics against Keras 3's same-named class (the oracle).
 
 Each case builds both metrics with the same arguments, feeds them the same random batches
-(with and without sample weights) and compares `result()`; the constructors must take
-Keras's arguments in Keras's order. Every public Metric class must also be written out
-with a `class` statement in lamina/metrics/ and survive get_config/from_config.
+(with and without sample weights), compares `result()`, resets both and compares again,
+and checks that each library accepts the other's config. The constructors must take
+Keras's arguments in Keras's order with Keras's defaults, and every public Metric class
+must be written out with a `class` statement in lamina/metrics/.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import metric_inputs as mi
 import numpy as np
 import pytest
 import torch
-from metric_batches import softmax
+from metric_inputs import SIZES, C, N
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -29,280 +31,113 @@ from keras.src.utils.naming import to_snake_case  # noqa: E402
 
 from lamina import metrics  # noqa: E402
 
-N, C = 24, 5
-SIZES = (7, 11, 6)
-
-
-def _labels(rng: np.random.Generator) -> np.ndarray:
-    return rng.integers(0, C, N)
-
-
-def _sparse(rng):
-    y = _labels(rng)
-    return y, softmax(rng.normal(size=(N, C)) * 2 + np.eye(C)[y]).astype(np.float32)
-
-
-def _sparse_column(rng):
-    y, p = _sparse(rng)
-    return y[:, None].astype(np.float32), p
-
-
-def _onehot(rng):
-    y, p = _sparse(rng)
-    return np.eye(C, dtype=np.float32)[y], p
-
-
-def _onehot_logits(rng):
-    y = _labels(rng)
-    return np.eye(C, dtype=np.float32)[y], (rng.normal(size=(N, C)) * 2).astype(np.float32)
-
-
-def _sparse_logits(rng):
-    y, z = _onehot_logits(rng)
-    return y.argmax(-1), z
-
-
-def _binary(rng):
-    return rng.integers(0, 2, (N, 1)).astype(np.float32), rng.uniform(size=(N, 1)).astype(
-        np.float32
-    )
-
-
-def _binary_multi(rng):
-    return rng.integers(0, 2, (N, 3)).astype(np.float32), rng.uniform(size=(N, 3)).astype(
-        np.float32
-    )
-
-
-def _binary_flat(rng):
-    y, p = _binary(rng)
-    return y[:, 0], p[:, 0]
-
-
-def _binary_logits(rng):
-    y, _ = _binary(rng)
-    return y, (rng.normal(size=(N, 1)) * 2).astype(np.float32)
-
-
-def _binary_probs(rng):
-    y, _ = _binary_multi(rng)
-    return y, rng.uniform(0.05, 0.95, (N, 3)).astype(np.float32)
-
-
-def _exact(rng):
-    y = _labels(rng)
-    return y, np.where(rng.uniform(size=N) < 0.6, y, (y + 1) % C)
-
-
-def _regression(rng):
-    return rng.normal(size=(N, 3)).astype(np.float32), rng.normal(size=(N, 3)).astype(np.float32)
-
-
-def _positive(rng):
-    return (
-        rng.uniform(0.5, 2.0, (N, 3)).astype(np.float32),
-        rng.uniform(0.0, 3.0, (N, 3)).astype(np.float32),
-    )
-
-
-def _signs(rng):
-    return rng.choice([-1.0, 1.0], (N, 3)).astype(np.float32), rng.normal(size=(N, 3)).astype(
-        np.float32
-    )
-
-
-def _distributions(rng):
-    return softmax(rng.normal(size=(N, C))).astype(np.float32), softmax(
-        rng.normal(size=(N, C))
-    ).astype(np.float32)
-
-
-def _counts(rng):
-    return rng.poisson(2.0, (N, 3)).astype(np.float32), rng.uniform(0.2, 4.0, (N, 3)).astype(
-        np.float32
-    )
-
-
-def _correlated(rng):
-    y = rng.normal(size=(N, 6))
-    return y.astype(np.float32), (0.7 * y + 0.5 * rng.normal(size=(N, 6))).astype(np.float32)
-
-
-def _class_ids(rng):
-    """Integer labels and integer predictions, right about half the time."""
-    y = _labels(rng)
-    return y, np.where(rng.uniform(size=N) < 0.5, y, rng.integers(0, C, N))
-
-
-def _class_ids_2d(rng):
-    """(N, 4) maps of integer labels and predictions (segmentation-like)."""
-    y = rng.integers(0, C, (N, 4))
-    return y, np.where(rng.uniform(size=(N, 4)) < 0.5, y, rng.integers(0, C, (N, 4)))
-
-
-def _sparse_with_ignored(rng):
-    y, p = _sparse(rng)
-    y[::4] = -1
-    return y, p
-
-
-def _binary_edges(rng):
-    """Binary labels with predictions that hit 0, 1 and the thresholds exactly."""
-    y, p = _binary_multi(rng)
-    p.reshape(-1)[::5] = rng.choice([0.0, 0.25, 0.5, 1.0], p.size // 5 + (p.size % 5 > 0))
-    return y, p
-
-
-def _values(rng):
-    return (rng.normal(size=N).astype(np.float32),)
-
-
-def _values_2d(rng):
-    return (rng.normal(size=(N, 4)).astype(np.float32),)
-
-
 # (class name, constructor kwargs, input maker); the class is looked up in both libraries.
 CASES: list[tuple[str, dict, Callable]] = [
-    ("Mean", {}, _values),
-    ("Mean", {}, _values_2d),
-    ("Sum", {}, _values),
-    ("Sum", {}, _values_2d),
-    ("Accuracy", {}, _exact),
-    ("BinaryAccuracy", {}, _binary),
-    ("BinaryAccuracy", {"threshold": 0.7}, _binary_multi),
-    ("BinaryAccuracy", {}, _binary_flat),
-    ("CategoricalAccuracy", {}, _onehot),
-    ("SparseCategoricalAccuracy", {}, _sparse),
-    ("SparseCategoricalAccuracy", {}, _sparse_column),
-    ("TopKCategoricalAccuracy", {}, _onehot),
-    ("TopKCategoricalAccuracy", {"k": 2}, _onehot),
-    ("SparseTopKCategoricalAccuracy", {}, _sparse),
-    ("SparseTopKCategoricalAccuracy", {"k": 2}, _sparse),
-    ("MeanSquaredError", {}, _regression),
-    ("MeanAbsoluteError", {}, _regression),
-    ("MeanAbsolutePercentageError", {}, _positive),
-    ("MeanSquaredLogarithmicError", {}, _positive),
-    ("RootMeanSquaredError", {}, _regression),
-    ("BinaryCrossentropy", {}, _binary_probs),
-    ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, _binary_logits),
-    ("CategoricalCrossentropy", {}, _onehot),
-    ("CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.2}, _onehot_logits),
-    ("SparseCategoricalCrossentropy", {}, _sparse),
-    ("SparseCategoricalCrossentropy", {"from_logits": True}, _sparse_logits),
-    ("Precision", {}, _binary_multi),
-    ("Precision", {"thresholds": [0.2, 0.5, 0.8]}, _binary_multi),
-    ("Precision", {"top_k": 2}, _binary_multi),
-    ("Precision", {"class_id": 1, "thresholds": 0.4}, _binary_multi),
-    ("Recall", {}, _binary_multi),
-    ("Recall", {"thresholds": [0.3, 0.6], "top_k": 1}, _binary_multi),
-    ("Recall", {"class_id": 2}, _binary_multi),
-    ("AUC", {}, _binary_flat),
-    ("AUC", {"num_thresholds": 17, "curve": "PR"}, _binary_flat),
-    ("AUC", {"summation_method": "minoring"}, _binary_multi),
-    ("AUC", {"curve": "PR", "summation_method": "majoring"}, _binary_multi),
-    ("AUC", {"thresholds": [0.1, 0.35, 0.5, 0.9]}, _binary_flat),
-    ("AUC", {"from_logits": True}, _binary_logits),
-    ("AUC", {"multi_label": True}, _binary_multi),
+    ("Mean", {}, mi.values),
+    ("Mean", {}, mi.values_2d),
+    ("Sum", {}, mi.values),
+    ("Sum", {}, mi.values_2d),
+    ("Accuracy", {}, mi.exact),
+    ("BinaryAccuracy", {}, mi.binary),
+    ("BinaryAccuracy", {"threshold": 0.7}, mi.binary_multi),
+    ("BinaryAccuracy", {}, mi.binary_flat),
+    ("CategoricalAccuracy", {}, mi.onehot),
+    ("SparseCategoricalAccuracy", {}, mi.sparse),
+    ("SparseCategoricalAccuracy", {}, mi.sparse_column),
+    ("TopKCategoricalAccuracy", {}, mi.onehot),
+    ("TopKCategoricalAccuracy", {"k": 2}, mi.onehot),
+    ("SparseTopKCategoricalAccuracy", {}, mi.sparse),
+    ("SparseTopKCategoricalAccuracy", {"k": 2}, mi.sparse),
+    ("MeanSquaredError", {}, mi.regression),
+    ("MeanAbsoluteError", {}, mi.regression),
+    ("MeanAbsolutePercentageError", {}, mi.positive),
+    ("MeanSquaredLogarithmicError", {}, mi.positive),
+    ("RootMeanSquaredError", {}, mi.regression),
+    ("BinaryCrossentropy", {}, mi.binary_probs),
+    ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, mi.binary_logits),
+    ("CategoricalCrossentropy", {}, mi.onehot),
+    ("CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.2}, mi.onehot_logits),
+    ("SparseCategoricalCrossentropy", {}, mi.sparse),
+    ("SparseCategoricalCrossentropy", {"from_logits": True}, mi.sparse_logits),
+    ("Precision", {}, mi.binary_multi),
+    ("Precision", {"thresholds": [0.2, 0.5, 0.8]}, mi.binary_multi),
+    ("Precision", {"top_k": 2}, mi.binary_multi),
+    ("Precision", {"class_id": 1, "thresholds": 0.4}, mi.binary_multi),
+    ("Recall", {}, mi.binary_multi),
+    ("Recall", {"thresholds": [0.3, 0.6], "top_k": 1}, mi.binary_multi),
+    ("Recall", {"class_id": 2}, mi.binary_multi),
+    ("AUC", {}, mi.binary_flat),
+    ("AUC", {"num_thresholds": 17, "curve": "PR"}, mi.binary_flat),
+    ("AUC", {"summation_method": "minoring"}, mi.binary_multi),
+    ("AUC", {"curve": "PR", "summation_method": "majoring"}, mi.binary_multi),
+    ("AUC", {"thresholds": [0.1, 0.35, 0.5, 0.9]}, mi.binary_flat),
+    ("AUC", {"from_logits": True}, mi.binary_logits),
+    ("AUC", {"multi_label": True}, mi.binary_multi),
     (
         "AUC",
         {"multi_label": True, "num_labels": 3, "label_weights": [1.0, 2.0, 0.5]},
-        _binary_multi,
+        mi.binary_multi,
     ),
-    ("FBetaScore", {"beta": 2.0}, _onehot),
-    ("FBetaScore", {"average": "weighted", "beta": 0.5, "threshold": 0.3}, _onehot),
-    ("F1Score", {}, _onehot),
-    ("F1Score", {"average": "micro"}, _onehot),
-    ("F1Score", {"average": "macro", "threshold": 0.25}, _binary_multi),
-    ("SparseCategoricalCrossentropy", {"ignore_class": -1}, _sparse_with_ignored),
-    ("CategoricalCrossentropy", {"axis": -1, "label_smoothing": 0.1}, _onehot),
-    ("Hinge", {}, _signs),
-    ("Hinge", {}, _binary_multi),
-    ("SquaredHinge", {}, _signs),
-    ("CategoricalHinge", {}, _onehot),
-    ("KLDivergence", {}, _distributions),
-    ("Poisson", {}, _counts),
-    ("CosineSimilarity", {}, _regression),
-    ("CosineSimilarity", {"axis": 1}, _regression),
-    ("LogCoshError", {}, _regression),
-    ("PearsonCorrelation", {}, _correlated),
-    ("PearsonCorrelation", {"axis": 1}, _correlated),
-    ("ConcordanceCorrelation", {}, _correlated),
-    ("R2Score", {}, _correlated),
-    ("R2Score", {"class_aggregation": None}, _correlated),
+    ("FBetaScore", {"beta": 2.0}, mi.onehot),
+    ("FBetaScore", {"average": "weighted", "beta": 0.5, "threshold": 0.3}, mi.onehot),
+    ("F1Score", {}, mi.onehot),
+    ("F1Score", {"average": "micro"}, mi.onehot),
+    ("F1Score", {"average": "macro", "threshold": 0.25}, mi.binary_multi),
+    ("SparseCategoricalCrossentropy", {"ignore_class": -1}, mi.sparse_with_ignored),
+    ("CategoricalCrossentropy", {"axis": -1, "label_smoothing": 0.1}, mi.onehot),
+    ("Hinge", {}, mi.signs),
+    ("Hinge", {}, mi.binary_multi),
+    ("SquaredHinge", {}, mi.signs),
+    ("CategoricalHinge", {}, mi.onehot),
+    ("KLDivergence", {}, mi.distributions),
+    ("Poisson", {}, mi.counts),
+    ("CosineSimilarity", {}, mi.regression),
+    ("CosineSimilarity", {"axis": 1}, mi.regression),
+    ("LogCoshError", {}, mi.regression),
+    ("PearsonCorrelation", {}, mi.correlated),
+    ("PearsonCorrelation", {"axis": 1}, mi.correlated),
+    ("ConcordanceCorrelation", {}, mi.correlated),
+    ("R2Score", {}, mi.correlated),
+    ("R2Score", {"class_aggregation": None}, mi.correlated),
     (
         "R2Score",
         {"class_aggregation": "variance_weighted_average", "num_regressors": 3},
-        _correlated,
+        mi.correlated,
     ),
-    ("TruePositives", {}, _binary_multi),
-    ("TruePositives", {"thresholds": [0.2, 0.5, 0.8]}, _binary_multi),
-    ("TruePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, _binary_edges),
-    ("FalsePositives", {"thresholds": 0.3}, _binary_multi),
-    ("FalsePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, _binary_edges),
-    ("TrueNegatives", {}, _binary_flat),
-    ("TrueNegatives", {"thresholds": [0.1, 0.6]}, _binary_edges),
-    ("FalseNegatives", {"thresholds": [0.0, 0.5, 1.0]}, _binary_edges),
-    ("FalseNegatives", {}, _binary_multi),
-    ("SensitivityAtSpecificity", {"specificity": 0.6}, _binary_multi),
-    ("SensitivityAtSpecificity", {"specificity": 0.8, "num_thresholds": 1}, _binary_flat),
-    ("SpecificityAtSensitivity", {"sensitivity": 0.7, "num_thresholds": 9}, _binary_edges),
-    ("SpecificityAtSensitivity", {"sensitivity": 0.5, "class_id": 1}, _binary_multi),
-    ("PrecisionAtRecall", {"recall": 0.6}, _binary_flat),
-    ("PrecisionAtRecall", {"recall": 0.4, "num_thresholds": 5}, _binary_edges),
-    ("RecallAtPrecision", {"precision": 0.5}, _binary_multi),
-    ("RecallAtPrecision", {"precision": 0.7, "class_id": 2, "num_thresholds": 11}, _binary_multi),
-    ("IoU", {"num_classes": C, "target_class_ids": [0, 2]}, _class_ids),
-    ("IoU", {"num_classes": C, "target_class_ids": [1], "dtype": "float32"}, _class_ids),
-    ("IoU", {"num_classes": C, "target_class_ids": [0, 3], "ignore_class": 1}, _class_ids_2d),
-    ("IoU", {"num_classes": C, "target_class_ids": [1, 2], "sparse_y_pred": False}, _sparse),
-    ("MeanIoU", {"num_classes": C}, _class_ids),
-    ("MeanIoU", {"num_classes": C, "ignore_class": 0, "dtype": "float32"}, _class_ids_2d),
-    ("MeanIoU", {"num_classes": C, "sparse_y_true": False, "sparse_y_pred": False}, _onehot),
-    ("BinaryIoU", {}, _binary_multi),
-    ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3}, _binary_flat),
-    ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 1, 4]}, _onehot),
-    ("OneHotIoU", {"num_classes": C, "target_class_ids": [2], "dtype": "float32"}, _onehot),
-    ("OneHotMeanIoU", {"num_classes": C}, _onehot),
-    ("OneHotMeanIoU", {"num_classes": C, "ignore_class": 0, "dtype": "float32"}, _onehot),
+    ("TruePositives", {}, mi.binary_multi),
+    ("TruePositives", {"thresholds": [0.2, 0.5, 0.8]}, mi.binary_multi),
+    ("TruePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, mi.binary_edges),
+    ("FalsePositives", {"thresholds": 0.3}, mi.binary_multi),
+    ("FalsePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, mi.binary_edges),
+    ("TrueNegatives", {}, mi.binary_flat),
+    ("TrueNegatives", {"thresholds": [0.1, 0.6]}, mi.binary_edges),
+    ("FalseNegatives", {"thresholds": [0.0, 0.5, 1.0]}, mi.binary_edges),
+    ("FalseNegatives", {}, mi.binary_multi),
+    ("SensitivityAtSpecificity", {"specificity": 0.6}, mi.binary_multi),
+    ("SensitivityAtSpecificity", {"specificity": 0.8, "num_thresholds": 1}, mi.binary_flat),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.7, "num_thresholds": 9}, mi.binary_edges),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.5, "class_id": 1}, mi.binary_multi),
+    ("PrecisionAtRecall", {"recall": 0.6}, mi.binary_flat),
+    ("PrecisionAtRecall", {"recall": 0.4, "num_thresholds": 5}, mi.binary_edges),
+    ("RecallAtPrecision", {"precision": 0.5}, mi.binary_multi),
+    ("RecallAtPrecision", {"precision": 0.7, "class_id": 2, "num_thresholds": 11}, mi.binary_multi),
+    ("IoU", {"num_classes": C, "target_class_ids": [0, 2]}, mi.class_ids),
+    ("IoU", {"num_classes": C, "target_class_ids": [1], "dtype": "float32"}, mi.class_ids),
+    ("IoU", {"num_classes": C, "target_class_ids": [0, 3], "ignore_class": 1}, mi.class_ids_2d),
+    ("IoU", {"num_classes": C, "target_class_ids": [1, 2], "sparse_y_pred": False}, mi.sparse),
+    ("MeanIoU", {"num_classes": C}, mi.class_ids),
+    ("MeanIoU", {"num_classes": C, "ignore_class": 0, "dtype": "float32"}, mi.class_ids_2d),
+    ("MeanIoU", {"num_classes": C, "sparse_y_true": False, "sparse_y_pred": False}, mi.onehot),
+    ("BinaryIoU", {}, mi.binary_multi),
+    ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3}, mi.binary_flat),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 1, 4]}, mi.onehot),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [2], "dtype": "float32"}, mi.onehot),
+    ("OneHotMeanIoU", {"num_classes": C}, mi.onehot),
+    ("OneHotMeanIoU", {"num_classes": C, "ignore_class": 0, "dtype": "float32"}, mi.onehot),
 ]
 
 
 IOU_NAMES = {"IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"}
-
-
-def _public_metric_classes() -> list[type]:
-    return sorted(
-        {
-            obj
-            for name, obj in vars(metrics).items()
-            if not name.startswith("_")
-            and isinstance(obj, type)
-            and issubclass(obj, metrics.Metric)
-        },
-        key=lambda cls: cls.__name__,
-    )
-
-
-def _ids(case):
-    name, kwargs, make = case
-    return f"{name}-{make.__name__[1:]}-{'-'.join(map(str, kwargs.values())) or 'default'}"
-
-
-def _feed(metric, arrays, weights, to_input: Callable, sizes=SIZES) -> np.ndarray:
-    start = 0
-    for size in sizes:
-        batch = [to_input(a[start : start + size]) for a in arrays]
-        sw = None if weights is None else to_input(weights[start : start + size])
-        metric.update_state(*batch, sample_weight=sw)
-        start += size
-    return np.asarray(keras.ops.convert_to_numpy(metric.result()), dtype=np.float64)
-
-
-def _plain(value):
-    """Config values comparable across libraries (tuples, arrays and tensors as lists)."""
-    if hasattr(value, "shape") or isinstance(value, tuple):
-        return np.asarray(keras.ops.convert_to_numpy(value)).tolist()
-    return value
 
 
 def _check_case(name: str, kwargs: dict, make: Callable) -> None:
@@ -317,32 +152,31 @@ def _check_case(name: str, kwargs: dict, make: Callable) -> None:
             # the IoU metrics flatten every input: one weight per entry, as in Keras
             weights = rng.uniform(0.0, 2.0, arrays[0].shape).astype(np.float32)
         ours, theirs = getattr(metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
-        got = _feed(ours, arrays, weights, torch.as_tensor)
-        want = _feed(theirs, arrays, weights, np.asarray)
+        got = mi.feed(ours, arrays, weights, torch.as_tensor)
+        want = mi.feed(theirs, arrays, weights, np.asarray)
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6, err_msg=f"{name} {weighted}")
         ours.reset_state()
         theirs.reset_state()
         # after a reset only the new batches count (the last two, in another order)
         tail = [a[SIZES[0] :][::-1].copy() for a in arrays]
         tail_w = None if weights is None else weights[SIZES[0] :][::-1].copy()
-        got = _feed(ours, tail, tail_w, torch.as_tensor, SIZES[1:])
-        want = _feed(theirs, tail, tail_w, np.asarray, SIZES[1:])
+        got = mi.feed(ours, tail, tail_w, torch.as_tensor, SIZES[1:])
+        want = mi.feed(theirs, tail, tail_w, np.asarray, SIZES[1:])
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6, err_msg=f"{name} reset")
     ours_config, theirs_config = ours.get_config(), theirs.get_config()
     for key, value in theirs_config.items():
         assert key in ours_config, key
         if key not in ("name", "dtype"):  # Keras numbers automatic names; dtype None is floatx
-            assert _plain(ours_config[key]) == _plain(value), key
+            assert mi.plain(ours_config[key]) == mi.plain(value), key
     again = getattr(metrics, name).from_config(theirs_config).get_config()
     for key, value in theirs_config.items():
         if key != "dtype":
-            assert _plain(again[key]) == _plain(value), key
+            assert mi.plain(again[key]) == mi.plain(value), key
     getattr(keras.metrics, name).from_config(
         {k: v for k, v in ours_config.items() if k in theirs_config or k == "axis"}
     )
 
 
-IOU_NAMES = {"IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"}
 # the constructor arguments a metric cannot do without
 REQUIRED: dict[str, dict] = {
     "IoU": {"num_classes": C, "target_class_ids": [0, 1]},
@@ -357,200 +191,6 @@ REQUIRED: dict[str, dict] = {
 }
 
 
-def _two_columns(rng):
-    y, p = _binary_multi(rng)
-    return y, p
-
-
-# keras.metrics functions -> [(kwargs, input maker)]
-FUNCTION_CASES: dict[str, list[tuple[dict, Callable]]] = {
-    "binary_accuracy": [({}, _binary_multi), ({"threshold": 0.7}, _binary)],
-    "categorical_accuracy": [({}, _onehot)],
-    "sparse_categorical_accuracy": [({}, _sparse), ({}, _sparse_column)],
-    "top_k_categorical_accuracy": [({}, _onehot), ({"k": 2}, _onehot)],
-    "sparse_top_k_categorical_accuracy": [({"k": 2}, _sparse), ({"k": 3}, _sparse_column)],
-    "binary_crossentropy": [({}, _binary_probs), ({"from_logits": True}, _binary_logits)],
-    "binary_focal_crossentropy": [
-        ({}, _binary_probs),
-        ({"apply_class_balancing": True, "from_logits": True}, _binary_logits),
-    ],
-    "categorical_crossentropy": [({}, _onehot), ({"from_logits": True}, _onehot_logits)],
-    "categorical_focal_crossentropy": [({}, _onehot), ({"gamma": 1.0}, _onehot)],
-    "sparse_categorical_crossentropy": [({}, _sparse), ({"from_logits": True}, _sparse_logits)],
-    "categorical_hinge": [({}, _onehot)],
-    "hinge": [({}, _signs), ({}, _binary_multi)],
-    "squared_hinge": [({}, _signs)],
-    "huber": [({}, _regression), ({"delta": 0.5}, _regression)],
-    "kl_divergence": [({}, _distributions)],
-    "log_cosh": [({}, _regression)],
-    "mean_absolute_error": [({}, _regression)],
-    "mean_absolute_percentage_error": [({}, _positive)],
-    "mean_squared_error": [({}, _regression)],
-    "mean_squared_logarithmic_error": [({}, _positive)],
-    "poisson": [({}, _counts)],
-    "pearson_correlation": [({}, _correlated), ({"axis": 0}, _correlated)],
-    "concordance_correlation": [({}, _correlated), ({"axis": 0}, _correlated)],
-}
-
-
-def _check_function(name: str, kwargs: dict, make: Callable) -> None:
-    y, p = make(np.random.default_rng(zlib.crc32(f"{name}{kwargs}".encode())))
-    got = getattr(metrics, name)(torch.as_tensor(y), torch.as_tensor(p), **kwargs)
-    want = getattr(keras.metrics, name)(
-        keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(p), **kwargs
-    )
-    assert tuple(got.shape) == tuple(want.shape)
-    assert str(got.dtype)[6:] == keras.backend.standardize_dtype(want.dtype)
-    np.testing.assert_allclose(
-        got.numpy(), keras.ops.convert_to_numpy(want), rtol=2e-5, atol=2e-6, err_msg=name
-    )
-
-
-def _check_metric_base() -> None:
-    """A user's streaming metric on each library's base class: same results and resets."""
-
-    class OursMax(metrics.Metric):
-        def __init__(self, name="max_error", dtype=None):
-            super().__init__(name=name, dtype=dtype)
-            self.add_state("total")
-            self.add_state("count")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            err = (y_true - y_pred).abs().amax(-1)
-            self._follow(err)
-            self._add("total", err.sum())
-            self._add("count", err.numel())
-
-        def result(self):
-            return self.total / self.count
-
-    class TheirsMax(keras.metrics.Metric):
-        def __init__(self, name="max_error", dtype=None):
-            super().__init__(name=name, dtype=dtype)
-            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-            self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            err = keras.ops.max(keras.ops.abs(y_true - y_pred), axis=-1)
-            self.total.assign_add(keras.ops.sum(err))
-            self.count.assign_add(keras.ops.cast(keras.ops.size(err), "float32"))
-
-        def result(self):
-            return self.total / self.count
-
-    arrays = _regression(np.random.default_rng(3))
-    ours, theirs = OursMax(), TheirsMax()
-    for _ in range(2):
-        got = _feed(ours, arrays, None, torch.as_tensor)
-        want = _feed(theirs, arrays, None, keras.ops.convert_to_tensor)
-        np.testing.assert_allclose(got, want, rtol=1e-6)
-        ours.reset_state()
-        theirs.reset_state()
-    assert ours.name == theirs.name == "max_error"
-    assert ours.get_config() == {"name": "max_error", "dtype": None}
-    assert theirs.get_config()["name"] == "max_error"
-
-
-def _check_mean_metric_wrapper() -> None:
-    rng = np.random.default_rng(5)
-    arrays = _regression(rng)
-    for weights in (None, rng.uniform(0.0, 2.0, N).astype(np.float32)):
-        ours = metrics.MeanMetricWrapper(lambda t, p: (t - p).abs().amax(-1), name="max_err")
-        theirs = keras.metrics.MeanMetricWrapper(
-            lambda t, p: keras.ops.max(keras.ops.abs(t - p), axis=-1), name="max_err"
-        )
-        np.testing.assert_allclose(
-            _feed(ours, arrays, weights, torch.as_tensor),
-            _feed(theirs, arrays, weights, np.asarray),
-            rtol=1e-5,
-        )
-    # a wrapped function with options, as the Keras metric classes are built
-    ours = metrics.MeanMetricWrapper(metrics.huber, delta=0.3)
-    theirs = keras.metrics.MeanMetricWrapper(keras.metrics.huber, delta=0.3)
-    np.testing.assert_allclose(
-        _feed(ours, arrays, None, torch.as_tensor),
-        _feed(theirs, arrays, None, np.asarray),
-        rtol=1e-5,
-    )
-    assert ours.name == theirs.name == "mean_metric_wrapper"
-
-
-GET_IDENTIFIERS = [
-    "mse",
-    "MeanSquaredError",
-    "categorical_crossentropy",
-    "binary_accuracy",
-    "PearsonCorrelation",
-    "hinge",
-    {"class_name": "R2Score", "config": {"class_aggregation": None}},
-    {"class_name": "TruePositives", "config": {"thresholds": [0.3, 0.6]}},
-]
-
-
-def _resolved_value(metric, arrays, to_input) -> np.ndarray:
-    """The result of a resolved metric, or the batch mean of a resolved function."""
-    if callable(metric) and not hasattr(metric, "update_state"):
-        values = metric(*[to_input(a) for a in arrays])
-        return np.asarray(keras.ops.convert_to_numpy(values), dtype=np.float64).mean(0)
-    return _feed(metric, arrays, None, to_input)
-
-
-def _check_get() -> None:
-    """`get` gives the metric Keras gives (Keras may give the bare function: same mean)."""
-    for identifier in GET_IDENTIFIERS:
-        rng = np.random.default_rng(zlib.crc32(str(identifier).encode()))
-        maker = (
-            _binary_multi
-            if "ccuracy" in str(identifier) or "Positive" in str(identifier)
-            else _onehot
-        )
-        if identifier in ("mse", "MeanSquaredError", "PearsonCorrelation") or "R2" in str(
-            identifier
-        ):
-            maker = _correlated
-        arrays = maker(rng)
-        ours, theirs = metrics.get(identifier), keras.metrics.get(identifier)
-        got = _resolved_value(ours, arrays, torch.as_tensor)
-        want = _resolved_value(theirs, arrays, np.asarray)
-        if want.ndim > got.ndim:
-            want = want.mean()
-        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6, err_msg=str(identifier))
-
-
-SERIALIZED = [
-    ("AUC", {"num_thresholds": 7, "curve": "PR"}),
-    ("MeanIoU", {"num_classes": 3, "ignore_class": 0}),
-    ("R2Score", {"num_regressors": 2}),
-    ("PrecisionAtRecall", {"recall": 0.3, "num_thresholds": 11}),
-    ("FalseNegatives", {"thresholds": [0.2, 0.7]}),
-    ("PearsonCorrelation", {"axis": 0}),
-]
-
-
-def _check_serialization(kind: str) -> None:
-    """serialize gives Keras's class_name and config values; deserialize takes Keras's dict."""
-    for name, kwargs in SERIALIZED:
-        ours, theirs = getattr(metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
-        ours_conf, theirs_conf = metrics.serialize(ours), keras.metrics.serialize(theirs)
-        assert ours_conf["class_name"] == theirs_conf["class_name"] == name
-        for key, value in theirs_conf["config"].items():
-            if key not in ("name", "dtype"):
-                assert _plain(ours_conf["config"][key]) == _plain(value), (name, key)
-        if kind == "deserialize":
-            again = metrics.deserialize(theirs_conf)
-            assert type(again) is type(ours)
-            for key, value in kwargs.items():
-                assert _plain(again.get_config()[key]) == _plain(value)
-            assert type(metrics.deserialize(ours_conf)) is type(ours)
-            keras_again = keras.metrics.deserialize(
-                {"class_name": name, "config": ours_conf["config"]}
-            )
-            assert type(keras_again).__name__ == name
-    if kind == "deserialize":
-        assert type(metrics.deserialize("MeanSquaredError")) is metrics.MeanSquaredError
-        assert type(keras.metrics.deserialize("MeanSquaredError")).__name__ == "MeanSquaredError"
-
-
 def _cases_by_name() -> dict[str, list]:
     grouped: dict[str, list] = {}
     for name, kwargs, make in CASES:
@@ -558,41 +198,25 @@ def _cases_by_name() -> dict[str, list]:
     return grouped
 
 
-# Every Keras metric name Lamina has -> its cases (the key's kind decides the comparison).
-METRICS_PARITY: dict[str, object] = {
-    **{f"metrics.{name}": cases for name, cases in _cases_by_name().items()},
-    **{f"metrics.{name}": cases for name, cases in FUNCTION_CASES.items()},
-    "metrics.Metric": "a custom streaming metric on each base class, with reset_state",
-    "metrics.MeanMetricWrapper": "custom functions, with and without weights and options",
-    "metrics.get": GET_IDENTIFIERS,
-    "metrics.serialize": SERIALIZED,
-    "metrics.deserialize": SERIALIZED,
+# Every Keras metric class Lamina has -> its cases (Metric and MeanMetricWrapper, the
+# functions, get, serialize and deserialize: test_metrics_api_parity.py).
+METRICS_PARITY: dict[str, list] = {
+    f"metrics.{name}": cases for name, cases in _cases_by_name().items()
 }
 
 
 @pytest.mark.parametrize("name", sorted(METRICS_PARITY))
 def test_metrics_parity(name):
-    short = name.removeprefix("metrics.")
-    if short in FUNCTION_CASES:
-        for kwargs, make in FUNCTION_CASES[short]:
-            _check_function(short, kwargs, make)
-    elif short == "Metric":
-        _check_metric_base()
-    elif short == "MeanMetricWrapper":
-        _check_mean_metric_wrapper()
-    elif short == "get":
-        _check_get()
-    elif short in ("serialize", "deserialize"):
-        _check_serialization(short)
-    else:
-        for kwargs, make in METRICS_PARITY[name]:
-            _check_case(short, kwargs, make)
+    for kwargs, make in METRICS_PARITY[name]:
+        _check_case(name.removeprefix("metrics."), kwargs, make)
 
 
-def test_parity_dict_covers_every_keras_metric_name():
-    public = {n for n in dir(keras.metrics) if not n.startswith("_")}
-    assert {n for n in public if not hasattr(metrics, n)} == set()
-    assert {f"metrics.{n}" for n in public} == set(METRICS_PARITY)
+def test_parity_dict_covers_every_keras_metric_class():
+    classes = {
+        n for n in dir(keras.metrics) if n[0].isupper() and n not in ("Metric", "MeanMetricWrapper")
+    }
+    assert {n for n in classes if not hasattr(metrics, n)} == set()
+    assert {f"metrics.{n}" for n in classes} == set(METRICS_PARITY)
 
 
 def _public_metric_classes() -> list[type]:
@@ -651,12 +275,12 @@ def test_metric_class_config_round_trip(cls):
 @pytest.mark.parametrize(
     "name,kwargs,make",
     [
-        ("MeanIoU", {"num_classes": C}, _class_ids),
-        ("OneHotIoU", {"num_classes": C, "target_class_ids": [1, 3]}, _onehot),
-        ("TruePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, _binary_edges),
-        ("SpecificityAtSensitivity", {"sensitivity": 0.6}, _binary_multi),
-        ("R2Score", {"num_regressors": 2}, _correlated),
-        ("PearsonCorrelation", {}, _correlated),
+        ("MeanIoU", {"num_classes": C}, mi.class_ids),
+        ("OneHotIoU", {"num_classes": C, "target_class_ids": [1, 3]}, mi.onehot),
+        ("TruePositives", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, mi.binary_edges),
+        ("SpecificityAtSensitivity", {"sensitivity": 0.6}, mi.binary_multi),
+        ("R2Score", {"num_regressors": 2}, mi.correlated),
+        ("PearsonCorrelation", {}, mi.correlated),
     ],
 )
 def test_states_are_sums_that_ranks_can_all_reduce(name, kwargs, make):
@@ -692,7 +316,8 @@ def test_sparse_top_k_from_sorted_ids_matches_keras():
         ours = metrics.SparseTopKCategoricalAccuracy(k=k, from_sorted_ids=True)
         theirs = keras.metrics.SparseTopKCategoricalAccuracy(k=k, from_sorted_ids=True)
         np.testing.assert_allclose(
-            _feed(ours, (y, ids), None, torch.as_tensor), _feed(theirs, (y, ids), None, np.asarray)
+            mi.feed(ours, (y, ids), None, torch.as_tensor),
+            mi.feed(theirs, (y, ids), None, np.asarray),
         )
 
 
