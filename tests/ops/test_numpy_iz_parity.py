@@ -407,3 +407,69 @@ def test_vectorize_matches_keras() -> None:
 
 
 OPS_PARITY["ops.vectorize"] = ["test_vectorize_matches_keras"]
+
+
+# Where Lamina follows NumPy and Keras's torch backend does not (see the parity cases above
+# for everything else these ops do).
+
+
+def test_keepdims_without_axis_keeps_every_axis_as_numpy() -> None:
+    x = F(3, 4)
+    for op in ("max", "min", "sum", "prod"):
+        got = getattr(ops, op)(x, keepdims=True)
+        expected = getattr(np, op)(x, keepdims=True)
+        assert tuple(got.shape) == expected.shape == (1, 1), op
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+
+
+def test_pad_int_width_and_symmetric_mode_follow_numpy() -> None:
+    x = I(2, 3)
+    np.testing.assert_array_equal(ops.pad(x, 1).numpy(), np.pad(x, 1))
+    np.testing.assert_array_equal(ops.pad(x, (1, 2)).numpy(), np.pad(x, (1, 2)))
+    y = F(3, 4)
+    for widths in (((1, 2), (2, 1)), ((0, 3), (1, 0))):
+        np.testing.assert_array_equal(
+            ops.pad(y, widths, mode="symmetric").numpy(), np.pad(y, widths, mode="symmetric")
+        )
+    np.testing.assert_array_equal(
+        ops.pad(y, ((1, 1), (2, 0)), mode="edge").numpy(), np.pad(y, ((1, 1), (2, 0)), mode="edge")
+    )
+
+
+def test_take_negative_index_without_axis_counts_from_the_flat_end() -> None:
+    x = F(3, 4)
+    np.testing.assert_array_equal(ops.take(x, [0, -1, -5]).numpy(), np.take(x, [0, -1, -5]))
+
+
+def test_imag_vdot_and_repeat_accept_what_numpy_does() -> None:
+    x = F(2, 3)
+    np.testing.assert_array_equal(ops.imag(x).numpy(), np.imag(x))
+    np.testing.assert_allclose(ops.vdot(x, x).numpy(), np.vdot(x, x), rtol=1e-5)
+    np.testing.assert_array_equal(
+        ops.repeat(x, [1, 0, 2], axis=1).numpy(), np.repeat(x, [1, 0, 2], axis=1)
+    )
+    np.testing.assert_array_equal(ops.meshgrid(I(2), I(3))[0].numpy().shape, (3, 2))
+
+
+def test_ops_are_differentiable() -> None:
+    x = torch.tensor(F(3, 4), dtype=torch.float64, requires_grad=True)
+    for fn in (
+        lambda t: ops.pad(t, ((1, 1), (2, 0)), mode="reflect"),
+        lambda t: ops.pad(t, ((1, 1), (2, 0)), mode="symmetric"),
+        lambda t: ops.take(t, [0, 2], axis=1),
+        lambda t: ops.where(t > 0, t, ops.square(t)),
+        lambda t: ops.sort(t, axis=0),
+    ):
+        assert torch.autograd.gradcheck(fn, (x,))
+    # Keras computes these in float32 even for float64 inputs: a looser check in float32.
+    y = torch.tensor(F(3, 4), requires_grad=True)
+    for fn in (
+        lambda t: ops.maximum(t, 0.5),
+        lambda t: ops.tensordot(t, t, axes=([1], [1])),
+        lambda t: ops.quantile(t, 0.3, axis=1),
+        lambda t: ops.nanmean(t, axis=0),
+        lambda t: ops.logaddexp(t, 0.5),
+        lambda t: ops.var(t, axis=0),
+    ):
+        with pytest.warns(UserWarning, match="double precision"):
+            assert torch.autograd.gradcheck(fn, (y,), eps=1e-2, atol=1e-2, rtol=1e-2)

@@ -148,6 +148,8 @@ def rms_normalization(
     if _trailing(axes, x.ndim):
         out = F.rms_norm(x, [x.shape[a] for a in axes], weight, eps)
     else:
+        if weight is not None and weight.ndim != x.ndim:
+            weight = weight.reshape([x.shape[a] if a in axes else 1 for a in range(x.ndim)])
         out = x * torch.rsqrt(torch.mean(torch.square(x), dim=axes, keepdim=True) + eps)
         if weight is not None:
             out = out * weight
