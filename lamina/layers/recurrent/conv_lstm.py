@@ -5,6 +5,8 @@ Inputs are (batch, time, *spatial, channels); the output (the last step, or ever
 step with `return_sequences`) is (batch, [time,] *output_spatial, filters). The layers
 are RNNs over a ConvLSTMCell (conv_lstm_cell.py) run by the step loop, with Keras's
 flat config and masks, `go_backwards`, `stateful` and `return_state` from the RNN base.
+Without dropout the input convolution does not depend on the state, so it runs once
+over all time steps (batch * time images) and the loop convolves only the state.
 
     x = Input((10, 32, 32, 3))                                   # 10 frames
     y = ConvLSTM2D(16, 3, padding="same", return_sequences=True)(x)   # (None, 10, 32, 32, 16)
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from lamina import registry
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.recurrent.builtin_rnn import BuiltinRNN
 from lamina.layers.recurrent.conv_lstm_cell import ConvLSTMCell
+from lamina.layers.recurrent.step_loop import run_steps
 
 
 class ConvLSTM(BuiltinRNN):
@@ -96,6 +101,27 @@ class ConvLSTM(BuiltinRNN):
 
     def _kernel_kind(self) -> str | None:
         return None  # no fused kernel: the step loop runs the cell
+
+    def _recur(
+        self, sequences: torch.Tensor, states: list[Any], mask: Any, training: bool
+    ) -> tuple[torch.Tensor, list[Any]]:
+        """The step loop; without dropout, the input convolution of every step runs at once."""
+        cell = self.cell
+        dropping = training and (0.0 < cell.dropout < 1.0 or 0.0 < cell.recurrent_dropout < 1.0)
+        if dropping or not self._own_cell_call(ConvLSTMCell):
+            return super()._recur(sequences, states, mask, training)
+        batch, steps = sequences.shape[:2]
+        gates = cell.input_gates(sequences.reshape(batch * steps, *sequences.shape[2:]))
+        gates = gates.reshape(batch, steps, *gates.shape[1:])
+        return run_steps(
+            cell.step_from_gates,
+            gates,
+            states,
+            mask,
+            self.go_backwards,
+            self.return_sequences,
+            self.zero_output_for_mask,
+        )
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         batch, steps = input_shape[0], input_shape[1]

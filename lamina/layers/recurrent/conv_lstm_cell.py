@@ -160,8 +160,7 @@ class ConvLSTMCell(RecurrentCell):
         drop = self.dropout_masks(inputs, 4) if training else None
         rec = self.recurrent_masks(h_tm1, 4) if training else None
         if drop is None and rec is None:  # all four gates in one convolution each
-            z = self._input_conv(channels_first(inputs), self.kernel, self.bias)
-            z = z + self._recurrent_conv(channels_first(h_tm1), self.recurrent_kernel)
+            return self.step_from_gates(self.input_gates(inputs), states)
         else:  # each gate sees its own dropped inputs and previous output
             kernels = self.kernel.chunk(4, 0)
             recurrents = self.recurrent_kernel.chunk(4, 0)
@@ -175,6 +174,26 @@ class ConvLSTMCell(RecurrentCell):
                     + self._recurrent_conv(channels_first(h), recurrents[k])
                 )
             z = torch.cat(parts, dim=1)
+        return self._lstm(z, c_tm1)
+
+    def input_gates(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The input's contribution to the four gates, channels-first (no dropout).
+
+        Independent of the state, so the layer computes it for all time steps at once.
+        """
+        return self._input_conv(channels_first(inputs), self.kernel, self.bias)
+
+    def step_from_gates(
+        self, input_gates: torch.Tensor, states: Any
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One step given `input_gates(inputs)` (no dropout)."""
+        h_tm1, c_tm1 = states[0], states[1]
+        z = input_gates + self._recurrent_conv(channels_first(h_tm1), self.recurrent_kernel)
+        return self._lstm(z, c_tm1)
+
+    def _lstm(
+        self, z: torch.Tensor, c_tm1: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         z_i, z_f, z_c, z_o = channels_last(z).chunk(4, dim=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
