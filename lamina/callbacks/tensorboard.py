@@ -13,6 +13,7 @@ the `tensorboard` package is imported only when a fit starts.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from typing import Any
 
@@ -91,12 +92,14 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata  # kept so the config travels whole
         self._writers: dict[str, Any] = {}
         self._step = 0  # train batches seen, across fits
+        self._train_batches, self._epoch_batches = 0, 0  # (write_steps_per_second)
+        self._epoch_start: float | None = None
 
     def overrides(self, hook: str) -> bool:
         if hook in ("on_train_batch_end", "on_batch_end"):  # batch logs only when written
             return self.update_freq != "epoch" and hook == "on_train_batch_end"
-        if hook in ("on_train_batch_begin", "on_batch_begin"):
-            return False
+        if hook in ("on_train_batch_begin", "on_batch_begin"):  # counted for steps_per_second
+            return self.write_steps_per_second and hook == "on_train_batch_begin"
         return super().overrides(hook)
 
     def _writer(self, run: str) -> Any:
@@ -128,9 +131,11 @@ class TensorBoard(Callback):
         logs = dict(logs or {})
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
-        rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
-        if "learning_rate" not in train and _is_number(rate):
-            train["learning_rate"] = float(rate)
+        train.update(self._learning_rates())
+        if self.write_steps_per_second and self._epoch_start is not None:
+            seconds = time.perf_counter() - self._epoch_start
+            if seconds > 0:
+                train["steps_per_second"] = (self._train_batches - self._epoch_batches) / seconds
         for run, values in (("train", train), ("validation", val)):
             numbers = {k: v for k, v in values.items() if _is_number(v)}
             if numbers:
@@ -141,6 +146,36 @@ class TensorBoard(Callback):
             self._add_histograms(epoch)
         for writer in self._writers.values():
             writer.flush()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start, self._epoch_batches = time.perf_counter(), self._train_batches
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._train_batches += 1
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Keras's `evaluation_<name>_vs_iterations`: each evaluation's values (fit's
+        validation included) in the validation run, at the optimizer's step count."""
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        if iterations is None or not is_main_process():
+            return
+        numbers = {k: v for k, v in (logs or {}).items() if _is_number(v)}
+        if numbers:
+            writer = self._writer("validation")
+            for key, value in numbers.items():
+                writer.add_scalar(f"evaluation_{key}_vs_iterations", float(value), int(iterations))
+            writer.flush()
+
+    def _learning_rates(self) -> dict[str, float]:
+        """Keras's rate entries: `learning_rate`, the inner optimizer's for a
+        LossScaleOptimizer, `learning_rate_<name>` per inner optimizer of a MultiOptimizer."""
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        inner = getattr(optimizer, "optimizers", None)
+        if inner is not None:
+            return {f"learning_rate_{o.name}": float(o.learning_rate) for o in inner}
+        rate = getattr(optimizer, "learning_rate", None)
+        return {"learning_rate": float(rate)} if _is_number(rate) else {}
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         for writer in self._writers.values():
