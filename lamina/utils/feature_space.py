@@ -297,7 +297,6 @@ class FeatureSpace:
             "crossing_dim": self.crossing_dim,
             "hashing_dim": self.hashing_dim,
             "num_discretization_bins": self.num_discretization_bins,
-            "name": self.name,
         }
 
     @classmethod

@@ -173,6 +173,7 @@ def image_dataset_from_directory(
     crop_to_aspect_ratio: bool = False,
     pad_to_aspect_ratio: bool = False,
     data_format: str | None = None,
+    format: str = "tf",
     verbose: bool = True,
     cache: bool | str | os.PathLike = False,
     workers: int | None = None,
@@ -186,7 +187,10 @@ def image_dataset_from_directory(
     validation_split, files are shuffled with `seed` and the last fraction is validation;
     subset='both' returns [training, validation] (validation is not shuffled).
     Lamina's own arguments: `cache`, `workers` and `on_bad_file` (see the module docstring).
+    `format` ('tf' or 'grain', Keras's choice of pipeline) is checked; Lamina has one.
     """
+    if format not in ("tf", "grain"):
+        raise ValueError(f"Expected format 'tf' or 'grain', received: format={format!r}")
     if data_format not in (None, "channels_last"):
         raise ValueError(
             f"Expected data_format='channels_last' (Lamina is NHWC), received: data_format={data_format!r}"

@@ -125,6 +125,7 @@ def timeseries_dataset_from_array(
     seed: int | None = None,
     start_index: int | None = None,
     end_index: int | None = None,
+    format: str = "tf",
 ) -> TimeseriesDataset:
     """Sliding windows over `data` (time on axis 0), batched, as Keras.
 
@@ -141,6 +142,8 @@ def timeseries_dataset_from_array(
     _check_int(batch_size, "batch_size", 1, allow_none=True)
     _check_int(start_index, "start_index", 0, allow_none=True)
     _check_int(end_index, "end_index", 1, allow_none=True)
+    if format not in ("tf", "grain"):  # Keras's choice of pipeline; Lamina has one
+        raise ValueError(f"Expected format 'tf' or 'grain', received: format={format!r}")
     for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
         if value >= n:
             raise ValueError(
