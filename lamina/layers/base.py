@@ -41,9 +41,12 @@ from lamina.layers.mask_utils import (
     warn_dropped,
 )
 from lamina.layers.symbolic import KerasTensor, Node, any_symbolic, is_shape, normalize_shape
+from lamina.layers.weight_args import parse_weight_args
 from lamina.layers.weight_walk import Entry, add_entry, collect_torch, foreign_modules
 from lamina.naming import unique_name
+from lamina.ops.dtypes import to_torch_dtype
 from lamina.tree import flatten, map_structure
+from lamina.variables import as_variable
 
 Shape = tuple[int | None, ...]
 
@@ -56,10 +59,15 @@ def _snake(name: str) -> str:
 class _WeightSpec:
     """Where one weight lives and how it maps to Keras's layout."""
 
-    __slots__ = ("attr", "name", "trainable", "to_torch", "to_keras", "regularizer", "constraint")
+    __slots__ = (
+        "attr", "name", "trainable", "to_torch", "to_keras", "regularizer", "constraint", "auto_named",
+    )  # fmt: skip
 
-    def __init__(self, attr, name, trainable, to_torch, regularizer, constraint):
+    def __init__(self, attr, name, trainable, to_torch, regularizer, constraint, auto_named=False):
         self.attr = attr
+        self.auto_named = (
+            auto_named  # created without a name: takes the attribute it is assigned to
+        )
         self.name = name
         self.trainable = trainable
         self.to_torch = to_torch  # permutation Keras->torch, or None
@@ -67,6 +75,37 @@ class _WeightSpec:
         self.to_keras = tuple(np.argsort(to_torch).tolist()) if to_torch is not None else None
         self.regularizer = regularizer
         self.constraint = constraint
+
+
+def _attribute_for(layer: Layer, name: str, auto_named: bool) -> str:
+    """The module attribute a new weight is registered under.
+
+    A named weight takes its name (made an identifier), replacing a weight of the same
+    name as before (a second build); an unnamed one takes the first free `variable_N`.
+    """
+    attr = re.sub(r"\W", "_", name)
+    if not auto_named:
+        return attr
+    taken = layer.__dict__.keys() | layer._parameters.keys() | layer._buffers.keys()
+    taken |= layer._modules.keys()
+    base, n = attr, 0
+    while attr in taken:
+        n += 1
+        attr = f"{base}_{n}"
+    return attr
+
+
+def _spec_to_rebind(layer: Layer, name: str, value: torch.Tensor) -> _WeightSpec | None:
+    """The weight spec whose tensor `value` is, if assigning it to `name` should move it there."""
+    for spec in layer._weight_specs:
+        if spec.attr == name:
+            return None
+        registered = layer._parameters.get(spec.attr)
+        if registered is None:
+            registered = layer._buffers.get(spec.attr)
+        if registered is value and (spec.auto_named or spec.attr in layer._parameters):
+            return spec
+    return None
 
 
 class Layer(nn.Module):
@@ -151,63 +190,83 @@ class Layer(nn.Module):
         return cls(**config)
 
     # ---------------------------------------------------------------- weights
-    def add_weight(
-        self,
-        name: str,
-        shape: Sequence[int],
-        initializer: Any = "glorot_uniform",
-        regularizer: Any = None,
-        constraint: Any = None,
-        trainable: bool = True,
-        torch_layout: Sequence[int] | None = None,
-    ) -> torch.Tensor:
-        """Create a weight of Keras shape `shape`, stored permuted by `torch_layout`.
+    def add_weight(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Create a weight; Keras 3's arguments (`shape, initializer, dtype, trainable, ...,
+        name`), Keras 2's name-first form and Lamina's `(name, shape, initializer,
+        regularizer, constraint)` all work (see `weight_args.py`).
 
-        Trainable weights are `nn.Parameter`s (seen by optimizers); non-trainable
-        ones (BatchNorm's moving statistics) are buffers, saved with the model.
+        A weight of Keras shape `shape` is stored permuted by `torch_layout`. Trainable
+        weights are `Variable`s (`nn.Parameter`s, seen by optimizers); non-trainable ones
+        (BatchNorm's moving statistics, counters) are `NonTrainableVariable` buffers,
+        saved with the model. Both take Keras's `assign`/`assign_add`/`.value`.
         `constraint` (a name, config dict or callable) sees the weight in Keras's layout.
         """
-        if trainable and not self._dtype.is_floating_point:
+        a = parse_weight_args(self.name, args, kwargs)
+        dtype = self._dtype if a.dtype is None else to_torch_dtype(a.dtype)
+        auto_named = a.name is None
+        name = a.name if a.name is not None else "variable"
+        if a.trainable and not dtype.is_floating_point:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) expected a float dtype for its "
-                f"trainable weight '{name}', received: dtype={dtype_name(self._dtype)!r}. "
+                f"trainable weight '{name}', received: dtype={dtype_name(dtype)!r}. "
                 "A layer of an integer or boolean dtype holds only non-trainable state; a layer "
                 "that takes integer ids keeps a float dtype and sets autocast = False."
             )
-        config.spend_weight_budget(math.prod(int(s) for s in shape), f"weight '{name}'")
+        shape = a.shape
+        config.spend_weight_budget(math.prod(shape), f"weight '{name}'")
+        initializer = a.initializer
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
         init = initializers.get(initializer)
-        constraint = constraints.get(constraint)
-        constraints.check_axis(constraint, tuple(shape), name)
-        value = init(tuple(int(s) for s in shape), dtype=self._dtype)
-        value = torch.as_tensor(value, dtype=self._dtype)
-        if torch_layout is not None:
-            value = value.permute(*torch_layout)
+        constraint = constraints.get(a.constraint)
+        constraints.check_axis(constraint, shape, name)
+        value = init(shape, dtype=dtype) if dtype.is_floating_point else init(shape)
+        value = torch.as_tensor(value).to(dtype)
+        if a.torch_layout is not None:
+            value = value.permute(*a.torch_layout)
             if value.dim() == 4:
                 value = value.contiguous(memory_format=torch.channels_last)
             else:
                 value = value.contiguous()
         value = value.to(getattr(self, "_build_device", None) or "cpu")
-        attr = name
-        if trainable:
-            param = nn.Parameter(value, requires_grad=self._trainable)
+        attr = _attribute_for(self, name, auto_named)
+        if a.trainable:
+            param = as_variable(value, True, requires_grad=self._trainable)
             if constraint is not None:
                 # Keras's variable.constraint: `optimizer.apply(grads, variables)` in a custom
                 # train_step finds the layer that projects this weight after the update.
                 param._lamina_constrained_by = weakref.ref(self)
             setattr(self, attr, param)
         else:
-            self.register_buffer(attr, value)
+            self.register_buffer(attr, as_variable(value, False))
         self._weight_specs.append(
             _WeightSpec(
                 attr,
                 name,
-                trainable,
-                tuple(torch_layout) if torch_layout is not None else None,
-                regularizers.get(regularizer),
+                a.trainable,
+                tuple(a.torch_layout) if a.torch_layout is not None else None,
+                regularizers.get(a.regularizer),
                 constraint,
+                auto_named,
             )
         )
         return getattr(self, attr)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `self.w = self.add_weight(...)` (Keras's idiom): the weight moves to the attribute
+        # it is assigned to instead of being registered twice (a duplicate state_dict key).
+        if isinstance(value, torch.Tensor) and self.__dict__.get("_weight_specs"):
+            spec = _spec_to_rebind(self, name, value)
+            if spec is not None:
+                trainable = spec.attr in self._parameters
+                delattr(self, spec.attr)
+                spec.attr = name
+                if trainable:
+                    super().__setattr__(name, value)
+                else:
+                    self.register_buffer(name, value)
+                return
+        super().__setattr__(name, value)
 
     def _sublayers(self) -> list[Layer]:
         """Direct child layers, in registration order (lists and dicts included)."""

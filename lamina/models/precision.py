@@ -68,6 +68,8 @@ class MixedPrecision:
         With float16 the loss is scaled once more by the dynamic loss scaler, which
         unscales the gradients before the step and skips a step with Inf/NaN gradients.
         """
+        if not loss.requires_grad:
+            return  # no trainable weight reaches the loss (Keras: an empty update)
         loss = optimizer.scale_loss(loss)
         if self.scaler is None:
             loss.backward()

@@ -1,0 +1,87 @@
+"""Keras's `Variable` API on the tensors `Layer.add_weight` creates.
+
+Keras code reads and writes layer state through variables: `v.assign(x)`,
+`v.assign_add(x)`, `v.value`, `v.numpy()`. In Lamina a trainable weight is a
+`Variable`, an `nn.Parameter` subclass, so torch's optimizers, autograd and
+`torch.compile` see an ordinary parameter; a non-trainable one is a
+`NonTrainableVariable`, a plain-tensor subclass kept as a module buffer. Ops on either
+return plain tensors. Writes go in place under `no_grad`, so a weight keeps its identity
+(and its place in optimizers and compiled graphs).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina.runtime.tensor_subclass import plain_torch_function
+
+
+def _as_value(target: torch.Tensor, value: Any) -> torch.Tensor:
+    value = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+    value = value.to(device=target.device, dtype=target.dtype)
+    if value.shape != target.shape and value.numel() != 1:
+        raise ValueError(
+            f"Expected a value of shape {tuple(target.shape)} to assign, "
+            f"received: shape={tuple(value.shape)}"
+        )
+    return value
+
+
+class VariableMethods:
+    """The Keras variable methods shared by both kinds of weight."""
+
+    @property
+    def value(self) -> torch.Tensor:
+        """The tensor itself (Keras's `variable.value`); gradients land on `.value.grad`."""
+        return self  # type: ignore[return-value]
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.requires_grad)  # type: ignore[attr-defined]
+
+    def assign(self, value: Any) -> Any:
+        with torch.no_grad():
+            self.copy_(_as_value(self, value))  # type: ignore[attr-defined, arg-type]
+        return self
+
+    def assign_add(self, value: Any) -> Any:
+        with torch.no_grad():
+            self.add_(_as_value(self, value))  # type: ignore[attr-defined, arg-type]
+        return self
+
+    def assign_sub(self, value: Any) -> Any:
+        with torch.no_grad():
+            self.sub_(_as_value(self, value))  # type: ignore[attr-defined, arg-type]
+        return self
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array (detached and on the CPU, unlike `Tensor.numpy`)."""
+        return self.detach().cpu().numpy()  # type: ignore[attr-defined]
+
+
+class Variable(VariableMethods, nn.Parameter):
+    """A trainable weight: an `nn.Parameter` with Keras's variable methods."""
+
+
+class NonTrainableVariable(VariableMethods, torch.Tensor):
+    """A non-trainable weight (a buffer: moving statistics, counters) with Keras's variable methods."""
+
+    __torch_function__ = plain_torch_function()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NonTrainableVariable:
+        if id(self) not in memo:
+            memo[id(self)] = self.detach().clone().as_subclass(NonTrainableVariable)
+            memo[id(self)].__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return memo[id(self)]
+
+
+def as_variable(value: torch.Tensor, trainable: bool, requires_grad: bool = True) -> torch.Tensor:
+    """`value` as the Keras variable kind for a weight of this trainability."""
+    if trainable:
+        return Variable(value, requires_grad=requires_grad)
+    return value.as_subclass(NonTrainableVariable)

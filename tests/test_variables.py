@@ -1,0 +1,133 @@
+"""lamina.variables and Layer.add_weight's argument forms, against Keras 3 (torch backend)."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+
+import lamina  # noqa: E402
+from lamina.runtime.tensor_subclass import plain_torch_function  # noqa: E402
+from lamina.variables import NonTrainableVariable, Variable  # noqa: E402
+
+
+def _pair(build):
+    """The same custom layer body run by Keras and by Lamina."""
+
+    class K(keras.layers.Layer):
+        def build(self, input_shape):
+            build(self, input_shape)
+
+        def call(self, x):
+            return x
+
+    class L(lamina.layers.Layer):
+        def build(self, input_shape):
+            build(self, input_shape)
+
+        def call(self, x):
+            return x
+
+    k, lam = K(), L()
+    k.build((2, 3))
+    lam.build((2, 3))
+    return k, lam
+
+
+def test_keras3_positional_and_keyword_forms_match_keras() -> None:
+    def build(layer, shape):
+        layer.a = layer.add_weight((3, 4), "ones")
+        layer.b = layer.add_weight(shape=(4,), initializer="zeros", trainable=False)
+        layer.c = layer.add_weight((2,), "ones", "float64")
+        layer.n = layer.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False)
+
+    k, lam = _pair(build)
+    for name in "abcn":
+        kv, lv = getattr(k, name), getattr(lam, name)
+        assert tuple(lv.shape) == tuple(kv.shape)
+        assert str(lv.dtype).split(".")[-1] == kv.dtype
+        np.testing.assert_array_equal(lv.numpy(), keras.ops.convert_to_numpy(kv))
+    assert len(lam.trainable_weights) == len(k.trainable_weights) == 2
+    assert len(lam.non_trainable_weights) == len(k.non_trainable_weights) == 2
+
+
+def test_default_initializers_follow_keras() -> None:
+    def build(layer, shape):
+        layer.w = layer.add_weight(shape=(200, 300))
+        layer.i = layer.add_weight(shape=(5,), dtype="int32", trainable=False)
+
+    k, lam = _pair(build)
+    limit = np.sqrt(6 / 500)  # glorot_uniform, Keras's default for a float weight
+    w = lam.w.numpy()
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.9 * limit
+    assert np.abs(keras.ops.convert_to_numpy(k.w)).max() <= limit
+    assert lam.i.numpy().tolist() == keras.ops.convert_to_numpy(k.i).tolist() == [0] * 5
+
+
+def test_name_first_forms_keras2_and_lamina() -> None:
+    layer = lamina.layers.Layer()
+    k2 = layer.add_weight("kernel", (2, 2), "float64", "ones")  # Keras 2: name, shape, dtype, init
+    own = layer.add_weight("bias", (2,), "ones")  # Lamina: name, shape, initializer
+    assert k2.dtype == torch.float64 and k2.sum().item() == 4
+    assert own.dtype == torch.float32 and own.sum().item() == 2
+    assert [n for n, _ in layer.named_parameters()] == ["kernel", "bias"]
+
+
+def test_an_unnamed_weight_takes_the_attribute_it_is_assigned_to() -> None:
+    class Linear(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w = self.add_weight(shape=(2, 3), initializer="ones")
+            self.b = self.add_weight(shape=(3,), initializer="zeros")
+            self.total = self.add_weight(shape=(3,), initializer="zeros", trainable=False)
+            self.alias = self.w  # a named Parameter assigned elsewhere moves too (one registration)
+
+    layer = Linear()
+    assert list(layer.state_dict()) == ["b", "alias", "total"]
+    assert layer.alias is layer._parameters["alias"]
+    assert len(layer.weights) == 3 and len(layer.trainable_weights) == 2
+
+
+def test_assign_methods_and_value_grad() -> None:
+    layer = lamina.layers.Layer()
+    w = layer.add_weight(shape=(3,), initializer="ones")
+    s = layer.add_weight(shape=(3,), initializer="zeros", trainable=False)
+    assert isinstance(w, Variable) and isinstance(w, torch.nn.Parameter)
+    assert isinstance(s, NonTrainableVariable) and not isinstance(s, torch.nn.Parameter)
+    (w * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert w.value.grad.tolist() == [1.0, 2.0, 3.0]
+    w.assign([5.0, 6.0, 7.0]).assign_sub(np.ones(3))
+    s.assign_add(torch.ones(3)).assign_add(2.0)
+    assert w.numpy().tolist() == [4.0, 5.0, 6.0] and s.numpy().tolist() == [3.0, 3.0, 3.0]
+    assert type(s + 1) is torch.Tensor and type(w * 2) is torch.Tensor
+    clone = copy.deepcopy(s)
+    assert type(clone) is NonTrainableVariable and clone.numpy().tolist() == [3.0] * 3
+    with pytest.raises(ValueError, match=r"Expected a value of shape \(3,\).*shape=\(2,\)"):
+        w.assign([1.0, 2.0])
+
+
+def test_bad_add_weight_arguments_name_the_layer() -> None:
+    layer = lamina.layers.Layer(name="odd")
+    with pytest.raises(TypeError, match="Layer 'odd'.*received: \\['colour'\\]"):
+        layer.add_weight(shape=(2,), colour="red")
+    with pytest.raises(TypeError, match="both by position and by keyword"):
+        layer.add_weight((2,), shape=(3,))
+    with pytest.raises(ValueError, match="expected a float dtype"):
+        layer.add_weight(shape=(2,), dtype="int32", trainable=True)
+
+
+def test_public_fallback_gives_plain_tensors_and_the_same_values() -> None:
+    class Fallback(torch.Tensor):
+        __torch_function__ = plain_torch_function(private=False)
+
+    x = torch.arange(4.0).as_subclass(Fallback)
+    y = torch.stack([x * 2, x + 1])
+    assert type(y) is torch.Tensor and y.tolist() == [[0, 2, 4, 6], [1, 2, 3, 4]]
+    parts = torch.split(x, 2)
+    assert all(type(p) is torch.Tensor for p in parts)
