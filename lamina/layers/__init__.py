@@ -69,6 +69,7 @@ from lamina.layers.depthwise_separable import (
 )
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding
+from lamina.layers.encoding import CategoryEncoding, Discretization, HashedCrossing, Hashing
 from lamina.layers.group_normalization import GroupNormalization
 from lamina.layers.identity import Identity
 from lamina.layers.input_spec import InputSpec
@@ -181,6 +182,10 @@ from lamina.layers.unit_normalization import UnitNormalization
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "CategoryEncoding",
+    "Discretization",
+    "HashedCrossing",
+    "Hashing",
     "Pipeline",
     "ReversibleEmbedding",
     "SpectralNormalization",
