@@ -19,6 +19,7 @@ from lamina import (  # noqa: F401
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     preprocessing,
     random,
@@ -27,5 +28,9 @@ from lamina import (  # noqa: F401
     saving,
     utils,
 )
-from lamina.layers import Input  # noqa: F401
+from lamina.layers import Input, Layer  # noqa: F401
+from lamina.losses import Loss  # noqa: F401
+from lamina.metrics import Metric  # noqa: F401
 from lamina.models import Model, Sequential  # noqa: F401
+from lamina.optimizers import Optimizer  # noqa: F401
+from lamina.variables import Variable  # noqa: F401
