@@ -473,3 +473,65 @@ def test_ops_are_differentiable() -> None:
     ):
         with pytest.warns(UserWarning, match="double precision"):
             assert torch.autograd.gradcheck(fn, (y,), eps=1e-2, atol=1e-2, rtol=1e-2)
+
+
+SWEEP_DTYPES = [
+    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+    "float64",
+]  # fmt: skip
+SWEEP_UNARY = (
+    "i0 isfinite isinf isnan isneginf isposinf isreal log log10 log1p log2 logical_not "
+    "nan_to_num negative rad2deg reciprocal round sign signbit sin sinc sinh sqrt square tan "
+    "tanh trunc ravel sort nonzero size ones_like zeros_like max min mean median prod ptp std "
+    "sum var trace nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin "
+    "nanprod nanstd nansum nanvar transpose"
+).split()
+SWEEP_BINARY = (
+    "isclose isin lcm ldexp left_shift right_shift less less_equal logaddexp logaddexp2 "
+    "logical_and logical_or logical_xor maximum minimum mod multiply nextafter not_equal power "
+    "subtract true_divide inner kron matmul outer vdot tensordot"
+).split()
+
+
+def _sweep_value(dtype: str) -> torch.Tensor:
+    rng = np.random.default_rng(len(dtype))
+    if dtype == "bool":
+        return torch.from_numpy(rng.random((3, 4)) > 0.5)
+    if "int" in dtype:
+        return torch.from_numpy(
+            rng.integers(0 if dtype == "uint8" else -3, 5, (3, 4)).astype(dtype)
+        )
+    values = torch.from_numpy(rng.uniform(0.1, 2.0, (3, 4)).astype("float32"))
+    return values.to(getattr(torch, dtype))
+
+
+def _sweep(names: list[str], operands: list[tuple[Any, ...]]) -> int:
+    """Every op on every operand tuple Keras accepts; returns how many were compared."""
+    compared = 0
+    for name in names:
+        for args in operands:
+            try:
+                expected = getattr(keras.ops, name)(*args)
+            except Exception:  # Keras refuses this dtype combination; Lamina may take it
+                continue
+            got = getattr(ops, name)(*args)
+            low = any(getattr(a, "dtype", None) in (torch.float16, torch.bfloat16) for a in args)
+            assert_same(expected, got, *((2e-2, 2e-2) if low else (1e-5, 1e-6)))
+            compared += 1
+    return compared
+
+
+def test_unary_ops_match_keras_on_every_dtype() -> None:
+    operands = [(_sweep_value(d),) for d in SWEEP_DTYPES] + [(2,), (2.5,), (True,)]
+    assert _sweep(SWEEP_UNARY, operands) > 500
+
+
+def test_binary_ops_match_keras_on_every_dtype_pair_and_weak_scalars() -> None:
+    values: list[Any] = [_sweep_value(d) for d in SWEEP_DTYPES] + [2, 1.5, True]
+    operands = [
+        (a, b)
+        for a in values
+        for b in values
+        if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor)
+    ]
+    assert _sweep(SWEEP_BINARY, operands) > 2000

@@ -61,7 +61,9 @@ def sigmoid(x: Any) -> torch.Tensor:
 def sparse_sigmoid(x: Any) -> torch.Tensor:
     """0 below -1, 1 above 1, linear (x + 1) / 2 between."""
     x = convert_to_tensor(x)
-    return torch.clamp(0.5 * (x + 1), 0.0, 1.0)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    return torch.where(x <= -1, zero, torch.where(x >= 1, one, 0.5 * (x + 1)))
 
 
 def softplus(x: Any) -> torch.Tensor:
@@ -177,10 +179,10 @@ def _normalized(x: Any, axis: Any, fn: Any) -> torch.Tensor:
     elif isinstance(axis, (tuple, list)):
         axes = [a % x.ndim for a in axis]
         keep = [d for d in range(x.ndim) if d not in axes]
-        moved = x.permute(*keep, *axes)
-        out = fn(moved.reshape(*moved.shape[: len(keep)], -1), dim=-1).reshape(moved.shape)
+        moved = x.permute((*keep, *axes))
+        out = fn(moved.reshape((*moved.shape[: len(keep)], -1)), dim=-1).reshape(moved.shape)
         order = keep + axes
-        out = out.permute(*sorted(range(x.ndim), key=order.__getitem__))
+        out = out.permute(tuple(sorted(range(x.ndim), key=order.__getitem__)))
     else:
         out = fn(x, dim=axis)
     return out.to(dtype) if out.dtype != dtype and dtype.is_floating_point else out

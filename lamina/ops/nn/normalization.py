@@ -166,6 +166,7 @@ def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = No
         x = x.reshape(1)
     if order == 2:
         inv = torch.rsqrt(torch.sum(torch.square(x), dim=axis, keepdim=True))
-        return x * torch.clamp(inv, max=1.0 / eps)
+        ceiling = torch.tensor(1.0 / eps, dtype=inv.dtype, device=inv.device)  # inf in float16
+        return x * torch.minimum(inv, ceiling)
     norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
     return x / torch.clamp(norm, min=eps)

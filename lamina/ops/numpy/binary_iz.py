@@ -115,7 +115,9 @@ def not_equal(x1: Any, x2: Any) -> torch.Tensor:
 
 def logaddexp(x1: Any, x2: Any) -> torch.Tensor:
     """log(exp(x1) + exp(x2)) without overflow; float16 computes in float32 on the CPU."""
-    a, b, dtype = _promoted(x1, x2, float)
+    a, b = _pair(x1, x2)  # Keras converts Python scalars before promoting here: not weak
+    dtype = result_type(a.dtype, b.dtype, float)
+    a, b = cast(a, dtype), cast(b, dtype)
     if dtype == "float16" and a.device.type == "cpu":
         return torch.logaddexp(a.float(), b.float()).to(torch.float16)
     return torch.logaddexp(a, b)
@@ -123,7 +125,9 @@ def logaddexp(x1: Any, x2: Any) -> torch.Tensor:
 
 def logaddexp2(x1: Any, x2: Any) -> torch.Tensor:
     """log2(2**x1 + 2**x2) without overflow."""
-    a, b, _ = _promoted(x1, x2, float)
+    a, b = _pair(x1, x2)
+    dtype = result_type(a.dtype, b.dtype, float)
+    a, b = cast(a, dtype), cast(b, dtype)
     return torch.logaddexp2(a, b)
 
 

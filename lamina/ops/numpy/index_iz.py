@@ -65,7 +65,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     axis = axis % x.ndim
     indices = _fill_negative(indices, x.shape[axis])
     out = torch.index_select(x, axis, indices.reshape(-1))
-    return out.reshape(*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :])
+    return out.reshape((*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :]))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:

@@ -175,13 +175,13 @@ def quantile_impl(
         flat = x.reshape(-1)
     else:
         others = [d for d in range(x.ndim) if d not in dims]
-        moved = x.permute(*others, *dims)
-        flat = moved.reshape(*[x.shape[d] for d in others], math.prod(x.shape[d] for d in dims))
+        moved = x.permute((*others, *dims))
+        flat = moved.reshape((*[x.shape[d] for d in others], math.prod(x.shape[d] for d in dims)))
     fn = torch.nanquantile if ignore_nan else torch.quantile
     out = fn(flat, q, dim=-1, interpolation=method)
     if keepdims:
         if dims is None:
-            out = out.reshape(*out.shape, *([1] * x.ndim))
+            out = out.reshape((*out.shape, *([1] * x.ndim)))
         else:
             for d in dims:
                 out = out.unsqueeze(d + 1 if q.ndim > 0 else d)

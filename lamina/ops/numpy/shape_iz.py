@@ -85,8 +85,8 @@ def transpose(x: Any, axes: Any = None) -> torch.Tensor:
     """Permute the axes (reverse them when `axes` is None)."""
     x = as_tensor(x)
     if axes is None:
-        return x.permute(*reversed(range(x.ndim)))
-    return x.permute(*axes)
+        return x.permute(tuple(reversed(range(x.ndim))))
+    return x.permute(tuple(axes))
 
 
 def stack(x: Any, axis: int = 0) -> torch.Tensor:

@@ -53,8 +53,8 @@ def vectorize(
         loops = [a.shape[: a.ndim - len(c)] for a, c in zip(mapped, core)]
         loop_shape = torch.broadcast_shapes(*loops) if loops else torch.Size()
         flat = [
-            a.expand(*loop_shape, *a.shape[a.ndim - len(c) :]).reshape(
-                -1, *a.shape[a.ndim - len(c) :]
+            a.expand((*loop_shape, *a.shape[a.ndim - len(c) :])).reshape(
+                (-1, *a.shape[a.ndim - len(c) :])
             )
             for a, c in zip(mapped, core)
         ]
@@ -68,7 +68,7 @@ def vectorize(
             return call()
         result = torch.vmap(call)(*flat)
         if isinstance(result, (tuple, list)):
-            return type(result)(r.reshape(*loop_shape, *r.shape[1:]) for r in result)
-        return result.reshape(*loop_shape, *result.shape[1:])
+            return type(result)(r.reshape((*loop_shape, *r.shape[1:])) for r in result)
+        return result.reshape((*loop_shape, *result.shape[1:]))
 
     return wrapped
