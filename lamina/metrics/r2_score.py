@@ -7,6 +7,7 @@ and the number of values seen, so the states of several ranks add up.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -83,10 +84,17 @@ class R2Score(Metric):
             score = raw
         if self.num_regressors == 0:
             return score
-        # Adjusted R^2; with too few samples Keras falls back to the plain score.
+        # Adjusted R^2; with too few samples Keras warns and falls back to the plain score.
         n, p = self.num_samples, float(self.num_regressors)
-        adjusted = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
-        return torch.where(n - 1.0 > p, adjusted, score)
+        if bool(n - 1.0 <= p):  # result() may sync: it reports, it does not accumulate
+            warnings.warn(
+                f"Metric '{self.name}' expected more values than num_regressors + 1 for the "
+                f"adjusted R2 score, received: num_regressors={self.num_regressors}, "
+                f"values={int(n)}; falling back to the standard R2 score.",
+                stacklevel=2,
+            )
+            return score
+        return 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -328,3 +328,16 @@ def test_iou_counts_in_int32_and_truncates_float_weights_like_keras():
     )
     assert metric.total_cm.dtype == torch.int32
     assert metric.total_cm.tolist() == [[1, 0, 0], [0, 0, 0], [0, 1, 0]]
+
+
+def test_r2_score_falls_back_to_plain_r2_with_too_few_values_like_keras():
+    y, p = mi.correlated(np.random.default_rng(4))
+    y, p = y[:2, :1], p[:2, :1]  # 2 values, 3 regressors
+    ours, theirs = metrics.R2Score(num_regressors=3), keras.metrics.R2Score(num_regressors=3)
+    ours.update_state(torch.as_tensor(y), torch.as_tensor(p))
+    theirs.update_state(y, p)
+    with pytest.warns(UserWarning, match="num_regressors=3"):
+        got = ours.result()
+    with pytest.warns(UserWarning):
+        want = theirs.result()
+    np.testing.assert_allclose(got.numpy(), keras.ops.convert_to_numpy(want), rtol=1e-5)
