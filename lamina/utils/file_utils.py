@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lamina.stacklevel import user_stacklevel
+
 _CHUNK = 1 << 20
 
 
@@ -160,6 +162,6 @@ def get_file(
         if not os.path.exists(extraction_dir) and not extract_archive(
             target, extraction_dir, "tar" if untar else archive_format
         ):
-            warnings.warn("Could not extract archive.", stacklevel=2)
+            warnings.warn("Could not extract archive.", stacklevel=user_stacklevel())
         return extraction_dir
     return target

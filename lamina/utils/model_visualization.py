@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamina.io_utils import atomic_write
 from lamina.layers.symbolic import KerasTensor
 
 
@@ -245,7 +246,9 @@ def draw_with_matplotlib(boxes: list[LayerBox], to_file: str, rankdir: str, dpi:
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - box_w, max(xs) + box_w)
     ax.set_ylim(min(ys) - box_h, max(ys) + box_h)
-    fig.savefig(to_file, dpi=min(dpi, 200))
+    extension = os.path.splitext(to_file)[1][1:].lower() or "png"
+    with atomic_write(to_file) as f:
+        fig.savefig(f, format=extension, dpi=min(dpi, 200))
 
 
 def plot_model(

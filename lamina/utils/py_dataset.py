@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from lamina.stacklevel import user_stacklevel
+
 
 class PyDataset:
     """Batches by index, with Keras's worker arguments; see the module docstring.
@@ -56,7 +58,7 @@ class PyDataset:
                 f"Expected {type(self).__name__}.__init__ to call super().__init__(**kwargs) "
                 "(kwargs may hold workers, use_multiprocessing, max_queue_size), received: "
                 "a PyDataset without them; the defaults are used.",
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     @property

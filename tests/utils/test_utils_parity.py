@@ -401,7 +401,7 @@ CHECKS = {
     "utils.get_custom_objects": check_registration,
     "utils.get_registered_name": check_registration,
     "utils.get_registered_object": check_registration,
-    "utils.CustomObjectScope": check_registration_loads_in_lamina,
+    "utils.CustomObjectScope": check_registration,
     "utils.custom_object_scope": check_registration,
     "utils.serialize_keras_object": check_serialize_keras_object,
     "utils.deserialize_keras_object": check_deserialize_keras_object,
