@@ -540,3 +540,14 @@ def test_new_core_layers_pass_the_harness(case, monkeypatch):
         compiled_fit=cls is layers.EinsumDense,
         run_gradcheck=cls is not layers.Identity,
     )
+
+
+def test_einsum_dense_left_ellipsis_shape_keeps_the_axis_order():
+    """Keras's compute_output_shape reverses two or more elided axes ((2, 5, 3, 4) here);
+    Lamina's gives the shape Keras's own call returns."""
+    x = np.ones((2, 3, 5, 6), np.float32)
+    k_layer = keras.layers.EinsumDense("...b,bc->...c", output_shape=4)
+    l_layer = layers.EinsumDense("...b,bc->...c", output_shape=4)
+    assert tuple(k_layer(x).shape) == (2, 3, 5, 4)
+    assert tuple(l_layer.compute_output_shape(x.shape)) == (2, 3, 5, 4)
+    assert tuple(l_layer(torch.from_numpy(x)).shape) == (2, 3, 5, 4)

@@ -307,3 +307,14 @@ def test_encoding_layers_pass_the_harness(case):
         compiled_fit=cls is layers.CategoryEncoding,
         run_gradcheck=False,
     )
+
+
+def test_category_encoding_rank3_folds_axis_1_as_keras_computes():
+    """Keras's encoding folds axis 1 of a rank-3 input (its compute_output_shape names the
+    last axis instead); Lamina computes Keras's values and reports their shape."""
+    x = np.random.default_rng(0).integers(0, 4, size=(2, 3, 5))
+    want = _numpy(keras.layers.CategoryEncoding(4, output_mode="count")(x))
+    layer = layers.CategoryEncoding(4, output_mode="count")
+    got = layer(torch.from_numpy(x))
+    np.testing.assert_array_equal(_numpy(got), want)
+    assert tuple(layer.compute_output_shape(x.shape)) == want.shape == (2, 5, 4)
