@@ -18,12 +18,18 @@ import torch.nn.functional as F
 
 from lamina import constraints, initializers, registry, regularizers
 from lamina.ops import nn as nn_ops
+from lamina.ops.conversion import convert_to_tensor
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _register(*names: str) -> Callable[[Activation], Activation]:
     return registry.register("activation", *names)
+
+
+def _t(x: Any) -> torch.Tensor:
+    """Tensors pass through; NumPy arrays and scalars convert, as Keras's activations take them."""
+    return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
 
 
 @_register("linear", "identity")
@@ -34,12 +40,12 @@ def linear(x: torch.Tensor) -> torch.Tensor:
 
 @_register("sigmoid")
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(x)
+    return torch.sigmoid(_t(x))
 
 
 @_register("tanh")
 def tanh(x: torch.Tensor) -> torch.Tensor:
-    return torch.tanh(x)
+    return torch.tanh(_t(x))
 
 
 @_register("relu")
@@ -51,9 +57,9 @@ def relu(
 ) -> torch.Tensor:
     """max(x, 0) by default; Keras's options: `negative_slope` below `threshold` (x counts
     only above it), and a ceiling `max_value`."""
+    x = _t(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return F.relu(x)
-    x = torch.as_tensor(x)
     if negative_slope != 0.0 and max_value is None and threshold == 0.0:
         return F.leaky_relu(x, negative_slope)
     below = F.relu(threshold - x) if negative_slope != 0.0 else None
@@ -67,48 +73,48 @@ def relu(
 
 @_register("relu6")
 def relu6(x: torch.Tensor) -> torch.Tensor:
-    return F.relu6(x)
+    return F.relu6(_t(x))
 
 
 @_register("leaky_relu")
 def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
     """Keras's default slope is 0.2 (PyTorch's is 0.01)."""
-    return F.leaky_relu(x, negative_slope)
+    return F.leaky_relu(_t(x), negative_slope)
 
 
 @_register("elu")
 def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
-    return F.elu(x, alpha)
+    return F.elu(_t(x), alpha)
 
 
 @_register("selu")
 def selu(x: torch.Tensor) -> torch.Tensor:
-    return F.selu(x)
+    return F.selu(_t(x))
 
 
 @_register("softplus")
 def softplus(x: torch.Tensor) -> torch.Tensor:
-    return F.softplus(x)
+    return F.softplus(_t(x))
 
 
 @_register("softsign")
 def softsign(x: torch.Tensor) -> torch.Tensor:
-    return F.softsign(x)
+    return F.softsign(_t(x))
 
 
 @_register("softmax")
 def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
-    return torch.softmax(x, dim=axis)
+    return torch.softmax(_t(x), dim=axis)
 
 
 @_register("log_softmax")
 def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
-    return torch.log_softmax(x, dim=axis)
+    return torch.log_softmax(_t(x), dim=axis)
 
 
 @_register("swish")
 def swish(x: torch.Tensor) -> torch.Tensor:
-    return F.silu(x)
+    return F.silu(_t(x))
 
 
 @_register("silu")
@@ -119,23 +125,23 @@ def silu(x: Any) -> torch.Tensor:
 
 @_register("gelu")
 def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
-    return F.gelu(x, approximate="tanh" if approximate else "none")
+    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
 
 
 @_register("hard_sigmoid")
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     """Keras 3's definition: relu6(x + 3) / 6."""
-    return F.hardsigmoid(x)
+    return F.hardsigmoid(_t(x))
 
 
 @_register("mish")
 def mish(x: torch.Tensor) -> torch.Tensor:
-    return F.mish(x)
+    return F.mish(_t(x))
 
 
 @_register("exponential")
 def exponential(x: torch.Tensor) -> torch.Tensor:
-    return torch.exp(x)
+    return torch.exp(_t(x))
 
 
 @_register("step", "heaviside")
