@@ -193,3 +193,19 @@ def test_dtypes_follow_keras():
         assert lr.normal((2,), dtype=dtype).dtype == getattr(torch, dtype)
     assert lr.randint((2,), 0, 4, dtype="int64").dtype == torch.int64
     assert lr.categorical(torch.zeros(1, 3), 2, dtype="int64").dtype == torch.int64
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_float_dtypes_draw_keras_values(dtype):
+    for fn, kwargs in (
+        ("normal", {"mean": 1.0, "stddev": 0.5}),
+        ("uniform", {"minval": -2.0, "maxval": 2.0}),
+        ("gamma", {"alpha": 1.5}),
+        ("beta", {"alpha": 2.0, "beta": 0.5}),
+    ):
+        ours = getattr(lr, fn)((5, 6), dtype=dtype, seed=4, **kwargs)
+        theirs = getattr(keras.random, fn)((5, 6), dtype=dtype, seed=4, **kwargs)
+        assert ours.dtype == theirs.dtype == getattr(torch, dtype)
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    ints = lr.randint((5, 6), -3, 9, dtype="int64", seed=4)
+    assert torch.equal(ints, keras.random.randint((5, 6), -3, 9, dtype="int64", seed=4))
