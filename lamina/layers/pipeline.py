@@ -45,6 +45,7 @@ class Pipeline(Layer):
     def build(self, input_shape: Any) -> None:
         shape = input_shape
         for layer in self.pipeline_layers:
+            layer._build_device = getattr(self, "_build_device", None)
             layer._maybe_build(shape)
             shape = layer.compute_output_shape(shape)
 

@@ -45,6 +45,7 @@ class SpectralNormalization(Wrapper):
         self.power_iterations = power_iterations
 
     def build(self, input_shape: tuple) -> None:
+        self.layer._build_device = getattr(self, "_build_device", None)
         self.layer._maybe_build(tuple(input_shape))
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
         attr = next((a for a in ("kernel", "embeddings") if hasattr(self.layer, a)), None)

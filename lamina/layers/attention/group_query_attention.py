@@ -123,16 +123,16 @@ class GroupQueryAttention(ProjectedAttention):
         q_heads = (None, self.num_query_heads, self.head_dim)
         kv_heads = (None, self.num_key_value_heads, self.head_dim)
         self.query_dense = self._dense("bqm,muh->bquh", q_heads, "uh", "query")
-        self.query_dense._maybe_build(tuple(query_shape))
+        self._sublayer(self.query_dense, tuple(query_shape))
         self.key_dense = self._dense("bkm,mvh->bkvh", kv_heads, "vh", "key")
-        self.key_dense._maybe_build(tuple(key_shape))
+        self._sublayer(self.key_dense, tuple(key_shape))
         if self.use_gate:
             self.gate_dense = self._dense("bqm,muh->bquh", q_heads, "uh", "gate", "sigmoid")
-            self.gate_dense._maybe_build(tuple(query_shape))
+            self._sublayer(self.gate_dense, tuple(query_shape))
         self.value_dense = self._dense("bkm,mvh->bkvh", kv_heads, "vh", "value")
-        self.value_dense._maybe_build(tuple(value_shape))
+        self._sublayer(self.value_dense, tuple(value_shape))
         self.output_dense = self._dense("bquh,uhm->bqm", (None, dim), "m", "attention_output")
-        self.output_dense._maybe_build((None, None, self.num_query_heads, self.head_dim))
+        self._sublayer(self.output_dense, (None, None, self.num_query_heads, self.head_dim))
         self.built = True
 
     def call(

@@ -142,18 +142,18 @@ class MultiHeadAttention(ProjectedAttention):
         heads = [self.num_heads, self.key_dim]
         eq, bias, rank = equations.projection(len(query_shape) - 1, 1, 2)
         self.query_dense = self._dense(eq, bias, rank, heads, "query")
-        self.query_dense._maybe_build(tuple(query_shape))
+        self._sublayer(self.query_dense, tuple(query_shape))
         eq, bias, rank_k = equations.projection(len(key_shape) - 1, 1, 2)
         self.key_dense = self._dense(eq, bias, rank_k, heads, "key")
-        self.key_dense._maybe_build(tuple(key_shape))
+        self._sublayer(self.key_dense, tuple(key_shape))
         value_heads = [self.num_heads, self.value_dim]
         if self.use_gate:
             eq, bias, rank_q = equations.projection(len(query_shape) - 1, 1, 2)
             self.gate_dense = self._dense(eq, bias, rank_q, value_heads, "gate", "sigmoid")
-            self.gate_dense._maybe_build(tuple(query_shape))
+            self._sublayer(self.gate_dense, tuple(query_shape))
         eq, bias, rank_v = equations.projection(len(value_shape) - 1, 1, 2)
         self.value_dense = self._dense(eq, bias, rank_v, value_heads, "value")
-        self.value_dense._maybe_build(tuple(value_shape))
+        self._sublayer(self.value_dense, tuple(value_shape))
         if self.attention_axes is None:
             self._axes = tuple(range(1, rank_v - 2))
         else:
@@ -166,7 +166,7 @@ class MultiHeadAttention(ProjectedAttention):
         self.output_dense = self._dense(eq, bias, rank_o, out_last, "attention_output")
         projected = list(self.query_dense.compute_output_shape(tuple(query_shape)))
         projected[-1] = self.value_dim
-        self.output_dense._maybe_build(tuple(projected))
+        self._sublayer(self.output_dense, tuple(projected))
         self.built = True
 
     def call(

@@ -40,6 +40,8 @@ class ProjectedAttention(Layer):
                 "layer(query, value) or layer(query, value, key), received: value=None"
             )
         if not self.built:
+            if isinstance(query, torch.Tensor):  # weights (and sublayers') on the input's device
+                self._build_device = query.device
             with torch.inference_mode(False):
                 self.build(
                     _shape_of(query), _shape_of(value), None if key is None else _shape_of(key)
@@ -55,6 +57,12 @@ class ProjectedAttention(Layer):
             return super().__call__(query, *args, **kwargs)
         finally:
             self.__dict__.pop("_call_shapes", None)
+
+    def _sublayer(self, layer: Layer, shape: tuple) -> Layer:
+        """Build a projection sublayer for `shape` on this layer's device."""
+        layer._build_device = getattr(self, "_build_device", None)
+        layer._maybe_build(tuple(shape))
+        return layer
 
     def _source(self, x: Any, like: torch.Tensor) -> torch.Tensor:
         """A value or key as a tensor of the query's dtype (NumPy accepted)."""
@@ -97,9 +105,7 @@ class ProjectedAttention(Layer):
             return None, True
         mask = masks.combine(
             query.shape[1],
-            torch.as_tensor(value).shape[1]
-            if not isinstance(value, torch.Tensor)
-            else value.shape[1],
+            np.shape(value)[1],
             query.device,
             query_mask,
             value_mask,
