@@ -7,6 +7,7 @@ from typing import Any
 
 from lamina.callbacks.callback import BATCH_HOOKS, Callback
 from lamina.callbacks.history import History
+from lamina.callbacks.progbar_logger import ProgbarLogger
 
 Logs = dict[str, Any] | None
 
@@ -25,14 +26,17 @@ class CallbackList:
     skipped. `needs_batch_hooks('train' | 'test' | 'predict')` tells the engine whether any
     callback uses those batch hooks: if not, it skips batch logs and their host sync.
     Callbacks marked `_runs_last` (BackupAndRestore) are called after all the others.
+    Keras's arguments: `add_history` / `add_progbar` append a History / ProgbarLogger when
+    none is given; `**params` (or `params=`) reach every callback's `set_params`.
     """
 
     def __init__(
         self,
         callbacks: Iterable[Any] | None = None,
+        add_history: bool = False,
+        add_progbar: bool = False,
         model: Any = None,
         params: dict[str, Any] | None = None,
-        add_history: bool = False,
         **extra_params: Any,
     ):
         self.callbacks: list[Any] = list(callbacks or [])
@@ -40,6 +44,8 @@ class CallbackList:
         if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
             self.history = History()
             self.callbacks.append(self.history)
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
         # `_runs_last` callbacks (BackupAndRestore) come after the others: they restore
         # what the others reset in on_train_begin and save what their hooks updated
         self.callbacks.sort(key=lambda cb: bool(getattr(cb, "_runs_last", False)))

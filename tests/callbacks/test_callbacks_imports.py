@@ -1,5 +1,6 @@
 """Callbacks sit below the distributed launcher: they import only base modules,
-`lamina.saving` (BackupAndRestore's training state) and `lamina.distributed.env`, and the engine-facing distributed modules import no callbacks
+`lamina.saving` (BackupAndRestore's training state), `lamina.distributed.env` and
+`lamina.utils.progbar` (ProgbarLogger), and the engine-facing distributed modules import no callbacks
 (the launcher's payload builds the parent's History, so the reverse would be a cycle)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ CALLBACKS_MAY_IMPORT = (
     "lamina.registry",
     "lamina.saving",
     "lamina.distributed.env",
+    "lamina.utils.progbar",  # ProgbarLogger's bar (standard library only)
 )
 ENGINE_FACING_DISTRIBUTED = ("env.py", "reduce.py", "session.py", "sharding.py")
 LAUNCHER = ("lamina.distributed.launch", "lamina.distributed.payload", "lamina.distributed.worker")
