@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
-from lamina import config, registry
+from lamina import config, initializers, registry
 from lamina.losses import _same_rank
+from lamina.variables import NonTrainableVariable, VariableMethods
 
 Tensor = torch.Tensor
 
@@ -36,18 +37,23 @@ def _tensor(x: Any, device: torch.device | None = None) -> Tensor:
     return t if device is None or t.device == device else t.to(device)
 
 
+_AGGREGATIONS = frozenset({"none", "mean", "sum", "only_first_replica"})  # Keras's
+
+
 def _div(a: Tensor, b: Tensor) -> Tensor:
     """a / b, 0 where b == 0 (Keras's divide_no_nan), without a host sync."""
     return torch.where(b != 0, a / torch.where(b != 0, b, torch.ones_like(b)), torch.zeros_like(a))
 
 
 class Metric:
-    """Base class: declare states with `add_state`, then implement `update_state`/`result`.
+    """Base class: declare states with `add_state` (Lamina) or `add_variable` (Keras 3),
+    then implement `update_state`/`result`.
 
     States are created on the CPU and follow the data to its device on the first
     `update_state` (or `to(device)`). Updates and `reset_state` work in place, so
     the tensors of `state_tensors()` stay the live states (and normal tensors, even
-    when updated under `torch.inference_mode`).
+    when updated under `torch.inference_mode`). A Keras variable keeps its identity
+    when it moves, so the attribute a user metric stored it in stays live.
     """
 
     def __init__(self, dtype: str | torch.dtype | None = None, name: str | None = None):
@@ -55,6 +61,7 @@ class Metric:
         self._dtype_arg = dtype if not isinstance(dtype, torch.dtype) else str(dtype)[6:]
         self.dtype = config.torch_dtype(dtype)
         self._states: dict[str, tuple[int, ...]] = {}
+        self._aggregations: dict[str, str] = {}
         self._device = torch.device("cpu")
 
     def add_state(self, name: str, shape: tuple[int, ...] = ()) -> None:
@@ -63,13 +70,67 @@ class Metric:
         with torch.inference_mode(False):  # normal tensors, even if built during evaluate()
             setattr(self, name, torch.zeros(shape, dtype=self.dtype, device=self._device))
 
+    def add_variable(
+        self,
+        shape: tuple[int, ...] = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> NonTrainableVariable:
+        """A Keras 3 metric variable: a state with `assign`/`assign_add`/`value`/`numpy()`.
+
+        It is one of `state_tensors()` (saved with the training state, moved by `to()`,
+        zeroed by the default `reset_state`, summed across ranks like every other state).
+        """
+        if aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"Expected aggregation to be one of {sorted(_AGGREGATIONS)} in metric "
+                f"'{self.name}', received: aggregation={aggregation!r}"
+            )
+        if not hasattr(self, "_states"):
+            raise RuntimeError(
+                f"Expected super().__init__() to be called in {type(self).__name__}.__init__ "
+                "before add_variable, received: no Metric state"
+            )
+        shape = tuple(int(d) for d in shape)
+        torch_dtype = config.torch_dtype(dtype)
+        with torch.inference_mode(False):  # a normal tensor, even if built during evaluate()
+            init = initializers.get("zeros" if initializer is None else initializer)
+            value = torch.as_tensor(init(shape, dtype=torch_dtype)).to(torch_dtype)
+            variable = value.to(self._device).as_subclass(NonTrainableVariable)
+        key = f"_variable_{len(self._states)}_{name or 'variable'}"  # its name in saved states
+        self._states[key] = shape
+        self._aggregations[key] = aggregation
+        setattr(self, key, variable)
+        return variable
+
+    def add_weight(
+        self,
+        shape: tuple[int, ...] = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> NonTrainableVariable:
+        """Keras's alias of `add_variable` (sum aggregation; no initializer means zeros)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self) -> list[Tensor]:
+        """The metric's states (Keras's `metric.variables`): its variables and Lamina states."""
+        return self.state_tensors()
+
     def to(self, device: torch.device | str) -> Metric:
         """Move the states to `device` (the engine calls this once before training)."""
         device = torch.device(device)
         if device != self._device:
             with torch.inference_mode(False):
                 for n in self._states:
-                    setattr(self, n, getattr(self, n).to(device))
+                    state = getattr(self, n)
+                    if isinstance(state, VariableMethods):
+                        state.data = state.data.to(device)  # same object: user references hold
+                    else:
+                        setattr(self, n, state.to(device))
             self._device = device
         return self
 
