@@ -289,6 +289,7 @@ HARNESS = [
         (4, 4),
     ),
     (layers.Hashing, {"num_bins": 4, "output_mode": "count"}, (4, 3), (4, 4)),
+    (layers.HashedCrossing, {"num_bins": 6, "output_mode": "one_hot"}, [(4, 1), (4, 1)], (4, 6)),
 ]
 
 
@@ -296,7 +297,10 @@ HARNESS = [
 def test_encoding_layers_pass_the_harness(case):
     cls, kwargs, in_shape, out_shape = case
     rng = np.random.default_rng(0)
-    data = rng.integers(0, 5, size=in_shape) if cls is not layers.Discretization else None
+    if cls is layers.HashedCrossing:
+        data = [rng.integers(0, 5, size=s) for s in in_shape]
+    else:
+        data = rng.integers(0, 5, size=in_shape) if cls is not layers.Discretization else None
     run_layer_test(
         cls,
         kwargs,
