@@ -439,6 +439,10 @@ def test_pad_int_width_and_symmetric_mode_follow_numpy() -> None:
 def test_take_negative_index_without_axis_counts_from_the_flat_end() -> None:
     x = F(3, 4)
     np.testing.assert_array_equal(ops.take(x, [0, -1, -5]).numpy(), np.take(x, [0, -1, -5]))
+    flat = np.array([1, -1, -12])
+    np.testing.assert_array_equal(
+        ops.take_along_axis(x, flat, axis=None).numpy(), np.take_along_axis(x, flat, axis=None)
+    )
 
 
 def test_imag_vdot_and_repeat_accept_what_numpy_does() -> None:
@@ -449,6 +453,11 @@ def test_imag_vdot_and_repeat_accept_what_numpy_does() -> None:
         ops.repeat(x, [1, 0, 2], axis=1).numpy(), np.repeat(x, [1, 0, 2], axis=1)
     )
     np.testing.assert_array_equal(ops.meshgrid(I(2), I(3))[0].numpy().shape, (3, 2))
+    np.testing.assert_allclose(
+        ops.linspace(np.zeros(2), np.ones(2), 5, axis=1).numpy(),
+        np.linspace(np.zeros(2), np.ones(2), 5, axis=1),
+        rtol=1e-6,
+    )
 
 
 def test_ops_are_differentiable() -> None:
