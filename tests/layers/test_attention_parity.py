@@ -301,6 +301,11 @@ def test_symbolic_scores_shapes():
     assert tuple(out.shape) == (None, 4, 6) and tuple(scores.shape) == (None, 2, 4, 7)
     out, scores = layers.GroupQueryAttention(3, 4, 2)(q, v, return_attention_scores=True)
     assert tuple(out.shape) == (None, 4, 6) and tuple(scores.shape) == (None, 4, 4, 7)
+    q2, v2 = layers.Input((3, 4, 6)), layers.Input((3, 2, 6))
+    mha = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2))
+    out, scores = mha(q2, v2, return_attention_scores=True)
+    eager = mha(torch.zeros(1, 3, 4, 6), torch.zeros(1, 3, 2, 6), return_attention_scores=True)
+    assert tuple(scores.shape) == (None, *eager[1].shape[1:]) == (None, 2, 3, 4, 3, 2)
     out, scores = layers.Attention()([q, v], return_attention_scores=True)
     assert tuple(out.shape) == (None, 4, 6) and tuple(scores.shape) == (None, 4, 7)
 

@@ -254,8 +254,22 @@ class MultiHeadAttention(ProjectedAttention):
         if self.partial_output_shape:
             out = query_shape[:-1] + tuple(self.partial_output_shape)
         if value_shape is None and self._wants_scores():
-            return out, self._scores_shape(query_shape, self.num_heads)
+            return out, self._axes_scores_shape(query_shape)
         return out
+
+    def _axes_scores_shape(self, query_shape: tuple) -> tuple:
+        """The scores' shape: (<batch axes, heads>, <query steps>, <source steps>) over the
+        attention axes (Keras's symbolic shape assumes one axis and a square)."""
+        value_shape, key_shape, _ = self.__dict__["_call_shapes"]
+        source = key_shape if key_shape is not None else value_shape
+        q = (*query_shape[:-1], self.num_heads)
+        k = (*source[:-1], self.num_heads)
+        batch = [i for i in range(len(q)) if i not in self._axes]
+        return (
+            *(q[i] for i in batch),
+            *(q[i] for i in self._axes),
+            *(k[i] for i in self._axes),
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
