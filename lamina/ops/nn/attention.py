@@ -46,7 +46,10 @@ def dot_product_attention(
             f"query.shape={tuple(q.shape)}, key.shape={tuple(k.shape)}, value.shape={tuple(v.shape)}"
         )
     if bias is not None and mask is not None:
-        raise ValueError("Expected at most one of bias and mask, received both")
+        raise ValueError(
+            "Expected at most one of bias and mask, received: "
+            f"bias.shape={getattr(bias, 'shape', None)}, mask.shape={getattr(mask, 'shape', None)}"
+        )
     if flash_attention:
         raise ValueError(
             "Expected flash_attention=None or False (no flash kernel on this device), "

@@ -28,7 +28,10 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
     """`x1` where `condition` holds, else `x2`; with one argument, the indices where it holds
     stacked as a (ndim, count) int64 tensor."""
     if (x1 is None) != (x2 is None):
-        raise ValueError("Expected x1 and x2 both None or both given, received one of them")
+        raise ValueError(
+            "Expected x1 and x2 both None or both given, received: "
+            f"x1={'None' if x1 is None else 'a value'}, x2={'None' if x2 is None else 'a value'}"
+        )
     condition = as_tensor(condition).to(torch.bool)
     if x1 is None:
         return torch.stack(torch.where(condition), dim=0)
@@ -43,7 +46,10 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
             f"condlist={type(condlist).__name__}, choicelist={type(choicelist).__name__}"
         )
     if not condlist or not choicelist:
-        raise ValueError("Expected non-empty condlist and choicelist, received an empty one")
+        raise ValueError(
+            "Expected non-empty condlist and choicelist, received: "
+            f"len(condlist)={len(condlist)}, len(choicelist)={len(choicelist)}"
+        )
     out = as_tensor(default)
     for cond, choice in reversed(list(zip(condlist, choicelist))):
         out = torch.where(as_tensor(cond), as_tensor(choice), out)
