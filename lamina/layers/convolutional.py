@@ -97,8 +97,10 @@ def conv_output_length(
 class BaseConv(Layer):
     """Shared argument handling and weights of N-D convolutions (channels last).
 
-    The engine recognises a model with convolutions by this base class.
+    The engine recognises a model with convolutions by `_runs_convolutions`.
     """
+
+    _runs_convolutions = True  # the engine's jit_compile='auto' policy reads it
 
     rank = 2
 

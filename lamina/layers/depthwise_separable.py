@@ -35,6 +35,8 @@ from lamina.layers.spatial_nd import CONV, channels_first, channels_last, conv_n
 class _DepthwiseBase(Layer):
     """Arguments, depthwise kernel and output shape shared by depthwise and separable layers."""
 
+    _runs_convolutions = True  # the engine's jit_compile='auto' policy reads it
+
     rank = 2
     depthwise_name = "kernel"  # Keras's weight name: 'kernel' (depthwise) or 'depthwise_kernel'
 

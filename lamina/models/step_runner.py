@@ -17,7 +17,6 @@ import time
 import warnings
 from typing import Any
 
-from lamina.layers.convolutional import BaseConv
 from lamina.models.compile_history import CompileHistory
 from lamina.models.compile_policy import CompilePolicy, ModelFacts
 from lamina.models.compiled_custom_step import CompiledCustomStep, failure_reason
@@ -27,7 +26,10 @@ from lamina.utils.packing import pack_x_y_sample_weight
 
 
 def has_convolutions(model: Any) -> bool:
-    return any(isinstance(m, BaseConv) or is_torch_convolution(m) for m in model.modules())
+    """Whether the model convolves: a layer marked `_runs_convolutions` or a torch conv module."""
+    return any(
+        getattr(m, "_runs_convolutions", False) or is_torch_convolution(m) for m in model.modules()
+    )
 
 
 def model_facts(model: Any) -> ModelFacts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import lamina
 from lamina.models.compile_policy import CompilePolicy, ModelFacts
 
 
@@ -220,3 +221,19 @@ def test_the_same_lost_time_short_of_the_compile_waits():
     policy.plan(None)
     _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
     assert policy.decision == "auto"  # 9.985 s + 11 ms < 10 s
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: lamina.layers.DepthwiseConv2D(3), True),
+        (lambda: lamina.layers.SeparableConv1D(2, 3), True),
+        (lambda: lamina.layers.ConvLSTM2D(2, 3), True),
+        (lambda: lamina.layers.Conv3D(2, 3), True),
+        (lambda: lamina.layers.Dense(2), False),
+    ],
+)
+def test_every_convolution_layer_counts_as_convolutional(make, expected):
+    from lamina.models.step_runner import has_convolutions
+
+    assert has_convolutions(lamina.Sequential([make()])) is expected

@@ -33,6 +33,8 @@ from lamina.layers.spatial_nd import channels_first, channels_last, conv_nd
 class ConvLSTMCell(RecurrentCell):
     """State [h, c] of shape (batch, *output_spatial, filters); output h."""
 
+    _runs_convolutions = True  # the engine's jit_compile='auto' policy reads it
+
     gates = 4
 
     def __init__(
