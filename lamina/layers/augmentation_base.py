@@ -14,6 +14,7 @@ training=True (deterministic ones marked `_ALWAYS`, e.g. AutoContrast, always ap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ import torch
 from lamina import config
 from lamina.layers.base import Layer
 from lamina.random import SeedGenerator
+from lamina.random.seed_generator import global_rng_seeded
 
 
 def layer_error(layer: Layer, expected: str, **received: Any) -> ValueError:
@@ -67,6 +69,19 @@ def rescale(x: torch.Tensor, source: Any, target: Any) -> torch.Tensor:
     return unit * (float(target[1]) - float(target[0])) + float(target[0])
 
 
+def beta(shape: Any, alpha: Any, beta_: Any, seed: Any) -> torch.Tensor:
+    """Beta(alpha, beta_) draws equal to `lamina.random.beta`'s (and Keras's), sampled as
+    the first of two normalised Gamma draws: torch's Beta sampler is an autograd.Function
+    that train steps differentiated with torch.func cannot run."""
+    shape = tuple(shape)
+    a = torch.broadcast_to(torch.as_tensor(alpha, dtype=torch.float32), shape)
+    b = torch.broadcast_to(torch.as_tensor(beta_, dtype=torch.float32), shape)
+    concentration = torch.stack([a, b], dim=-1)
+    with global_rng_seeded(seed):
+        g = torch.distributions.Gamma(concentration, torch.ones_like(concentration)).sample()
+    return g[..., 0] / g.sum(dim=-1)
+
+
 def batch_size(images: torch.Tensor) -> int:
     return 1 if images.dim() == 3 else int(images.shape[0])
 
@@ -98,8 +113,27 @@ class ImageAugmentation(Layer):
         self.generator = SeedGenerator(seed)
 
     # ---------------------------------------------------------------- protocol
-    def _seed(self, seed: Any) -> Any:
-        return seed if seed is not None else self.generator
+    def _seeds(self, seed: Any = None) -> Callable[[], Any]:
+        """A source of seeds, one per random draw: from `seed` (a SeedGenerator, an int
+        used for every draw, or another source), else the layer's SeedGenerator. A
+        SeedGenerator gives the int Keras's torch backend derives from its state
+        (seed + counter) and advances out of place (train steps differentiate through
+        the layer with torch.func, which forbids in-place updates of captured tensors);
+        inside a compiled step draws use torch's global generator (None)."""
+        if callable(seed) and not isinstance(seed, SeedGenerator):
+            return seed
+        source = self.generator if seed is None else seed
+        if not isinstance(source, SeedGenerator):
+            return lambda: source
+
+        def next_seed() -> int | None:
+            if torch.compiler.is_compiling():
+                return None
+            state = source.state
+            source.state = state + torch.tensor([0, 1], dtype=state.dtype)
+            return int(state.sum()) & 0xFFFFFFFF
+
+        return next_seed
 
     def get_random_transformation(
         self, data: Any, training: bool = True, seed: Any = None

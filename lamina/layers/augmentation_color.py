@@ -70,7 +70,7 @@ class RandomColorDegeneration(_ColorLayer):
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
         n = batch_size(images)
-        return {"factor": _draw((n, 1, 1, 1), *self.factor, self._seed(seed), images)}
+        return {"factor": _draw((n, 1, 1, 1), *self.factor, self._seeds(seed)(), images)}
 
     def transform_images(self, images, transformation, training=True):
         if not training:
@@ -94,7 +94,7 @@ class RandomGrayscale(ImageAugmentation):
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
-        u = _draw((batch_size(images),), 0.0, 1.0, self._seed(seed), images)
+        u = _draw((batch_size(images),), 0.0, 1.0, self._seeds(seed)(), images)
         return (u < self.factor).view(-1, 1, 1, 1)
 
     def transform_images(self, images, transformation, training=True):
@@ -116,9 +116,9 @@ class RandomHue(_ColorLayer):
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        sign = torch.where(_draw((n,), 0.0, 1.0, s, images) > 0.5, -1.0, 1.0)
-        return {"factor": sign * _draw((n,), *self.factor, s, images) * 0.5}
+        n, s = batch_size(images), self._seeds(seed)
+        sign = torch.where(_draw((n,), 0.0, 1.0, s(), images) > 0.5, -1.0, 1.0)
+        return {"factor": sign * _draw((n,), *self.factor, s(), images) * 0.5}
 
     def transform_images(self, images, transformation, training=True):
         if not training:
@@ -143,7 +143,7 @@ class RandomSaturation(_ColorLayer):
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
-        u = _draw((batch_size(images),), *self.factor, self._seed(seed), images)
+        u = _draw((batch_size(images),), *self.factor, self._seeds(seed)(), images)
         return {"factor": u / (1 - u + config.epsilon())}
 
     def transform_images(self, images, transformation, training=True):
@@ -177,9 +177,9 @@ class RandomInvert(_ColorLayer):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        probability = _draw((n,), *self.factor, s, images)
-        threshold = _draw((n,), 0.0, 1.0, s, images)
+        n, s = batch_size(images), self._seeds(seed)
+        probability = _draw((n,), *self.factor, s(), images)
+        threshold = _draw((n,), 0.0, 1.0, s(), images)
         return {"apply_inversion": threshold < probability}
 
     def transform_images(self, images, transformation, training=True):
@@ -253,12 +253,12 @@ class RandomColorJitter(ImageAugmentation):
     def transform_images(self, images, transformation, training=True):
         if not training:
             return images
-        n, gen = batch_size(images), self.generator
+        n, gen = batch_size(images), self._seeds(None)
         if self._brightness is not None:
-            delta = _draw((n, 1, 1, 1), *self._brightness, gen, images)
+            delta = _draw((n, 1, 1, 1), *self._brightness, gen(), images)
             images = adjust_brightness(images, delta * (self._vr[1] - self._vr[0]), self._vr)
         if self._contrast is not None:
-            c = _draw((n, 1, 1, 1), 1.0 - self._contrast[0], 1.0 + self._contrast[1], gen, images)
+            c = _draw((n, 1, 1, 1), 1.0 - self._contrast[0], 1.0 + self._contrast[1], gen(), images)
             images = adjust_contrast(images, c, self._vr, self.data_format == "channels_first")
         for layer in (self._saturation, self._hue):
             if layer is not None:

@@ -20,7 +20,6 @@ from lamina.layers.augmentation_base import (
     layer_error,
 )
 from lamina.ops import image as image_ops
-from lamina.random.seed_generator import SeedGenerator, torch_generator
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -92,10 +91,10 @@ class RandomShear(_Geometric):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        sign = torch.where(random.uniform((n, 1), 0, 1, seed=s) > 0.5, -1.0, 1.0)
-        shear_y = random.uniform((n, 1), *self.y_factor, seed=s)
-        shear_x = random.uniform((n, 1), *self.x_factor, seed=s)
+        n, s = batch_size(images), self._seeds(seed)
+        sign = torch.where(random.uniform((n, 1), 0, 1, seed=s()) > 0.5, -1.0, 1.0)
+        shear_y = random.uniform((n, 1), *self.y_factor, seed=s())
+        shear_x = random.uniform((n, 1), *self.x_factor, seed=s())
         return {"shear_factor": (torch.cat([shear_x, shear_y], 1) * sign).to(images.device)}
 
     def _warp(self, images, transformation, interpolation):
@@ -144,11 +143,11 @@ class RandomPerspective(_Geometric):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
+        n, s = batch_size(images), self._seeds(seed)
         height, width = self._hw(images)
-        probability = random.uniform((n,), *self.factor, seed=s)
-        apply = random.uniform((n,), 0.0, 1.0, seed=s) < probability
-        moves = random.uniform((n, 4, 2), -0.5 * self.scale, 0.5 * self.scale, seed=s)
+        probability = random.uniform((n,), *self.factor, seed=s())
+        apply = random.uniform((n,), 0.0, 1.0, seed=s()) < probability
+        moves = random.uniform((n, 4, 2), -0.5 * self.scale, 0.5 * self.scale, seed=s())
         corners = [[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]]
         start = torch.tensor([corners], dtype=torch.float32).repeat(n, 1, 1)
         dev = images.device
@@ -209,22 +208,23 @@ class RandomElasticTransform(_Geometric):
         if not training or self.scale[1] == 0 or self.factor[1] == 0:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        probability = random.uniform((n,), *self.factor, seed=s)
-        apply = random.uniform((n,), 0.0, 1.0, seed=s) < probability
-        distortion = random.uniform((), *self.scale, seed=s)
+        n, s = batch_size(images), self._seeds(seed)
+        probability = random.uniform((n,), *self.factor, seed=s())
+        apply = random.uniform((n,), 0.0, 1.0, seed=s()) < probability
+        draw = s()
+        distortion = random.uniform((), *self.scale, seed=draw)
         return {
             "apply_transform": apply.to(images.device),
             "distortion_factor": distortion,
-            "seed": s,
+            # the displacement noise's seed (Keras's torch backend uses the global generator)
+            "seed": None if draw is None else draw ^ 0x5EED,
         }
 
     def _warp(self, images, transformation, interpolation):
         height, width = self._hw(images)
         d = float(transformation["distortion_factor"])
         alpha, sigma = max(height, width) * 0.1 * d, min(height, width) * 0.05 * d
-        seed = transformation.get("seed")
-        generator = torch_generator(seed) if isinstance(seed, (int, SeedGenerator)) else seed
+        generator = transformation.get("seed")
         out = image_ops.elastic_transform(
             images,
             alpha,

@@ -21,7 +21,7 @@ from lamina.layers.augmentation import (
     RandomRotation,
     RandomTranslation,
 )
-from lamina.layers.augmentation_base import ImageAugmentation, factor_range, layer_error
+from lamina.layers.augmentation_base import ImageAugmentation, beta, factor_range, layer_error
 from lamina.layers.augmentation_color import RandomColorDegeneration
 from lamina.layers.augmentation_geometry import RandomShear
 from lamina.layers.augmentation_histogram import Equalization
@@ -106,7 +106,7 @@ class RandAugment(_Policy):
         if not training:
             return images
         x = self._nhwc(images)
-        picks = random.randint((self.num_ops,), 0, len(self._names), seed=self.generator)
+        picks = random.randint((self.num_ops,), 0, len(self._names), seed=self._seeds(None)())
         for index in picks.tolist():
             x = self._apply(int(index), x)
         return self._from_nhwc(x)
@@ -158,12 +158,12 @@ class AugMix(_Policy):
         if not training:
             return images
         x = self._nhwc(images)
-        gen = self.generator
-        gammas = random.gamma((self.num_chains,), self.alpha, seed=gen)
+        gen = self._seeds(None)
+        gammas = random.gamma((self.num_chains,), self.alpha, seed=gen())
         chain_weights = (gammas / gammas.sum()).to(x.device, x.dtype)
-        keep = random.beta((), self.alpha, self.alpha, seed=gen).to(x.device, x.dtype)
+        keep = beta((), self.alpha, self.alpha, seed=gen()).to(x.device, x.dtype)
         steps = random.randint(
-            (self.num_chains, self.chain_depth), 0, len(self._names) + 1, seed=gen
+            (self.num_chains, self.chain_depth), 0, len(self._names) + 1, seed=gen()
         )
         mixed = torch.zeros_like(x)
         for chain in range(self.num_chains):

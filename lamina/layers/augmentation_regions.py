@@ -13,6 +13,7 @@ from lamina import random, registry
 from lamina.layers.augmentation_base import (
     ImageAugmentation,
     batch_size,
+    beta,
     factor_range,
     is_number,
     layer_error,
@@ -30,7 +31,7 @@ def _box_masks(
     bounds = []
     for length, ratio in ((width, scale[:, 0]), (height, scale[:, 1])):
         size = ratio * length
-        start = random.uniform((n,), 0, 1, seed=seed) * (length - size)
+        start = random.uniform((n,), 0, 1, seed=seed()) * (length - size)
         bounds.append((start, start + size))
     (x0, x1), (y0, y1) = bounds
     ys = torch.arange(height, dtype=torch.float32).view(1, height, 1)
@@ -42,8 +43,8 @@ def _box_masks(
 
 
 def _probability_gate(n: int, factor: tuple[float, float], seed: Any) -> torch.Tensor:
-    probability = random.uniform((n,), *factor, seed=seed)
-    return random.uniform((n,), 0.0, 1.0, seed=seed) < probability
+    probability = random.uniform((n,), *factor, seed=seed())
+    return random.uniform((n,), 0.0, 1.0, seed=seed()) < probability
 
 
 @registry.register("layer", "RandomErasing")
@@ -76,12 +77,12 @@ class RandomErasing(ImageAugmentation):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        scale = torch.sqrt(random.uniform((n, 2), *self.scale, seed=s))
+        n, s = batch_size(images), self._seeds(seed)
+        scale = torch.sqrt(random.uniform((n, 2), *self.scale, seed=s()))
         masks = _box_masks(self, images, scale, s)[0]
         apply = _probability_gate(n, self.factor, s)
         if self.fill_value is None:
-            fill = random.normal(tuple(images.shape), seed=s) * self.value_range[1]
+            fill = random.normal(tuple(images.shape), seed=s()) * self.value_range[1]
         else:
             fill = torch.as_tensor(self.fill_value, dtype=torch.float32)
             if fill.dim() == 1 and self.data_format == "channels_first":
@@ -140,16 +141,16 @@ class RandomGaussianBlur(ImageAugmentation):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
+        n, s = batch_size(images), self._seeds(seed)
         apply = _probability_gate(n, self.factor, s)
-        sigma = random.uniform((2,), *self.sigma, seed=s) + 1e-6
+        sigma = random.uniform((2,), *self.sigma, seed=s()) + 1e-6
         return {"should_apply_blur": apply.to(images.device), "blur_factor": sigma}
 
     def transform_images(self, images, transformation, training=True):
         images = images.to(self._dtype)
         if not training or transformation is None:
             return images
-        sigma = [float(v) for v in transformation["blur_factor"]]
+        sigma = tuple(transformation["blur_factor"].to(images.device).unbind(0))
         blurred = image_ops.gaussian_blur(images, self.kernel_size, sigma, self.data_format)
         apply = transformation["should_apply_blur"].view(-1, 1, 1, 1)
         return torch.where(apply, blurred, images).clamp(*sorted(self.value_range))
@@ -191,14 +192,14 @@ class CutMix(ImageAugmentation):
         if not training:
             return None
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
+        n, s = batch_size(images), self._seeds(seed)
         height, width = self._hw(images)
-        alpha = random.uniform((), *self.factor, seed=s) + 1e-6
-        weight = random.beta((n,), alpha, alpha, seed=s)
+        alpha = random.uniform((), *self.factor, seed=s()) + 1e-6
+        weight = beta((n,), alpha, alpha, seed=s())
         ratio = torch.sqrt(1.0 - weight)
         masks, x0, x1, y0, y1 = _box_masks(self, images, torch.stack([ratio, ratio], 1), s)
         weight = 1.0 - (x1 - x0) * (y1 - y0) / (width * height)
-        order = random.shuffle(torch.arange(n, dtype=torch.int32), seed=s)
+        order = random.shuffle(torch.arange(n, dtype=torch.int32), seed=s())
         return {
             "permutation_order": order.to(images.device),
             "batch_masks": masks,
@@ -238,9 +239,9 @@ class MixUp(ImageAugmentation):
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
-        n, s = batch_size(images), self._seed(seed)
-        order = random.shuffle(torch.arange(n, dtype=torch.int64), seed=s)
-        weight = random.beta((n,), self.alpha, self.alpha, seed=s)
+        n, s = batch_size(images), self._seeds(seed)
+        order = random.shuffle(torch.arange(n, dtype=torch.int64), seed=s())
+        weight = beta((n,), self.alpha, self.alpha, seed=s())
         return {
             "mix_weight": weight.to(images.device),
             "permutation_order": order.to(images.device),

@@ -46,7 +46,7 @@ class RandomPosterization(ImageAugmentation):
         n = batch_size(images)
         low, high = self.factor
         if low != high:
-            bits = random.randint((n,), low, high, dtype="uint8", seed=self._seed(seed))
+            bits = random.randint((n,), low, high, dtype="uint8", seed=self._seeds(seed)())
         else:
             bits = torch.full((n,), int(low), dtype=torch.uint8)
         return {"shift_factor": (8 - bits).to(images.device)}
@@ -91,7 +91,7 @@ class RandomSharpness(ImageAugmentation):
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None):
         images = data["images"] if isinstance(data, dict) else data
-        u = random.uniform((batch_size(images),), *self.factor, seed=self._seed(seed))
+        u = random.uniform((batch_size(images),), *self.factor, seed=self._seeds(seed)())
         return {"factor": u.to(images.device)}
 
     def transform_images(self, images, transformation, training=True):
@@ -153,10 +153,12 @@ class Solarization(ImageAugmentation):
             return None
         images = data["images"] if isinstance(data, dict) else data
         shape = (images.shape[0], 1, 1, 1) if images.dim() == 4 else (1, 1, 1)
-        s = self._seed(seed)
-        add = random.uniform(shape, self.addition_factor[0], self.addition_factor[1] * 255, seed=s)
+        s = self._seeds(seed)
+        add = random.uniform(
+            shape, self.addition_factor[0], self.addition_factor[1] * 255, seed=s()
+        )
         thr = random.uniform(
-            shape, self.threshold_factor[0], self.threshold_factor[1] * 255, seed=s
+            shape, self.threshold_factor[0], self.threshold_factor[1] * 255, seed=s()
         )
         return {"additions": add.to(images.device), "thresholds": thr.to(images.device)}
 
