@@ -86,7 +86,14 @@ class OptimizerMap(MutableMapping):
 
     def __call__(self, variable: Any) -> Optimizer:
         """The optimizer of `variable`, looked up by its path."""
-        return self[path_of(variable)]
+        path = path_of(variable)
+        if not path and self._optimizer_map:
+            raise ValueError(
+                f"OptimizerMap expected variables with a Keras path, received: a weight of shape "
+                f"{tuple(getattr(variable, 'shape', ()))} without one. Call "
+                "lamina.optimizers.tag_paths(model) once the model is built."
+            )
+        return self[path]
 
     def get_config(self) -> dict[str, Any]:
         return {
