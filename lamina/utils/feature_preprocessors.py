@@ -2,9 +2,10 @@
 and hash, each adapted from data with NumPy and applied with torch.
 
 Categorical steps return int64 indices of shape (batch, 1); `encode` one-hots them
-afterwards, as Keras's FeatureSpace encodes its lookups' integer outputs. Hashing uses
-CRC-32 of the value's text (stable across runs and platforms), not TensorFlow's
-FarmHash, so hashed bins differ from Keras's.
+afterwards, as Keras's FeatureSpace encodes its lookups' integer outputs. Hashed features
+and crosses run Lamina's `Hashing` and `HashedCrossing` layers (TensorFlow's FarmHash, so
+the bins are Keras's); discretization adapts with the `Discretization` layer's quantiles.
+Only a lookup with several OOV indices spreads unknown values by CRC-32 (Keras: FarmHash).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from lamina.layers import Discretization, HashedCrossing, Hashing
 
 
 def column(values: Any) -> np.ndarray:
@@ -105,9 +108,10 @@ class Discretize(Preprocessor):
         self.depth = num_bins if bin_boundaries is None else len(self.bin_boundaries) + 1
 
     def adapt(self, values):
-        if self.bin_boundaries is None:  # equal-frequency bins from the data's quantiles
-            cuts = np.linspace(0, 1, self.num_bins + 1)[1:-1]
-            self.bin_boundaries = [float(q) for q in np.quantile(values.astype(np.float64), cuts)]
+        if self.bin_boundaries is None:  # equal-frequency bins: Keras's approximate quantiles
+            layer = Discretization(num_bins=self.num_bins)
+            layer.adapt(values.astype(np.float32))
+            self.bin_boundaries = [float(b) for b in layer.bin_boundaries]
 
     def __call__(self, values):
         if self.bin_boundaries is None:
@@ -162,26 +166,25 @@ class Lookup(Preprocessor):
 
 
 class Hash(Preprocessor):
-    """`stable_hash(value) % num_bins`."""
+    """The `Hashing` layer's bin of each value (FarmHash64 of its text, modulo num_bins)."""
 
     categorical = True
 
     def __init__(self, num_bins: int):
         self.num_bins = self.depth = num_bins
+        self._layer = Hashing(num_bins=num_bins)
 
     def __call__(self, values):
-        out = [stable_hash(v) % self.num_bins for v in column(values).tolist()]
-        return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+        return torch.as_tensor(self._layer(column(values))).to(torch.int64).reshape(-1, 1)
 
     def get_config(self):
         return {"num_bins": self.num_bins}
 
 
 def cross(indices: list[torch.Tensor], num_bins: int) -> torch.Tensor:
-    """The hashed cross of several features' indices: one bin per combination of values."""
-    rows = torch.cat(indices, dim=1).tolist()
-    out = [stable_hash("_X_".join(str(v) for v in row)) % num_bins for row in rows]
-    return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+    """The `HashedCrossing` bin of several features' indices (one per combination)."""
+    crossed = HashedCrossing(num_bins=num_bins)(tuple(i.reshape(-1) for i in indices))
+    return torch.as_tensor(crossed).to(torch.int64).reshape(-1, 1)
 
 
 def encode(indices: torch.Tensor, depth: int, output_mode: str) -> torch.Tensor:

@@ -395,7 +395,13 @@ def check_feature_space():
     np.testing.assert_array_equal(
         parts["city"].argmax(1).numpy(), [1 + vocab.index(c) for c in data["city"]]
     )
-    edges = np.quantile(data["price"], [0.25, 0.5, 0.75])
+    # Keras's Discretization adapts approximate quantiles (Lamina's layer computes them the
+    # same way); they sit within its epsilon=0.01 of the exact ones.
+    edges = np.asarray(space.features["price"].preprocessor.bin_boundaries)
+    exact = np.quantile(data["price"], [0.25, 0.5, 0.75])
+    ranks = np.searchsorted(np.sort(data["price"]), edges) / len(data["price"])
+    np.testing.assert_allclose(ranks, [0.25, 0.5, 0.75], atol=0.02)
+    assert np.all(np.abs(edges - exact) < 10)
     np.testing.assert_array_equal(
         parts["price"].argmax(1).numpy(), np.searchsorted(edges, data["price"], side="right")
     )
@@ -405,6 +411,17 @@ def check_feature_space():
         parts["rooms"].argmax(1).numpy(), [rooms_vocab.index(r) for r in data["rooms"]]
     )
     assert torch.all(parts["tag"].sum(1) == 1) and torch.all(parts["city_X_rooms"].sum(1) == 1)
+    # hashed features and crosses are the Hashing/HashedCrossing layers' bins (Keras's FarmHash)
+    np.testing.assert_array_equal(
+        parts["tag"].argmax(1).numpy(),
+        lamina.layers.Hashing(num_bins=5)(data["tag"]).numpy().reshape(-1),
+    )
+    city_index = parts["city"].argmax(1)
+    rooms_index = parts["rooms"].argmax(1)
+    crossed = lamina.layers.HashedCrossing(num_bins=16)((city_index, rooms_index))
+    np.testing.assert_array_equal(
+        parts["city_X_rooms"].argmax(1).numpy(), np.asarray(crossed).reshape(-1)
+    )
     same = [(c, r) for c, r in zip(data["city"], data["rooms"])]
     bins = parts["city_X_rooms"].argmax(1).tolist()
     assert len({bins[i] for i in range(200) if same[i] == same[0]}) == 1
