@@ -86,7 +86,9 @@ def ldexp(x1: Any, x2: Any) -> torch.Tensor:
     a, b = _pair(x1, x2)
     if name_of(b) not in INT_TYPES:
         raise TypeError(f"Expected an integer exponent, received: x2.dtype={name_of(b)}")
-    return cast(torch.ldexp(a, b), result_type(a.dtype, b.dtype, float))
+    dtype = result_type(a.dtype, b.dtype, float)
+    a = a.expand(torch.broadcast_shapes(a.shape, b.shape))  # torch resizes a 0-d x1 otherwise
+    return cast(torch.ldexp(a, b), dtype)
 
 
 def left_shift(x: Any, y: Any) -> torch.Tensor:
