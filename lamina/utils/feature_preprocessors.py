@@ -4,20 +4,18 @@ and hash, each adapted from data with NumPy and applied with torch.
 Categorical steps return int64 indices of shape (batch, 1); `encode` one-hots them
 afterwards, as Keras's FeatureSpace encodes its lookups' integer outputs. Hashed features
 and crosses run Lamina's `Hashing` and `HashedCrossing` layers (TensorFlow's FarmHash, so
-the bins are Keras's); discretization adapts with the `Discretization` layer's quantiles.
-Only a lookup with several OOV indices spreads unknown values by CRC-32 (Keras: FarmHash).
+the bins are Keras's); discretization adapts with the `Discretization` layer's quantiles;
+vocabularies are the `StringLookup` / `IntegerLookup` layers'.
 """
 
 from __future__ import annotations
 
-import collections
-import zlib
 from typing import Any
 
 import numpy as np
 import torch
 
-from lamina.layers import Discretization, HashedCrossing, Hashing
+from lamina.layers import Discretization, HashedCrossing, Hashing, IntegerLookup, StringLookup
 
 
 def column(values: Any) -> np.ndarray:
@@ -28,17 +26,6 @@ def column(values: Any) -> np.ndarray:
     if array.dtype.kind == "S":
         array = array.astype(str)
     return array.reshape(-1)
-
-
-def stable_hash(value: Any) -> int:
-    """CRC-32 of a value's text: the same bin for the same value in every process."""
-    if isinstance(value, bytes):
-        text = value
-    else:
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        text = str(value).encode("utf-8")
-    return zlib.crc32(text)
 
 
 class Preprocessor:
@@ -125,41 +112,39 @@ class Discretize(Preprocessor):
 
 
 class Lookup(Preprocessor):
-    """Vocabulary index: OOV values hash to [0, num_oov_indices), the adapted vocabulary
-    (most frequent first, then by value; at most `max_tokens` entries with the OOV ones)
-    follows."""
+    """Vocabulary index through the `StringLookup` / `IntegerLookup` layer: OOV indices
+    first, then the adapted vocabulary, most frequent first (Keras's order)."""
 
     categorical = True
 
     def __init__(
         self, max_tokens: int | None = None, num_oov_indices: int = 1, kind: str = "string"
     ):
+        if kind not in ("string", "int"):
+            raise ValueError(f"Expected kind 'string' or 'int', received: kind={kind!r}")
         self.max_tokens, self.num_oov_indices, self.kind = max_tokens, num_oov_indices, kind
-        self.vocabulary: list[Any] | None = None
-
-    def _key(self, value: Any) -> Any:
-        return str(value) if self.kind == "string" else int(value)
+        layer_cls = StringLookup if kind == "string" else IntegerLookup
+        self._layer = layer_cls(max_tokens=max_tokens, num_oov_indices=num_oov_indices)
+        self._adapted = False
 
     def adapt(self, values):
-        counts = collections.Counter(self._key(v) for v in values.tolist())
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        keep = None if self.max_tokens is None else max(0, self.max_tokens - self.num_oov_indices)
-        self.vocabulary = [token for token, _ in ranked[:keep]]
+        self._layer.adapt(values.astype(str) if self.kind == "string" else values.astype(np.int64))
+        self._adapted = True
+
+    @property
+    def vocabulary(self) -> list[Any] | None:
+        return self._layer.get_vocabulary() if self._adapted else None
 
     @property
     def depth(self) -> int:  # type: ignore[override]
-        return self.num_oov_indices + len(self.vocabulary or [])
+        return int(self._layer.vocabulary_size())
 
     def __call__(self, values):
-        if self.vocabulary is None:
+        if not self._adapted:
             raise ValueError("Expected adapt() before use, received: an unadapted lookup")
-        index = {token: i + self.num_oov_indices for i, token in enumerate(self.vocabulary)}
-        oov = max(self.num_oov_indices, 1)
-        out = [
-            index.get(self._key(v), stable_hash(self._key(v)) % oov)
-            for v in column(values).tolist()
-        ]
-        return torch.tensor(out, dtype=torch.int64).reshape(-1, 1)
+        values = column(values)
+        values = values.astype(str) if self.kind == "string" else values.astype(np.int64)
+        return torch.as_tensor(self._layer(values)).to(torch.int64).reshape(-1, 1)
 
     def get_config(self):
         return {"max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices}
