@@ -103,12 +103,18 @@ def softsign(x: torch.Tensor) -> torch.Tensor:
 
 
 @_register("softmax")
-def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+def softmax(x: torch.Tensor, axis: Any = -1) -> torch.Tensor:
+    """exp(x) / sum(exp(x)) along `axis` (an int, or a tuple of axes normalized together)."""
+    if not isinstance(axis, int):
+        return nn_ops.softmax(x, axis=axis)
     return torch.softmax(_t(x), dim=axis)
 
 
 @_register("log_softmax")
-def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+def log_softmax(x: torch.Tensor, axis: Any = -1) -> torch.Tensor:
+    """x - logsumexp(x) along `axis` (an int, or a tuple of axes)."""
+    if not isinstance(axis, int):
+        return nn_ops.log_softmax(x, axis=axis)
     return torch.log_softmax(_t(x), dim=axis)
 
 

@@ -35,8 +35,8 @@ EXTRA: dict[str, list[Any]] = {
     "hard_shrink": [((X2,), {"threshold": 1.5})],
     "soft_shrink": [((X2,), {"threshold": 1.5})],
     "leaky_relu": [((X2,), {"negative_slope": 0.05})],
-    "log_softmax": [((X3,), {"axis": 1})],
-    "softmax": [((X3,), {"axis": 0})],
+    "log_softmax": [((X3,), {"axis": 1}), ((X3,), {"axis": (0, 2)})],
+    "softmax": [((X3,), {"axis": 0}), ((X3,), {"axis": (1, 2)})],
     "sparsemax": [((X3,), {"axis": 1})],
     "squareplus": [((X2,), {"b": 1})],
     "relu": [
