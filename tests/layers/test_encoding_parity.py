@@ -222,6 +222,8 @@ def _check_hashing() -> None:
     count = layers.Hashing(num_bins=3, output_mode="count")([["A", "C"], ["E", "E"]])
     np.testing.assert_array_equal(count.numpy(), [[0, 2, 0], [0, 0, 2]])
     assert layers.Hashing(num_bins=3).compute_output_shape((None, 1)) == (None, 1)
+    symbolic = layers.Hashing(num_bins=3)(layers.Input((1,), dtype="string"))
+    assert (tuple(symbolic.shape), symbolic.dtype) == ((None, 1), "int64")
     assert layers.Hashing(3, output_mode="one_hot").compute_output_shape((None, 1)) == (None, 3)
     for data, value in FINGERPRINT_VECTORS:
         assert fingerprint64(data) == value, data

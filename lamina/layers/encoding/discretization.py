@@ -120,6 +120,12 @@ class Discretization(Layer):
         dtype = torch.int32 if self.output_mode == "int" else self._dtype
         return encode(ids, self.output_mode, len(self.bin_boundaries) + 1, dtype)
 
+    def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
+        """Symbolic outputs carry the dtype the call returns (int32 ids, or float encodings)."""
+        outputs = super()._call_symbolic_typed(inputs, args, kwargs)
+        outputs.dtype = "int32" if self.output_mode == "int" else dtype_name(self._dtype)
+        return outputs
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         input_shape = tuple(input_shape)
         if self.output_mode == "int":

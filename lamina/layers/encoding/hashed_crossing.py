@@ -100,6 +100,12 @@ class HashedCrossing(HostStringLayer):
         out = torch.from_numpy(ids.reshape(shape)).to(devices[0])
         return encode(out, self.output_mode, self.num_bins, self._dtype)
 
+    def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
+        """Symbolic outputs carry the dtype the call returns (int64 ids, or float one-hots)."""
+        outputs = super()._call_symbolic_typed(inputs, args, kwargs)
+        outputs.dtype = dtype_name(self._dtype)
+        return outputs
+
     def compute_output_shape(self, input_shape: Any) -> tuple:
         first = tuple(input_shape[0])
         if self.output_mode == "int":

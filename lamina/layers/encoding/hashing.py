@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from lamina import registry
+from lamina.layers.dtypes import dtype_name
 from lamina.layers.encoding.categorical import encode
 from lamina.layers.encoding.fingerprints import fingerprint64, siphash24
 from lamina.layers.text.host_input import HostStringLayer
@@ -126,6 +127,12 @@ class Hashing(HostStringLayer):
             values = values.reshape(values.shape[:-1])
         ids = torch.from_numpy(self.hash_values(values)).to(device)
         return encode(ids, self.output_mode, self.num_bins, self._dtype)
+
+    def _call_symbolic_typed(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
+        """Symbolic outputs carry the dtype the call returns (int64 ids, or the float encodings)."""
+        outputs = super()._call_symbolic_typed(inputs, args, kwargs)
+        outputs.dtype = dtype_name(self._dtype)
+        return outputs
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         input_shape = tuple(input_shape)
