@@ -283,10 +283,17 @@ class _Pipe(layers.Pipeline):
         return super().from_config(config, custom_objects)
 
 
+class _SpectralDense(layers.SpectralNormalization):
+    """SpectralNormalization of a fresh Dense(3) per instance (the harness makes several)."""
+
+    def __init__(self, layer=None, **kwargs):
+        super().__init__(layer or layers.Dense(3, dtype=kwargs.get("dtype")), **kwargs)
+
+
 HARNESS = [
     (
-        layers.SpectralNormalization,
-        {"layer": {"class_name": "Dense", "config": {"units": 3}}},
+        _SpectralDense,
+        {},
         (4, 5),
         (4, 3),
         5 * 3 + 3 + 3,
@@ -300,14 +307,6 @@ HARNESS = [
 @pytest.mark.parametrize("case", HARNESS, ids=[c[0].__name__ for c in HARNESS])
 def test_misc_layers_pass_the_harness(case):
     cls, kwargs, in_shape, out_shape, params = case
-    if cls is layers.SpectralNormalization:
-        entry = kwargs["layer"]
-
-        def cls(layer=None, **kw):  # a fresh wrapped Dense per layer the harness makes
-            return layers.SpectralNormalization.from_config({"layer": entry, **kw})
-
-        cls.from_config = layers.SpectralNormalization.from_config  # type: ignore[attr-defined]
-        kwargs = {}
     data = None
     if in_shape is None:
         data = np.random.default_rng(0).integers(0, 6, size=(2, 4))
@@ -321,6 +320,6 @@ def test_misc_layers_pass_the_harness(case):
         expected_num_params=params,
         expected_num_non_trainable_params=3 if params == 21 else 0,
         compiled_fit=False,
-        run_gradcheck=data is None and params != 21,
+        run_gradcheck=data is None,
         random_weights=True,
     )
