@@ -212,6 +212,12 @@ class ImageAugmentation(Layer):
     def _from_nhwc(self, images: torch.Tensor) -> torch.Tensor:
         return images.permute(0, 3, 1, 2) if self.data_format == "channels_first" else images
 
+    def _hw_of(self, shape: Any) -> tuple[int, int]:
+        """(height, width) from an images shape in the layer's data format."""
+        if self.data_format == "channels_first":
+            return int(shape[-2]), int(shape[-1])
+        return int(shape[-3]), int(shape[-2])
+
     def _hw(self, images: torch.Tensor) -> tuple[int, int]:
         if self.data_format == "channels_first":
             return int(images.shape[-2]), int(images.shape[-1])

@@ -1,8 +1,9 @@
 """Keras 3's geometric augmentations beyond the affine basics: RandomShear,
 RandomPerspective and RandomElasticTransform, on `lamina.ops.image`'s exact samplers.
 
-Segmentation masks follow their images with nearest-neighbour sampling. Bounding boxes
-are not transformed yet (passing them raises NotImplementedError in training).
+Segmentation masks follow their images with nearest-neighbour sampling. RandomShear and
+RandomPerspective move bounding boxes as Keras does (the box around the moved corners,
+clipped to the image); RandomElasticTransform, like Keras, does not take boxes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from lamina.layers.augmentation_base import (
     is_number,
     layer_error,
 )
+from lamina.layers.augmentation_boxes import clip_to_image_size, convert_format
 from lamina.ops import image as image_ops
+from lamina.ops.image.sampling import compute_homography_matrix
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -95,7 +98,27 @@ class RandomShear(_Geometric):
         sign = torch.where(random.uniform((n, 1), 0, 1, seed=s()) > 0.5, -1.0, 1.0)
         shear_y = random.uniform((n, 1), *self.y_factor, seed=s())
         shear_x = random.uniform((n, 1), *self.x_factor, seed=s())
-        return {"shear_factor": (torch.cat([shear_x, shear_y], 1) * sign).to(images.device)}
+        factor = (torch.cat([shear_x, shear_y], 1) * sign).to(images.device)
+        return {"shear_factor": factor, "input_shape": tuple(images.shape)}
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Shear the boxes' corners as Keras does (in relative coordinates), then clip."""
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._hw_of(transformation["input_shape"])
+        fmt = self.bounding_box_format
+        rel = convert_format(bounding_boxes, fmt, "rel_xyxy", height, width)
+        f = transformation["shear_factor"].to(rel["boxes"])
+        sx, sy = f[:, 0:1], f[:, 1:2]
+        x1, y1, x2, y2 = rel["boxes"].unbind(-1)
+        x1 = torch.where(sx < 0, x1 - sx * y1, x1 - sx * y2)
+        x2 = torch.where(sx < 0, x2 - sx * y2, x2 - sx * y1)
+        y1 = torch.where(sy > 0, y1 - sy * x2, y1 - sy * x1)
+        y2 = torch.where(sy > 0, y2 - sy * x1, y2 - sy * x2)
+        rel = clip_to_image_size(
+            {**rel, "boxes": torch.stack([x1, y1, x2, y2], -1)}, height, width, "rel_xyxy"
+        )
+        return convert_format(rel, "rel_xyxy", fmt, height, width)
 
     def _warp(self, images, transformation, interpolation):
         f = transformation["shear_factor"].to(images.dtype)
@@ -155,7 +178,35 @@ class RandomPerspective(_Geometric):
             "apply_perspective": apply.to(dev),
             "start_points": start.to(dev),
             "end_points": (start + start * moves).to(dev),
+            "input_shape": tuple(images.shape),
         }
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """The box around each box's four corners mapped by the homography, then clipped."""
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._hw_of(transformation["input_shape"])
+        fmt = self.bounding_box_format
+        xyxy = convert_format(bounding_boxes, fmt, "xyxy", height, width)
+        boxes = xyxy["boxes"]
+        coeffs = compute_homography_matrix(
+            transformation["start_points"], transformation["end_points"]
+        ).to(boxes)
+        matrix = torch.cat([coeffs, torch.ones_like(coeffs[:, :1])], 1).view(-1, 3, 3)
+        inverse = torch.linalg.inv(matrix)
+        x0, y0, x1, y1 = boxes.unbind(-1)
+        xs, ys = [], []
+        for x, y in ((x0, y0), (x1, y1), (x0, y1), (x1, y0)):
+            points = torch.stack([x, y, torch.ones_like(x)], 1)  # (B, 3, N)
+            mapped = inverse @ points
+            xs.append(mapped[:, 0] / mapped[:, 2])
+            ys.append(mapped[:, 1] / mapped[:, 2])
+        xs, ys = torch.stack(xs, -1), torch.stack(ys, -1)
+        moved = torch.stack([xs.amin(-1), ys.amin(-1), xs.amax(-1), ys.amax(-1)], -1)
+        apply = transformation["apply_perspective"].view(-1, 1, 1).to(boxes.device)
+        xyxy = {**xyxy, "boxes": torch.where(apply, moved, boxes)}
+        xyxy = clip_to_image_size(xyxy, height, width, "xyxy")
+        return convert_format(xyxy, "xyxy", fmt, height, width)
 
     def _warp(self, images, transformation, interpolation):
         out = image_ops.perspective_transform(

@@ -81,7 +81,10 @@ class _Policy(ImageAugmentation):
 @registry.register("layer", "RandAugment")
 class RandAugment(_Policy):
     """Apply `num_ops` augmentations, each picked uniformly from the 11 RandAugment layers
-    (one pick per batch and step), with strengths drawn from `factor`."""
+    (one pick per batch and step), with strengths drawn from `factor`. Bounding boxes are
+    not transformed yet (passing them raises NotImplementedError in training)."""
+
+    _MOVES_PIXELS = True
 
     def __init__(
         self,

@@ -225,9 +225,8 @@ class CutMix(ImageAugmentation):
 @registry.register("layer", "MixUp")
 class MixUp(ImageAugmentation):
     """Blend each image with another of the batch: lambda * x + (1 - lambda) * x_other,
-    lambda ~ Beta(alpha, alpha) per image; labels blend the same way."""
-
-    _MOVES_PIXELS = True
+    lambda ~ Beta(alpha, alpha) per image; labels blend the same way, and each image gets
+    its partner's bounding boxes appended."""
 
     def __init__(
         self, alpha: float = 0.2, data_format: str | None = None, seed: int | None = None, **kw
@@ -259,6 +258,17 @@ class MixUp(ImageAugmentation):
         if not training:
             return labels
         return _mix_labels(labels, transformation)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Each image keeps its boxes and gains its partner's (N -> 2N boxes per image)."""
+        if not training:
+            return bounding_boxes
+        order = transformation["permutation_order"].long()
+        out = dict(bounding_boxes)
+        for key in ("boxes", "labels"):
+            value = torch.as_tensor(bounding_boxes[key])
+            out[key] = torch.cat([value, value.index_select(0, order.to(value.device))], dim=1)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha, "seed": self.seed}

@@ -279,11 +279,18 @@ def test_clahe_clip_limit_is_not_truncated() -> None:
     assert not torch.equal(out, x) and float(flat[order].std()) > 0
 
 
-def test_geometric_layers_refuse_bounding_boxes() -> None:
+def test_layers_without_box_support_refuse_bounding_boxes() -> None:
+    """As in Keras (NotImplementedError), CutMix and RandomElasticTransform take no boxes;
+    nor does Lamina's RandAugment yet."""
     data = {"images": torch.from_numpy(X255), "bounding_boxes": {"boxes": torch.zeros(3, 1, 4),
                                                                "labels": torch.zeros(3, 1)}}  # fmt: skip
-    with pytest.raises(NotImplementedError, match="bounding"):
-        layers.RandomShear(0.2, bounding_box_format="xyxy", seed=1)(data, training=True)
+    for layer in (
+        layers.CutMix(seed=1, bounding_box_format="xyxy"),
+        layers.RandomElasticTransform(seed=1, bounding_box_format="xyxy"),
+        layers.RandAugment(seed=1, bounding_box_format="xyxy"),
+    ):
+        with pytest.raises(NotImplementedError, match="bounding"):
+            layer(dict(data), training=True)
 
 
 def test_errors_name_the_layer() -> None:
@@ -291,3 +298,58 @@ def test_errors_name_the_layer() -> None:
         layers.RandomHue(factor=2.0, name="bad")
     with pytest.raises(ValueError, match="received: fill_mode"):
         layers.RandomShear(0.1, fill_mode="mirror")
+
+
+BOX_RNG = np.random.RandomState(2)
+_XY = BOX_RNG.rand(3, 4, 2) * np.array([11, 9])
+BOXES = np.concatenate([_XY, _XY + BOX_RNG.rand(3, 4, 2) * 5 + 1], -1).astype("float32")
+BOX_LABELS = np.arange(12, dtype="float32").reshape(3, 4)
+
+BOUNDING_BOX_PARITY = {
+    "layers.RandomShear": [
+        ({"x_factor": 0.3, "y_factor": 0.2}, "xyxy"),
+        ({"x_factor": 0.3, "y_factor": 0.2}, "rel_xyxy"),
+        ({"y_factor": 0.4}, "center_xywh"),
+    ],
+    "layers.RandomPerspective": [({"scale": 0.5, "factor": 0.8}, "xyxy")],
+    "layers.MixUp": [({"alpha": 0.5}, "xyxy")],
+    "layers.RandomHue": [({"factor": 0.5}, "yxyx")],
+    "layers.RandomErasing": [({}, "xywh")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDING_BOX_PARITY))
+def test_bounding_boxes_match_keras(name: str) -> None:
+    """Boxes (and labels, clipped boxes get -1) follow the images as in Keras, in several
+    box formats (MixUp's labels: see the next test)."""
+    from keras.src.layers.preprocessing.image_preprocessing.bounding_boxes import converters
+
+    for kwargs, fmt in BOUNDING_BOX_PARITY[name]:
+        boxes = _np(converters.convert_format(BOXES.copy(), "xyxy", fmt, height=9, width=11))
+        k, lam = _pair(name, {**kwargs, "bounding_box_format": fmt}, seeded=True)
+        for _ in range(2):
+            e = k({"images": X255.copy(), "bounding_boxes": {"boxes": boxes.copy(),
+                   "labels": BOX_LABELS.copy()}}, training=True)  # fmt: skip
+            g = lam({"images": torch.from_numpy(X255), "bounding_boxes": {
+                "boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(BOX_LABELS)}},
+                training=True)  # fmt: skip
+            _compare(e["images"], g["images"])
+            _compare(e["bounding_boxes"]["boxes"], g["bounding_boxes"]["boxes"], atol=1e-4)
+            if name != "layers.MixUp":
+                _compare(e["bounding_boxes"]["labels"], g["bounding_boxes"]["labels"], atol=0)
+
+
+def test_mixup_appends_partner_labels_per_image() -> None:
+    """Keras 3.15 concatenates MixUp's box labels on the batch axis ((2B, N), mismatching
+    its (B, 2N) boxes); Lamina appends each partner's labels per image, like the boxes."""
+    layer = layers.MixUp(seed=3, bounding_box_format="xyxy")
+    data = {"images": torch.from_numpy(X255), "bounding_boxes": {
+        "boxes": torch.from_numpy(BOXES), "labels": torch.from_numpy(BOX_LABELS)}}  # fmt: skip
+    out = layer(data, training=True)["bounding_boxes"]
+    assert out["boxes"].shape == (3, 8, 4) and out["labels"].shape == (3, 8)
+    torch.testing.assert_close(out["labels"][:, :4], torch.from_numpy(BOX_LABELS))
+    partner = [
+        int(np.where((BOX_LABELS == row[0]).any(1))[0][0]) for row in out["labels"][:, 4:].numpy()
+    ]
+    for i, j in enumerate(partner):
+        torch.testing.assert_close(out["boxes"][i, 4:], torch.from_numpy(BOXES[j]))
