@@ -480,3 +480,35 @@ def test_every_keras_utils_name_is_covered():
     }
     covered = {k.split(".", 1)[1] for k in {**part1.UTILS_PARITY, **UTILS_DATA_PARITY}}
     assert covered == public
+
+
+def test_py_dataset_with_num_batches_only_runs_through_its_iterator_in_fit():
+    """Without __len__, fit iterates the PyDataset itself: workers prefetch and
+    on_epoch_begin/on_epoch_end run (with __len__ the engine indexes it; see the report)."""
+
+    class Stream(utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=2, max_queue_size=3)
+            self.begun = self.ended = 0
+
+        @property
+        def num_batches(self):
+            return 4
+
+        def __getitem__(self, index):
+            x = np.full((2, 3), float(index), dtype="float32")
+            return x, x[:, :1]
+
+        def on_epoch_begin(self):
+            self.begun += 1
+
+        def on_epoch_end(self):
+            self.ended += 1
+
+    stream = Stream()
+    model = lamina.Sequential([lamina.layers.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(stream, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert stream.ended == 2
+    assert stream.begun >= 2  # the engine's peek at the first batch (to build) begins one more
