@@ -399,3 +399,26 @@ def test_attention_layers_pass_the_harness(case):
         atol=1e-5,
         compiled_fit=cls is _ListMHA,
     )
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_attention_dropout_is_inverted_dropout_on_the_weights(masked):
+    """Training calls drop attention weights and scale the kept ones by 1/(1-rate), as
+    Keras: averaged over many samples the output is the inference output (SDPA's dropout
+    without a mask, the explicit path with one). One sample repeated 4000 times."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    n = 4000
+    q = torch.from_numpy(rng.normal(size=(1, 3, 4)).astype(np.float32)).expand(n, 3, 4)
+    v = torch.from_numpy(rng.normal(size=(1, 5, 4)).astype(np.float32)).expand(n, 5, 4)
+    mask = torch.from_numpy(rng.uniform(size=(1, 3, 5)) > 0.3).expand(n, 3, 5) if masked else None
+    mha, att = layers.MultiHeadAttention(2, 2, dropout=0.4), layers.Attention(dropout=0.4)
+    att_mask = None if mask is None else [None, mask[:, 0]]
+    for call in [
+        lambda t: mha(q, v, attention_mask=mask, training=t),
+        lambda t: att([q, v], mask=att_mask, training=t),
+    ]:
+        with torch.no_grad():
+            want, runs = call(False), call(True)
+        assert not torch.allclose(runs[0], want[0])
+        np.testing.assert_allclose(runs.mean(0).numpy(), want[0].numpy(), atol=0.06)
