@@ -239,3 +239,37 @@ def test_elastic_transform_int_seed_is_reproducible() -> None:
 def test_errors_name_the_op(op: str, args: tuple, kwargs: dict) -> None:
     with pytest.raises(ValueError, match=rf"ops.image.{op}: Expected .*received: "):
         getattr(limg, op)(*args, **kwargs)
+
+
+DTYPE_CASES = [
+    ("resize", lambda t: (t, (4, 5)), {}),
+    ("resize", lambda t: (t, (9, 13)), {"interpolation": "bicubic"}),
+    ("rgb_to_grayscale", lambda t: (t,), {}),
+    ("affine_transform", lambda t: (t, np.repeat(AFFINE[:1], 2, 0)), {}),
+    ("affine_transform", lambda t: (t, AFFINE), {"interpolation": "nearest", "fill_mode": "wrap"}),
+    ("sobel_edges", lambda t: (t,), {}),
+    ("extract_patches", lambda t: (t, 2), {}),
+    ("pad_images", lambda t: (t,), {"top_padding": 1, "bottom_padding": 0, "left_padding": 1,
+                                    "right_padding": 2}),
+    ("ssim", lambda t: (t, t.flip(1)), {"filter_size": 3}),
+    ("map_coordinates", lambda t: (t[0, ..., 0], np.array([[1.5, 2.2], [3.3, 0.4]], "float32"), 1), {}),
+    ("perspective_transform", lambda t: (t, QUAD, QUAD2), {}),
+    ("scale_and_translate", lambda t: (t, (2, 5, 6, 3), np.array([0.7, 0.7], "float32"),
+                                       np.array([0.0, 0.0], "float32"), (1, 2), "linear"), {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64", "uint8", "int32"])
+def test_image_ops_keep_keras_dtypes(dtype: str) -> None:
+    """Half precision, float64 and integer images: the dtype, shape and values Keras gives
+    (integer results rounded as Keras rounds them)."""
+    scale = 255.0 if dtype in ("uint8", "int32") else 1.0
+    t = torch.tensor(NHWC[:, :, :, :] * scale, dtype=torch.float64).to(getattr(torch, dtype))
+    tol = {"float16": 2e-2, "bfloat16": 2e-2, "float64": 1e-6}.get(dtype, 1.0)
+    for op, make, kwargs in DTYPE_CASES:
+        expected = getattr(keras.ops.image, op)(*make(t.clone()), **kwargs)
+        got = getattr(limg, op)(*make(t.clone()), **kwargs)
+        assert standardize_dtype(got.dtype) == standardize_dtype(expected.dtype), op
+        assert tuple(got.shape) == tuple(expected.shape), op
+        diff = (got.double() - expected.double()).abs().max().item()
+        assert diff <= tol, (op, diff)
