@@ -203,7 +203,7 @@ class MultiHeadAttention(ProjectedAttention):
         v = self.value_dense(value)
         scale = 1.0 / math.sqrt(float(self.key_dim))
         train = bool(training)
-        if q.dim() == 4:
+        if q.dim() == 4 and self._axes == (1,):
             out, scores = self._attend(
                 q,
                 k,

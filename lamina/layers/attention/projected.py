@@ -3,7 +3,7 @@
 Both are called as `layer(query, value, key=None, ...)`: three tensors, so the layer is
 built from all their shapes before the first call (the base Layer sees only `query`),
 the value's and key's own masks become `value_mask` / `key_mask` as in Keras, and a
-symbolic call with `return_attention_scores=True` gets two outputs. `attend` runs the
+symbolic call with `return_attention_scores=True` gets two outputs. `_attend` runs the
 4-D case, (batch, steps, heads, dim), through `F.scaled_dot_product_attention`, and
 the explicit softmax(QK^T)V only when the scores are asked for.
 """
@@ -85,7 +85,6 @@ class ProjectedAttention(Layer):
         attention_mask: Any,
         use_causal_mask: bool,
         window: int | None,
-        fused_causal: bool = True,
     ) -> tuple[torch.Tensor | None, bool]:
         """The boolean (B, T, S) mask, or None and True when only causality is asked for
         (then SDPA's own causal kernel runs, as Keras's torch backend does)."""
@@ -96,10 +95,8 @@ class ProjectedAttention(Layer):
             if key_mask is not None
             else (get_mask(key) if key is not None and key is not value else None)
         )
-        causal_only = (
-            bool(use_causal_mask)
-            and fused_causal
-            and all(m is None for m in (query_mask, value_mask, key_mask, attention_mask, window))
+        causal_only = bool(use_causal_mask) and all(
+            m is None for m in (query_mask, value_mask, key_mask, attention_mask, window)
         )
         if causal_only:
             return None, True
