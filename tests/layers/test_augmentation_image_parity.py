@@ -353,3 +353,23 @@ def test_mixup_appends_partner_labels_per_image() -> None:
     ]
     for i, j in enumerate(partner):
         torch.testing.assert_close(out["boxes"][i, 4:], torch.from_numpy(BOXES[j]))
+
+
+MASK_PARITY = {
+    "layers.RandomShear": [{"x_factor": 0.3, "y_factor": 0.2}],
+    "layers.RandomPerspective": [{"scale": 0.5}],
+    "layers.RandomColorDegeneration": [{"factor": 0.5}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MASK_PARITY))
+def test_segmentation_masks_match_keras(name: str) -> None:
+    """Masks move with their images, sampled nearest-neighbour (colour layers leave them)."""
+    masks = BOX_RNG.randint(0, 4, (3, 9, 11, 1)).astype("float32")
+    for kwargs in MASK_PARITY[name]:
+        k, lam = _pair(name, kwargs, seeded=True)
+        e = k({"images": X255.copy(), "segmentation_masks": masks.copy()}, training=True)
+        g = lam({"images": torch.from_numpy(X255), "segmentation_masks": torch.from_numpy(masks)},
+                training=True)  # fmt: skip
+        _compare(e["images"], g["images"])
+        _compare(e["segmentation_masks"], g["segmentation_masks"], atol=0)
