@@ -81,6 +81,8 @@ class TorchModuleWrapper(Layer):
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> TorchModuleWrapper:
         config = dict(config)
+        if isinstance(config.get("dtype"), dict):  # Keras 3's DTypePolicy entry
+            config["dtype"] = (config["dtype"].get("config") or {}).get("name")
         name = str(config.get("name") or "torch_module_wrapper")
         stored = config.get("module")
         custom = custom_objects or {}

@@ -232,6 +232,10 @@ def test_torch_module_wrapper_never_unpickles():
     config = keras.layers.TorchModuleWrapper(torch.nn.Linear(2, 2)).get_config()
     with pytest.raises(ValueError, match="never unpickled"):
         layers.TorchModuleWrapper.from_config(config)
+    # Keras's config with the module handed over by the caller loads.
+    module = torch.nn.Linear(2, 2)
+    clone = layers.TorchModuleWrapper.from_config(config, custom_objects={config["name"]: module})
+    assert clone.module is module
     layer = layers.TorchModuleWrapper(torch.nn.Linear(2, 3), name="lin")
     clone = layers.TorchModuleWrapper.from_config(
         json.loads(json.dumps(layer.get_config())),
