@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lamina import registry
 from lamina.layers.augmentation_base import ImageAugmentation, layer_error, rescale
@@ -111,7 +110,10 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
             x = x[:, rows.to(x.device)][:, :, cols.to(x.device)]
         tiles = x.reshape(batch, gh, th, gw, tw, channels).permute(0, 1, 3, 5, 2, 4)
         pixels = tiles.reshape(batch, gh, gw, channels, th * tw).to(torch.int32).clamp(0, 255)
-        hist = F.one_hot(pixels.long(), 256).sum(dim=-2).to(torch.float32)
+        flat = pixels.long().reshape(-1, th * tw)  # one histogram per tile, image, channel
+        hist = torch.zeros(flat.shape[0], 256, dtype=torch.float32, device=x.device)
+        hist.scatter_add_(1, flat, torch.ones_like(flat, dtype=torch.float32))
+        hist = hist.view(batch, gh, gw, channels, 256)
         if self.clip_limit > 0:
             limit = float(self.clip_limit) * (th * tw) / 256.0
             clipped = hist.clamp(0, limit)
