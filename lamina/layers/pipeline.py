@@ -3,7 +3,9 @@
     augment = Pipeline([RandomFlip(), RandomRotation(0.1), Rescaling(1 / 255)])
 
 Unlike a Sequential model it is a plain layer: usable inside a model or on its own,
-handing each layer's training flag and mask on to the next, as Keras does. Its config
+handing each layer's training flag and mask on to the next, as Keras does. As in Keras,
+a call that does not say `training` runs in training mode (augmentations apply); `fit`,
+`evaluate` and `predict` say it, so `predict` runs it in inference mode. Its config
 lists its layers as entries `{"class_name": ..., "config": ...}` rebuilt through the
 registry only.
 """
@@ -41,6 +43,11 @@ class Pipeline(Layer):
     @property
     def layers(self) -> list[Layer]:
         return list(self.pipeline_layers)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("training") is None:
+            kwargs["training"] = True  # Keras's Pipeline.call(training=True) default
+        return super().__call__(*args, **kwargs)
 
     def build(self, input_shape: Any) -> None:
         shape = input_shape

@@ -215,6 +215,25 @@ def _check_pipeline() -> None:
     np.testing.assert_array_equal(_numpy(l_out._keras_mask), _numpy(k_out._keras_mask))
 
 
+def test_pipeline_trains_unless_told_otherwise_as_keras():
+    """Keras's Pipeline.call defaults to training=True: a bare call drops units;
+    training=False and predict do not. (Inside a Lamina model called bare the model's
+    inference mode reaches it: Lamina's bare model call is an inference call.)"""
+    x = np.ones((4, 64), np.float32)
+    for make, dropout in [
+        (keras.layers.Pipeline, keras.layers.Dropout),
+        (layers.Pipeline, layers.Dropout),
+    ]:
+        pipe = make([dropout(0.5)])
+        data = x if make is keras.layers.Pipeline else torch.from_numpy(x)
+        assert (_numpy(pipe(data)) == 0).any()
+        np.testing.assert_array_equal(_numpy(pipe(data, training=False)), x)
+    inp = layers.Input((64,))
+    model = lamina.Model(inp, layers.Pipeline([layers.Dropout(0.5)])(inp))
+    assert (_numpy(model(torch.from_numpy(x), training=True)) == 0).any()
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+
+
 MISC_PARITY = {
     "layers.SpectralNormalization": _check_spectral_normalization,
     "layers.TorchModuleWrapper": _check_torch_module_wrapper,
