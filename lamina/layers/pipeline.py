@@ -20,6 +20,7 @@ from torch import nn
 from lamina import registry
 from lamina.layers.base import Layer
 from lamina.layers.mask_utils import masks_of
+from lamina.layers.symbolic import any_symbolic
 from lamina.layers.wrapper import deserialize_nested, serialize_nested
 
 
@@ -45,7 +46,7 @@ class Pipeline(Layer):
         return list(self.pipeline_layers)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("training") is None:
+        if kwargs.get("training") is None and not (args and any_symbolic(args[0])):
             kwargs["training"] = True  # Keras's Pipeline.call(training=True) default
         return super().__call__(*args, **kwargs)
 
