@@ -54,9 +54,10 @@ def gaussian_blur(
     channels = nchw.shape[1]
     wx = gaussian_1d(kx, convert_to_tensor(sx).to(x.device), x.dtype, x.device)
     wy = gaussian_1d(ky, convert_to_tensor(sy).to(x.device), x.dtype, x.device)
-    kernel = torch.outer(wy, wx).expand(channels, 1, ky, kx)
     padded = F.pad(nchw, ((kx - 1) // 2, kx // 2, (ky - 1) // 2, ky // 2))
-    out = F.conv2d(padded, kernel.to(x.dtype), groups=channels)
+    # separable: a row pass and a column pass (2k taps a pixel instead of k * k)
+    rows = F.conv2d(padded, wx.to(x.dtype).expand(channels, 1, 1, kx), groups=channels)
+    out = F.conv2d(rows, wy.to(x.dtype).view(ky, 1).expand(channels, 1, ky, 1), groups=channels)
     if fmt == "channels_last":
         out = out.permute(0, 2, 3, 1)
     return out[0] if unbatched else out
