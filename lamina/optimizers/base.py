@@ -30,6 +30,7 @@ from lamina.optimizers.ema import WeightAverage
 from lamina.optimizers.learning_rate import LearningRate
 from lamina.optimizers.schedules import LearningRateSchedule
 from lamina.optimizers.update import apply_update
+from lamina.optimizers.variable_paths import path_of
 
 # Keras 3 arguments accepted only at their defaults (features Lamina does not implement).
 _UNSUPPORTED = {"gradient_accumulation_steps": None}
@@ -201,6 +202,36 @@ class Optimizer(LearningRate):
                 f"Optimizer '{self.name}' expected {name} {bound}, received: {name}={value!r}"
             )
         return v
+
+    def exclude_from_weight_decay(
+        self, var_list: Iterable[Any] | None = None, var_names: Iterable[str] | None = None
+    ) -> None:
+        """Keras API, before `build`: no weight decay for the weights in `var_list`, nor for
+        those whose name (the last part of their path, `variable_paths.tag_paths`)
+        contains a match of any regular expression in `var_names`."""
+        if self.built:
+            raise ValueError(
+                f"Optimizer '{self.name}' expected exclude_from_weight_decay() before build(), "
+                "received: a built optimizer"
+            )
+        self._no_decay_ids = {id(v) for v in var_list or []}
+        names = sorted(set(var_names or []))
+        self._no_decay_pattern = re.compile("|".join(names)) if names else None
+
+    def decayed_params(self, params: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The weights of `params` that weight decay applies to (Keras's `_use_weight_decay`)."""
+        ids, pattern = (
+            getattr(self, "_no_decay_ids", None),
+            getattr(self, "_no_decay_pattern", None),
+        )
+        if not ids and pattern is None:
+            return params
+        return [
+            p
+            for p in params
+            if id(p) not in (ids or ())
+            and not (pattern is not None and pattern.search(path_of(p).rsplit("/", 1)[-1]))
+        ]
 
     # ------------------------------------------------------------------ build
     def _torch_hparams(self) -> dict[str, Any]:

@@ -43,7 +43,11 @@ def apply_update(
         foreach.mul_(grads, 1.0 / optimizer.loss_scale_factor)
     clip_gradients(optimizer, grads)
     if optimizer.weight_decay and not getattr(optimizer, "_rule_decays", False):
-        foreach.mul_(params, 1 - lr * optimizer.weight_decay)
+        decayed = (
+            optimizer.decayed_params(params) if hasattr(optimizer, "decayed_params") else params
+        )
+        if decayed:
+            foreach.mul_(decayed, 1 - lr * optimizer.weight_decay)
     rule(params, grads, lr)
     if optimizer.ema is not None:
         optimizer.ema.update(optimizer._params)
