@@ -422,3 +422,20 @@ def test_attention_dropout_is_inverted_dropout_on_the_weights(masked):
             want, runs = call(False), call(True)
         assert not torch.allclose(runs[0], want[0])
         np.testing.assert_allclose(runs.mean(0).numpy(), want[0].numpy(), atol=0.06)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("MultiHeadAttention", (2, 3)),
+        ("GroupQueryAttention", (2, 2, 1)),
+        ("Attention", ()),
+        ("AdditiveAttention", ()),
+    ],
+)
+def test_automatic_names_match_keras(name, args):
+    import re
+
+    base = re.compile(r"_\d+$")
+    k_name = base.sub("", getattr(keras.layers, name)(*args).name)
+    assert base.sub("", getattr(layers, name)(*args).name) == k_name

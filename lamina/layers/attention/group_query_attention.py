@@ -19,6 +19,7 @@ import torch
 from lamina import constraints, initializers, registry, regularizers
 from lamina.layers.attention.projected import ProjectedAttention
 from lamina.layers.einsum_dense import EinsumDense
+from lamina.naming import unique_name
 
 
 def _positive(value: Any) -> bool:
@@ -49,6 +50,8 @@ class GroupQueryAttention(ProjectedAttention):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("name") is None:  # Keras's class is GroupedQueryAttention: its names
+            kwargs["name"] = unique_name("grouped_query_attention")
         super().__init__(**kwargs)
         for arg, value in (
             ("head_dim", head_dim),
