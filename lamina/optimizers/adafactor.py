@@ -19,12 +19,19 @@ class AdafactorRule(KerasRule):
     """Keras's Adafactor. Weights of rank >= 2 factor the second moment over their last two
     axes (`r`: mean over the last, `c`: over the one before); others keep it whole (`v`).
 
-    For a Dense kernel stored transposed (torch's layout) the factored estimate
-    `r_i c_j / mean(r)` is the same, so Keras's update results; for convolution kernels
-    Lamina's layout puts other axes last (docs/keras_differences.md).
+    Weights tagged with `keras_layout` (`variable_paths.tag_paths`) are factored in
+    Keras's layout; untagged ones in their own (the same update for a transposed Dense
+    kernel, since `r_i c_j / mean(r)` is symmetric; not for convolution kernels).
     """
 
+    @staticmethod
+    def keras_view(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """`t` (shaped like the weight `like`) viewed in Keras's layout when it is known."""
+        perm = getattr(like, "keras_layout", None)
+        return t.permute(*perm) if perm is not None else t
+
     def init_state(self, p: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        p = self.keras_view(p, p)
         if p.dim() < 2:
             return {"velocity": torch.zeros_like(p)}
         return {
@@ -34,6 +41,7 @@ class AdafactorRule(KerasRule):
         }
 
     def update(self, p, g, state, group, step) -> None:  # type: ignore[no-untyped-def]
+        p, g = self.keras_view(p, p), self.keras_view(g, p)  # views: updates write through
         rho = torch.clamp(torch.as_tensor(group["lr"], dtype=p.dtype), max=1 / torch.sqrt(step))
         alpha = torch.clamp(_rms(p), min=group["epsilon_2"]) * rho
         squared = g * g + group["epsilon_1"]

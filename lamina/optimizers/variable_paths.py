@@ -4,7 +4,9 @@ Keras names each variable by the layers above it (`"encoder/dense/kernel"`); Muo
 `exclude_layers`/`exclude_embeddings` and `OptimizerMap`'s patterns match these paths.
 A torch parameter has no name of its own, so `tag_paths(model)` writes each trainable
 weight's path on it as `param.path` (Lamina's paths start below the model: a Sequential's
-`"dense/kernel"` is Keras's `"sequential/dense/kernel"`).
+`"dense/kernel"` is Keras's `"sequential/dense/kernel"`). A weight stored in torch's
+layout also gets `param.keras_layout`, the permutation to Keras's (Adafactor factors
+the last two axes of Keras's layout).
 
     tag_paths(model); model.optimizer.build(...)
 """
@@ -34,6 +36,9 @@ def tag_paths(model: Any) -> dict[int, str]:
         paths[id(entry.tensor)] = path
         if isinstance(entry.tensor, torch.nn.Parameter):
             entry.tensor.path = path
+            to_keras = getattr(entry.spec, "to_keras", None)
+            if to_keras is not None:  # stored in torch's layout: the permutation to Keras's
+                entry.tensor.keras_layout = tuple(to_keras)
     return paths
 
 

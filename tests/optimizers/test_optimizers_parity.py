@@ -340,3 +340,23 @@ def test_new_optimizers_train_compiled_and_save_state(name, tmp_path):
     for i in before:
         for slot, value in before[i].items():
             torch.testing.assert_close(after[i][slot], value)
+
+
+def test_adafactor_factors_keras_layout_of_tagged_conv_kernels():
+    """A Conv2D kernel is stored (out, in, kh, kw); tagged by tag_paths, Adafactor factors
+    the last two axes of Keras's (kh, kw, in, out), as Keras does."""
+    keras = keras_module()
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(8, 6, 6, 2)).astype("float32")
+    y = rng.normal(size=(8, 4, 4, 3)).astype("float32")
+    kmodel = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3)])
+    kmodel.compile(optimizer=keras.optimizers.Adafactor(learning_rate=0.1), loss="mse")
+    lmodel = lamina.Sequential([lamina.layers.Input((6, 6, 2)), lamina.layers.Conv2D(3, 3)])
+    lmodel.compile(optimizer=optimizers.Adafactor(learning_rate=0.1), loss="mse")
+    lmodel.build((None, 6, 6, 2))
+    lmodel.set_weights(kmodel.get_weights())
+    optimizers.tag_paths(lmodel)
+    kmodel.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    lmodel.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(kmodel.get_weights(), lmodel.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
