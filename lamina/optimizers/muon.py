@@ -5,6 +5,7 @@ for 2-D weights, AdamW for the rest."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,6 +32,12 @@ class MuonRule(KerasRule):
     step with rate `lr * adam_lr_ratio`. Weight decay is done here too (Keras decays Adam
     weights by `adam_weight_decay`, Muon weights by `weight_decay`)."""
 
+    def __init__(
+        self, params: Any, lr: float, decays: Callable[[torch.Tensor], bool], **hparams: Any
+    ) -> None:
+        super().__init__(params, lr, **hparams)
+        self.decays = decays  # whether weight decay applies to a weight (Muon's exclusions)
+
     def init_state(self, p: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = {"momentum": torch.zeros_like(p)}
         if not self.uses_muon(p, group):
@@ -50,7 +57,7 @@ class MuonRule(KerasRule):
         lr = group["lr"]
         muon = "velocity" not in state
         decay = group["muon_weight_decay"] if muon else group["adam_weight_decay"]
-        if decay:
+        if decay and self.decays(p):
             p.sub_(p * decay * lr)
         m = state["momentum"]
         if muon:
@@ -148,6 +155,13 @@ class Muon(RuleOptimizer):
         self.ns_steps = ns_steps
         self.nesterov = bool(nesterov)
         self.rms_rate = None if rms_rate is None else self._number("rms_rate", rms_rate)
+
+    def _make_torch(self, params: list[torch.Tensor], lr: float) -> Any:
+        self._flags = {}
+        return MuonRule(params, lr=lr, decays=self._decays, **self._torch_hparams())
+
+    def _decays(self, p: torch.Tensor) -> bool:
+        return bool(self.decayed_params([p]))
 
     def _torch_hparams(self) -> dict[str, Any]:
         return {

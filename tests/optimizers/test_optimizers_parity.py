@@ -360,3 +360,30 @@ def test_adafactor_factors_keras_layout_of_tagged_conv_kernels():
     lmodel.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
     for a, b in zip(kmodel.get_weights(), lmodel.get_weights()):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_muon_weight_decay_exclusions_match_keras():
+    """Muon decays Muon and Adam weights at their own rates, minus exclude_from_weight_decay."""
+    keras = keras_module()
+    found = []
+    for m in (keras, lamina):
+        opt = m.optimizers.Muon(learning_rate=LR, weight_decay=0.5, adam_weight_decay=0.3)
+        if m is keras:
+            variables = [
+                keras.Variable(w.copy(), name=n.split("/")[-1]) for w, n in zip(WEIGHTS, NAMES)
+            ]
+        else:
+            variables = [torch.nn.Parameter(torch.tensor(w.copy())) for w in WEIGHTS]
+            for v, n in zip(variables, NAMES):
+                v.path = n
+        opt.exclude_from_weight_decay(var_list=[variables[0]], var_names=["bias"])
+        for step in GRADS:
+            grads = [
+                keras.ops.convert_to_tensor(g) if m is keras else torch.tensor(g) for g in step
+            ]
+            opt.apply(grads, variables)
+        found.append([np.array(v.numpy() if m is keras else v.detach().numpy()) for v in variables])
+    assert max_gap(*found) <= 2e-6
+    assert not np.allclose(
+        found[1][2], run_lamina(lambda m: m.optimizers.Muon(learning_rate=LR))[0][2]
+    )
