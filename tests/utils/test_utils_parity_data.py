@@ -100,18 +100,22 @@ def check_py_dataset():
 
 
 def check_py_dataset_warns_without_super():
-    class Lazy(utils.PyDataset):
-        def __init__(self):
-            pass
+    for base in (utils.PyDataset, keras.utils.PyDataset):
 
-        def __len__(self):
-            return 1
+        class Lazy(base):
+            def __init__(self):
+                pass
 
-        def __getitem__(self, i):
-            return np.zeros((1, 1))
+            def __len__(self):
+                return 1
 
-    with pytest.warns(UserWarning, match="super"):
-        assert Lazy().workers == 1
+            def __getitem__(self, i):
+                return np.zeros((1, 1))
+
+        lazy = Lazy()
+        with pytest.warns(UserWarning, match="super"):
+            assert lazy.workers == 1
+        assert lazy.max_queue_size == 10 and lazy.use_multiprocessing is False
 
 
 # -- split_dataset ---------------------------------------------------------------------
