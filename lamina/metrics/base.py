@@ -40,6 +40,15 @@ def _tensor(x: Any, device: torch.device | None = None) -> Tensor:
 _AGGREGATIONS = frozenset({"none", "mean", "sum", "only_first_replica"})  # Keras's
 
 
+def _move_in_place(variable: Tensor, device: torch.device) -> None:
+    """Put `variable` on `device` as the same Python object, so user references stay live."""
+    moved = variable.detach().to(device)
+    try:
+        variable.data = moved  # as nn.Module moves parameters (e.g. CPU <-> CUDA)
+    except RuntimeError:  # device types set_data refuses (e.g. meta): swap the contents
+        torch.utils.swap_tensors(variable, moved.as_subclass(type(variable)))
+
+
 def _div(a: Tensor, b: Tensor) -> Tensor:
     """a / b, 0 where b == 0 (Keras's divide_no_nan), without a host sync."""
     return torch.where(b != 0, a / torch.where(b != 0, b, torch.ones_like(b)), torch.zeros_like(a))
@@ -128,7 +137,7 @@ class Metric:
                 for n in self._states:
                     state = getattr(self, n)
                     if isinstance(state, VariableMethods):
-                        state.data = state.data.to(device)  # same object: user references hold
+                        _move_in_place(state, device)
                     else:
                         setattr(self, n, state.to(device))
             self._device = device
