@@ -179,6 +179,10 @@ class Loss:
             if fast is not None:
                 return fast
         y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if y_true.is_floating_point() and y_pred.is_floating_point():
+            y_true = y_true.to(
+                y_pred.dtype
+            )  # Keras computes in the loss's dtype (float64 labels too)
         values = self.call(y_true, y_pred)
         return reduce_values(values, sample_weight, self._mask(y_true, values), self.reduction)
 
