@@ -86,12 +86,16 @@ def test_an_unnamed_weight_takes_the_attribute_it_is_assigned_to() -> None:
             self.w = self.add_weight(shape=(2, 3), initializer="ones")
             self.b = self.add_weight(shape=(3,), initializer="zeros")
             self.total = self.add_weight(shape=(3,), initializer="zeros", trainable=False)
-            self.alias = self.w  # a named Parameter assigned elsewhere moves too (one registration)
+
+        def call(self, x):
+            return x @ self.w + self.b + self.total
 
     layer = Linear()
-    assert list(layer.state_dict()) == ["b", "alias", "total"]
-    assert layer.alias is layer._parameters["alias"]
     assert len(layer.weights) == 3 and len(layer.trainable_weights) == 2
+    layer(torch.ones(1, 2))
+    assert list(layer.state_dict()) == ["w", "b", "total"]
+    assert layer.total is layer._buffers["total"] and "total" not in layer.__dict__
+    assert [n for n, _ in layer.named_parameters()] == ["w", "b"]
 
 
 def test_assign_methods_and_value_grad() -> None:

@@ -95,19 +95,6 @@ def _attribute_for(layer: Layer, name: str, auto_named: bool) -> str:
     return attr
 
 
-def _spec_to_rebind(layer: Layer, name: str, value: torch.Tensor) -> _WeightSpec | None:
-    """The weight spec whose tensor `value` is, if assigning it to `name` should move it there."""
-    for spec in layer._weight_specs:
-        if spec.attr == name:
-            return None
-        registered = layer._parameters.get(spec.attr)
-        if registered is None:
-            registered = layer._buffers.get(spec.attr)
-        if registered is value and (spec.auto_named or spec.attr in layer._parameters):
-            return spec
-    return None
-
-
 class Layer(nn.Module):
     """Base class of every Lamina layer (and of models)."""
 
@@ -252,21 +239,39 @@ class Layer(nn.Module):
         )
         return getattr(self, attr)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # `self.w = self.add_weight(...)` (Keras's idiom): the weight moves to the attribute
-        # it is assigned to instead of being registered twice (a duplicate state_dict key).
-        if isinstance(value, torch.Tensor) and self.__dict__.get("_weight_specs"):
-            spec = _spec_to_rebind(self, name, value)
-            if spec is not None:
-                trainable = spec.attr in self._parameters
-                delattr(self, spec.attr)
-                spec.attr = name
-                if trainable:
-                    super().__setattr__(name, value)
-                else:
-                    self.register_buffer(name, value)
-                return
-        super().__setattr__(name, value)
+    def _adopt_assigned_weights(self) -> None:
+        """Keras's idiom `self.w = self.add_weight(...)`: an unnamed weight takes the attribute
+        it was assigned to (once, without a second registration in the state dict).
+
+        torch registers an assigned Parameter a second time and keeps an assigned buffer as a
+        plain attribute (which `.to(device)` would leave behind); after `build`, each unnamed
+        weight moves to the attribute that holds it.
+        """
+        for spec in self._weight_specs:
+            if not spec.auto_named:
+                continue
+            current = getattr(self, spec.attr)
+            target = next(
+                (
+                    key
+                    for table in (self._parameters, self._buffers, self.__dict__)
+                    for key, value in table.items()
+                    if value is current and key != spec.attr
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            trainable = spec.attr in self._parameters
+            delattr(self, spec.attr)
+            self.__dict__.pop(target, None)
+            if trainable:
+                self._parameters.pop(target, None)
+                self.register_parameter(target, current)
+            else:
+                self.register_buffer(target, current)
+            spec.attr = target
+            spec.auto_named = False
 
     def _sublayers(self) -> list[Layer]:
         """Direct child layers, in registration order (lists and dicts included)."""
@@ -305,6 +310,7 @@ class Layer(nn.Module):
         return out
 
     def _collect_entries(self, out: list[Entry], seen: set[int], on: bool) -> None:
+        self._adopt_assigned_weights()
         on = on and self._trainable
         for spec in sorted(self._weight_specs, key=lambda s: not s.trainable):
             add_entry(out, seen, self, spec, getattr(self, spec.attr), on)
@@ -582,6 +588,7 @@ class Layer(nn.Module):
                 f"input_shape={_fmt(input_shape)}: {err}"
             ) from err
         self.built = True
+        self._adopt_assigned_weights()
         self._adopt_torch_modules()
 
     def _check_input(self, input_shape: Any) -> None:
