@@ -18,6 +18,7 @@ import torch
 
 from lamina import config, initializers, registry
 from lamina.losses import _same_rank
+from lamina.random.dtypes import to_torch_dtype
 from lamina.variables import NonTrainableVariable, VariableMethods
 
 Tensor = torch.Tensor
@@ -103,7 +104,7 @@ class Metric:
                 "before add_variable, received: no Metric state"
             )
         shape = tuple(int(d) for d in shape)
-        torch_dtype = config.torch_dtype(dtype)
+        torch_dtype = config.torch_dtype(None) if dtype is None else to_torch_dtype(dtype)
         with torch.inference_mode(False):  # a normal tensor, even if built during evaluate()
             init = initializers.get("zeros" if initializer is None else initializer)
             value = torch.as_tensor(init(shape, dtype=torch_dtype)).to(torch_dtype)
@@ -164,6 +165,11 @@ class Metric:
     def state_tensors(self) -> list[Tensor]:
         """The state tensors (all sums), in a fixed order, for all_reduce(SUM)."""
         return [getattr(self, n) for n in self._states]
+
+    def state_aggregations(self) -> list[str]:
+        """How each of `state_tensors()` combines across replicas (Keras's `aggregation`):
+        'sum' for Lamina's states and by default, else what `add_variable` was given."""
+        return [self._aggregations.get(n, "sum") for n in self._states]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         """Update with one batch and return the running result (as Keras)."""
