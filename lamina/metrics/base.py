@@ -122,7 +122,12 @@ class Metric:
         dtype: Any = None,
         name: str | None = None,
     ) -> NonTrainableVariable:
-        """Keras's alias of `add_variable` (sum aggregation; no initializer means zeros)."""
+        """Keras's alias of `add_variable` (sum aggregation; no initializer means zeros).
+
+        Keras 2's name-first form, `add_weight("total", initializer=...)`, works too."""
+        if isinstance(shape, str):
+            name = shape if name is None else name
+            shape = ()
         return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
 
     @property
