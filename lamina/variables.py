@@ -11,7 +11,9 @@ return plain tensors. Writes go in place under `no_grad`, so a weight keeps its 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -85,3 +87,22 @@ def as_variable(value: torch.Tensor, trainable: bool, requires_grad: bool = True
     if trainable:
         return Variable(value, requires_grad=requires_grad)
     return value.as_subclass(NonTrainableVariable)
+
+
+@contextlib.contextmanager
+def plain_parameters(module: nn.Module) -> Iterator[None]:
+    """Inside: the module's `Variable`s are exact `nn.Parameter`s, as Dynamo requires.
+
+    Dynamo traces exact `nn.Parameter`s as parameters, but any subclass as a tensor
+    subclass whose `.grad` it cannot read, which a compiled custom `train_step` needs
+    (`zero_grad`, `p.grad`). The class is swapped for the call and put back after;
+    the tensors themselves (and their places in optimizers) do not change.
+    """
+    swapped = [p for p in module.parameters() if type(p) is Variable]
+    for p in swapped:
+        p.__class__ = nn.Parameter
+    try:
+        yield
+    finally:
+        for p in swapped:
+            p.__class__ = Variable

@@ -135,3 +135,16 @@ def test_public_fallback_gives_plain_tensors_and_the_same_values() -> None:
     assert type(y) is torch.Tensor and y.tolist() == [[0, 2, 4, 6], [1, 2, 3, 4]]
     parts = torch.split(x, 2)
     assert all(type(p) is torch.Tensor for p in parts)
+
+
+def test_plain_parameters_swaps_the_class_for_dynamo_and_back() -> None:
+    from lamina.variables import plain_parameters
+
+    layer = lamina.layers.Dense(2)
+    layer(torch.ones(1, 3))
+    before = list(layer.parameters())
+    with plain_parameters(layer):
+        assert all(type(p) is torch.nn.Parameter for p in layer.parameters())
+    after = list(layer.parameters())
+    assert all(type(p) is Variable for p in after)
+    assert all(a is b for a, b in zip(before, after))

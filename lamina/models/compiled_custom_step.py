@@ -26,6 +26,7 @@ from lamina.models.direct_call import GraphCapture
 from lamina.runtime.autograd_tracing import tracing_autograd
 from lamina.runtime.compiler import allow_recompiles, own_code
 from lamina.utils.packing import pack_x_y_sample_weight
+from lamina.variables import plain_parameters
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -71,7 +72,7 @@ class CompiledCustomStep:
         for x, y, sw in batches:
             start = time.perf_counter() if self.compile_seconds is None else None
             self.model.zero_grad()  # see the class doc
-            with tracing_autograd():
+            with tracing_autograd(), plain_parameters(self.model):
                 logs = self.compiled(pack_x_y_sample_weight(x, y, sw))
             if start is not None:
                 self.compile_seconds = time.perf_counter() - start
