@@ -19,6 +19,7 @@ import torch
 from lamina import registry
 from lamina.optimizers.base import Optimizer
 from lamina.optimizers.optimizer_map import OptimizerMap, check_member
+from lamina.optimizers.variable_paths import tag_owner_paths
 from lamina.optimizers.wrapper import WrapperOptimizer
 
 _INDEX = "lamina_optimizer"  # which inner optimizer a saved param group belongs to
@@ -98,6 +99,7 @@ class MultiOptimizer(WrapperOptimizer):
         params = list({id(p): p for p in params}.values())
         if self._params is not None and [id(p) for p in params] == [id(p) for p in self._params]:
             return
+        tag_owner_paths(self, params)
         groups: list[list[torch.Tensor]] = [[] for _ in self._inner_optimizers]
         for p in params:
             index = self._adopt(self._optimizer_map(p))

@@ -12,7 +12,7 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.keras_rule import KerasRule, RuleOptimizer
-from lamina.optimizers.variable_paths import path_of
+from lamina.optimizers.variable_paths import path_of, tag_owner_paths
 
 
 def newton_schulz(x: torch.Tensor, steps: int, a: float, b: float, c: float) -> torch.Tensor:
@@ -157,6 +157,7 @@ class Muon(RuleOptimizer):
         self.rms_rate = None if rms_rate is None else self._number("rms_rate", rms_rate)
 
     def _make_torch(self, params: list[torch.Tensor], lr: float) -> Any:
+        tag_owner_paths(self, params)  # exclude_embeddings / exclude_layers read paths
         self._flags = {}
         return MuonRule(params, lr=lr, decays=self._decays, **self._torch_hparams())
 

@@ -42,6 +42,27 @@ def tag_paths(model: Any) -> dict[int, str]:
     return paths
 
 
+def tag_owner_paths(optimizer: Any, params: list[torch.Tensor]) -> None:
+    """Tag `params` through the model compiled with `optimizer`, when some lack a path.
+
+    The engine and the loaders build an optimizer from bare parameters; the model that
+    holds this optimizer (its `optimizer` attribute) is found among live objects, once per
+    build, only for optimizers that read paths (MultiOptimizer, Muon).
+    """
+    if all(path_of(p) for p in params):
+        return
+    import gc
+
+    for obj in gc.get_objects():
+        try:
+            attributes = object.__getattribute__(obj, "__dict__")
+        except (AttributeError, TypeError):
+            continue
+        if attributes.get("optimizer") is optimizer and hasattr(obj, "_weight_entries"):
+            tag_paths(obj)  # a Lamina model (optimizers import no layers: duck-typed)
+            return
+
+
 def path_of(variable: Any) -> str:
     """The variable's Keras path, or "" when none was tagged."""
     return str(getattr(variable, "path", "") or "")

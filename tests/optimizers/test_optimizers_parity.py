@@ -387,3 +387,46 @@ def test_muon_weight_decay_exclusions_match_keras():
     assert not np.allclose(
         found[1][2], run_lamina(lambda m: m.optimizers.Muon(learning_rate=LR))[0][2]
     )
+
+
+@pytest.mark.parametrize("wrapper", ["LossScaleOptimizer", "MultiOptimizer"])
+def test_wrappers_fit_save_and_resume(wrapper, tmp_path):
+    """fit (paths found through the model holding the optimizer), the native format keeps
+    the state (the loss scale; each inner optimizer's slots), and a loaded model trains on."""
+    if wrapper == "LossScaleOptimizer":
+        opt = optimizers.LossScaleOptimizer(
+            optimizers.Adam(0.01), initial_scale=8.0, dynamic_growth_steps=3
+        )
+    else:
+        opt = optimizers.MultiOptimizer(
+            optimizers.OptimizerMap(
+                optimizers.SGD(0.1, momentum=0.9), {"d1/.*": optimizers.Adam(0.01)}
+            )
+        )
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    model = lamina.Sequential(
+        [
+            lamina.layers.Input((3,)),
+            lamina.layers.Dense(4, name="d1"),
+            lamina.layers.Dense(2, name="d2"),
+        ]
+    )
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(x, x[:, :2], epochs=2, batch_size=4, verbose=0)
+    if wrapper == "LossScaleOptimizer":
+        assert float(opt.dynamic_scale) == 32.0  # 8 finite steps: doubled at steps 3 and 6
+    else:
+        assert [len(g) for g in opt._groups] == [2, 2]  # d1's kernel and bias to Adam
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.saving.load_model(tmp_path / "m.lamina")
+    assert int(loaded.optimizer.iterations) == 8
+    if wrapper == "LossScaleOptimizer":
+        assert float(loaded.optimizer.dynamic_scale) == 32.0
+    else:
+        ours = opt.state_dict()["torch"]
+        theirs = loaded.optimizer.state_dict()["torch"]
+        for i, slots in ours["state"].items():
+            for k, v in slots.items():
+                torch.testing.assert_close(theirs["state"][i][k], v)
+    loaded.fit(x, x[:, :2], epochs=1, batch_size=4, verbose=0)
+    assert int(loaded.optimizer.iterations) == 12
