@@ -91,7 +91,8 @@ class Metric:
         """A Keras 3 metric variable: a state with `assign`/`assign_add`/`value`/`numpy()`.
 
         It is one of `state_tensors()` (saved with the training state, moved by `to()`,
-        zeroed by the default `reset_state`, summed across ranks like every other state).
+        zeroed by the default `reset_state`); `aggregation` is reported by
+        `state_aggregations()` for the cross-replica reduction.
         """
         if aggregation not in _AGGREGATIONS:
             raise ValueError(
