@@ -9,6 +9,7 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.keras_rule import KerasRule, RuleOptimizer
+from lamina.optimizers.variable_paths import tag_owner_paths
 
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
@@ -19,7 +20,8 @@ class AdafactorRule(KerasRule):
     """Keras's Adafactor. Weights of rank >= 2 factor the second moment over their last two
     axes (`r`: mean over the last, `c`: over the one before); others keep it whole (`v`).
 
-    Weights tagged with `keras_layout` (`variable_paths.tag_paths`) are factored in
+    Weights tagged with `keras_layout` (`variable_paths`; the Adafactor optimizer tags
+    the weights of the model it is compiled with) are factored in
     Keras's layout; untagged ones in their own (the same update for a transposed Dense
     kernel, since `r_i c_j / mean(r)` is symmetric; not for convolution kernels).
     """
@@ -83,6 +85,10 @@ class Adafactor(RuleOptimizer):
         self.epsilon_2 = self._number("epsilon_2", epsilon_2)
         self.clip_threshold = self._number("clip_threshold", clip_threshold, True)
         self.relative_step = bool(relative_step)
+
+    def _make_torch(self, params: list[torch.Tensor], lr: float) -> Any:
+        tag_owner_paths(self, params)  # the weights' Keras layouts (keras_layout)
+        return super()._make_torch(params, lr)
 
     def _torch_hparams(self) -> dict[str, Any]:
         return {

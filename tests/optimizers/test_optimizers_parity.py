@@ -342,9 +342,11 @@ def test_new_optimizers_train_compiled_and_save_state(name, tmp_path):
             torch.testing.assert_close(after[i][slot], value)
 
 
-def test_adafactor_factors_keras_layout_of_tagged_conv_kernels():
-    """A Conv2D kernel is stored (out, in, kh, kw); tagged by tag_paths, Adafactor factors
-    the last two axes of Keras's (kh, kw, in, out), as Keras does."""
+@pytest.mark.parametrize("tag", [True, False])
+def test_adafactor_factors_keras_layout_of_tagged_conv_kernels(tag):
+    """A Conv2D kernel is stored (out, in, kh, kw); tagged (by tag_paths, or through the
+    model when the optimizer builds), Adafactor factors the last two axes of Keras's
+    (kh, kw, in, out), as Keras does."""
     keras = keras_module()
     rng = np.random.default_rng(4)
     x = rng.normal(size=(8, 6, 6, 2)).astype("float32")
@@ -355,7 +357,8 @@ def test_adafactor_factors_keras_layout_of_tagged_conv_kernels():
     lmodel.compile(optimizer=optimizers.Adafactor(learning_rate=0.1), loss="mse")
     lmodel.build((None, 6, 6, 2))
     lmodel.set_weights(kmodel.get_weights())
-    optimizers.tag_paths(lmodel)
+    if tag:
+        optimizers.tag_paths(lmodel)
     kmodel.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
     lmodel.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
     for a, b in zip(kmodel.get_weights(), lmodel.get_weights()):
