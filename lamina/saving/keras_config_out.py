@@ -32,7 +32,20 @@ KERAS_LAYERS = frozenset(
     SpatialDropout2D Subtract UpSampling2D ZeroPadding2D
     TextVectorization StringLookup IntegerLookup
     Embedding Masking TimeDistributed UpSampling1D ZeroPadding1D Cropping1D
-    SimpleRNN LSTM GRU RNN SimpleRNNCell LSTMCell GRUCell StackedRNNCells Bidirectional""".split()
+    SimpleRNN LSTM GRU RNN SimpleRNNCell LSTMCell GRUCell StackedRNNCells Bidirectional
+    AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D
+    AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D AlphaDropout AveragePooling3D
+    Conv1DTranspose Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Cropping3D
+    DepthwiseConv1D DepthwiseConv2D GlobalAveragePooling3D GlobalMaxPooling3D MaxPooling3D
+    SeparableConv1D SeparableConv2D SpatialDropout3D UpSampling3D ZeroPadding3D
+    Attention AdditiveAttention MultiHeadAttention GroupQueryAttention EinsumDense Identity
+    GroupNormalization UnitNormalization RMSNormalization ReversibleEmbedding
+    CategoryEncoding Discretization Hashing HashedCrossing
+    AugMix AutoContrast ContrastLimitedAdaptiveHistogramEqualization CutMix Equalization
+    MaxNumBoundingBoxes MixUp RandAugment RandomColorDegeneration RandomColorJitter
+    RandomElasticTransform RandomErasing RandomGaussianBlur RandomGrayscale RandomHue
+    RandomInvert RandomPerspective RandomPosterization RandomSaturation RandomSharpness
+    RandomShear Solarization MelSpectrogram STFTSpectrogram""".split()
 )
 KERAS_VERSION = "3.0.0"  # the format Lamina writes (Keras reads it without checking)
 MODEL_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras"}
@@ -46,6 +59,7 @@ _LAMINA_ONLY_ARGS = ("input_shape", "batch_input_shape", "input_dim")  # Embeddi
 _KERAS_DEFAULTS = {
     "SpatialDropout1D": {"trainable": True},
     "SpatialDropout2D": {"trainable": True},
+    "SpatialDropout3D": {"trainable": True},
 }
 KERAS_COMPILE_ARGS = (
     "optimizer",
@@ -132,12 +146,26 @@ def keras_entry(layer: Layer) -> dict[str, Any]:
         "config": config,
         "registered_name": registered,
     }
-    shape = getattr(layer, "_build_input_shape", None)
+    shape = getattr(layer, "keras_build_shapes", None) or getattr(layer, "_build_input_shape", None)
     if kind == "Sequential":
         shape = config.get("build_input_shape")
     if shape is not None and not isinstance(layer, InputLayer) and kind != "Functional":
-        entry["build_config"] = {"input_shape": _lists(shape)}
+        entry["build_config"] = _build_config(class_name, shape)
     return entry
+
+
+# Keras layers whose build takes one shape per input by name (Keras writes a shapes_dict).
+_SHAPE_ARGS = {
+    "MultiHeadAttention": ("query_shape", "value_shape", "key_shape"),
+    "GroupQueryAttention": ("query_shape", "value_shape", "key_shape"),
+}
+
+
+def _build_config(class_name: str, shape: Any) -> dict[str, Any]:
+    names = _SHAPE_ARGS.get(class_name)
+    if names and isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return {"shapes_dict": {n: _lists(s) for n, s in zip(names, shape)}}
+    return {"input_shape": _lists(shape)}
 
 
 def layer_config(config: dict[str, Any], keep_input_dim: bool = False) -> dict[str, Any]:

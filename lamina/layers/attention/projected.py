@@ -42,11 +42,12 @@ class ProjectedAttention(Layer):
         if not self.built:
             if isinstance(query, torch.Tensor):  # weights (and sublayers') on the input's device
                 self._build_device = query.device
+            shapes = [_shape_of(query), _shape_of(value)]
+            shapes += [] if key is None else [_shape_of(key)]
             with torch.inference_mode(False):
-                self.build(
-                    _shape_of(query), _shape_of(value), None if key is None else _shape_of(key)
-                )
+                self.build(shapes[0], shapes[1], shapes[2] if key is not None else None)
             self.built = True
+            self.keras_build_shapes = shapes  # Keras's build_config names each (saving)
         self.__dict__["_call_shapes"] = (
             _shape_of(value),
             None if key is None else _shape_of(key),
