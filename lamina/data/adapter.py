@@ -235,6 +235,11 @@ def _take(structure: Any, index: Any) -> Any:
     return map_structure(take, structure)
 
 
+def _is_py_dataset(source: Any) -> bool:
+    """A Keras PyDataset (lamina.utils.PyDataset or a look-alike): it runs its own epochs."""
+    return hasattr(source, "num_batches") and hasattr(source, "max_queue_size")
+
+
 class IterableData:
     """Batches from a DataLoader, a Keras Sequence (len + getitem) or an iterable."""
 
@@ -248,8 +253,10 @@ class IterableData:
         if self.steps is not None:
             return self.steps
         try:
+            if _is_py_dataset(self.source):
+                return self.source.num_batches or 0
             return len(self.source)
-        except TypeError:
+        except (TypeError, NotImplementedError):
             return 0  # unknown: the progress bar shows a count without a total
 
     def _unpack(self, batch: Any) -> Batch:
@@ -272,7 +279,9 @@ class IterableData:
 
     def _iterate(self) -> Iterator[Any]:
         src = self.source
-        if (
+        if _is_py_dataset(src):
+            yield from src  # its own epoch: on_epoch_begin, workers' prefetching, on_epoch_end
+        elif (
             hasattr(src, "__getitem__")
             and hasattr(src, "__len__")
             and not isinstance(src, DataLoader)
@@ -285,6 +294,9 @@ class IterableData:
             yield from src
 
     def first_x(self) -> Any:
+        src = self.source
+        if _is_py_dataset(src) and hasattr(src, "__getitem__") and (src.num_batches or 0) > 0:
+            return self._unpack(src[0])[0]  # a peek that starts no epoch
         for batch in self._iterate():
             return self._unpack(batch)[0]
         raise ValueError("Expected at least one batch, received: an empty dataset")
