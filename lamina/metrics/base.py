@@ -148,7 +148,19 @@ class Metric:
                     else:
                         setattr(self, n, state.to(device))
             self._device = device
+        for sub in self._sub_metrics():
+            sub.to(device)
         return self
+
+    def _sub_metrics(self) -> list[Metric]:
+        """Metrics a composite (user) metric holds in its attributes, directly or in a
+        list: their states are this metric's too, as Keras tracks them."""
+        found: list[Metric] = []
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Metric) and item is not self and item not in found:
+                    found.append(item)
+        return found
 
     def _add(self, name: str, value: Any) -> None:
         """Accumulate in place (a normal tensor stays normal under inference_mode)."""
@@ -165,17 +177,23 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
+        """Zero every state (Keras's default), the held metrics' states included."""
         for n in self._states:
             getattr(self, n).zero_()
+        for sub in self._sub_metrics():
+            sub.reset_state()
 
     def state_tensors(self) -> list[Tensor]:
-        """The state tensors (all sums), in a fixed order, for all_reduce(SUM)."""
-        return [getattr(self, n) for n in self._states]
+        """The state tensors (all sums), in a fixed order, for all_reduce(SUM): this
+        metric's, then those of the metrics it holds."""
+        own = [getattr(self, n) for n in self._states]
+        return own + [t for sub in self._sub_metrics() for t in sub.state_tensors()]
 
     def state_aggregations(self) -> list[str]:
         """How each of `state_tensors()` combines across replicas (Keras's `aggregation`):
         'sum' for Lamina's states and by default, else what `add_variable` was given."""
-        return [self._aggregations.get(n, "sum") for n in self._states]
+        own = [self._aggregations.get(n, "sum") for n in self._states]
+        return own + [a for sub in self._sub_metrics() for a in sub.state_aggregations()]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         """Update with one batch and return the running result (as Keras)."""

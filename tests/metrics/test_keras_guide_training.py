@@ -306,3 +306,38 @@ def test_add_weight_takes_keras_2_name_first_form() -> None:
     total = metric.add_weight("total", initializer="ones")
     assert tuple(total.shape) == () and total.numpy() == 1.0
     assert metric.variables == [total] and next(iter(metric._states)).endswith("total")
+
+
+def _composite_class(lib):
+    """A user metric holding another metric, as Keras tracks it (variables, reset)."""
+
+    class ScaledMean(lib.metrics.Metric):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = self.add_variable(shape=(), initializer="zeros", name="scale")
+            self.mean = lib.metrics.Mean(name="inner")
+
+        def update_state(self, values, sample_weight=None):
+            self.mean.update_state(values, sample_weight=sample_weight)
+            self.scale.assign_add(1.0)
+
+        def result(self):
+            return self.mean.result() * self.scale
+
+    return ScaledMean
+
+
+def test_metric_holding_a_metric_against_keras() -> None:
+    ours, theirs = _composite_class(lamina)(), _composite_class(keras)()
+    assert len(ours.variables) == len(theirs.variables) == 3
+    rng = np.random.default_rng(3)
+    for _ in range(2):  # the second pass follows the default reset_state()
+        for n in (5, 9):
+            values, sw = rng.random(n).astype("float32"), rng.random(n).astype("float32")
+            ours.update_state(values, sample_weight=sw)
+            theirs.update_state(values, sample_weight=sw)
+            np.testing.assert_allclose(_value(ours.result()), _value(theirs.result()), rtol=1e-5)
+        ours.reset_state()
+        theirs.reset_state()
+        assert float(ours.result()) == float(_value(theirs.result())) == 0.0
+    assert ours.state_tensors()[1] is ours.mean.total and ours.state_aggregations() == ["sum"] * 3
