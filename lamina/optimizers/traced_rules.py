@@ -41,8 +41,16 @@ def _slots(optimizer: Any, names: tuple[str, ...]) -> list[list[torch.Tensor]] |
     return out
 
 
+def _rate_moves_every_step(opt: Any) -> bool:
+    """A schedule or `decay`: Keras's momentum then rescales the buffers before every update
+    (keras_momentum.py), which a rule fused over several steps in one call would skip."""
+    return callable(opt._lr) or bool(getattr(opt, "decay", 0))
+
+
 def _sgd(opt: Any) -> Rule | None:
     momentum, nesterov = opt.momentum, opt.nesterov
+    if momentum and _rate_moves_every_step(opt):
+        return None  # updated eagerly after the compiled gradients, one batch per call
     slots = _slots(opt, ("momentum_buffer",)) if momentum else None
     if momentum and slots is None:
         return None
@@ -60,6 +68,8 @@ def _sgd(opt: Any) -> Rule | None:
 
 
 def _rmsprop(opt: Any) -> Rule | None:
+    if opt.momentum and _rate_moves_every_step(opt):
+        return None  # see _sgd
     names = ("step", "square_avg") + (("momentum_buffer",) if opt.momentum else ())
     names += ("grad_avg",) if opt.centered else ()
     slots = _slots(opt, names)

@@ -125,7 +125,7 @@ def test_fused_steps_with_a_schedule_match_eager(monkeypatch):
     calls = _count_direct_calls(monkeypatch)
 
     def factory():
-        return optimizers.SGD(optimizers.schedules.ExponentialDecay(0.1, 2, 0.7), momentum=0.9)
+        return optimizers.SGD(optimizers.schedules.ExponentialDecay(0.1, 2, 0.7))
 
     jit = _train(True, factory, spe=4, epochs=3, batch_size=8)
     eager = _train(False, factory, spe=4, epochs=3, batch_size=8)
@@ -219,3 +219,16 @@ def test_noise_layers_trace_into_one_graph():
     np.testing.assert_allclose(
         model.predict(x[:4], verbose=0), model(x[:4]).detach().numpy(), rtol=1e-5
     )
+
+
+def test_momentum_under_a_schedule_updates_like_eager_when_steps_are_fused():
+    """Keras's momentum rescales the buffers whenever the rate changes (before every update
+    under a schedule): the fused rule would skip that, so the update runs eagerly per batch."""
+
+    def factory():
+        return optimizers.SGD(optimizers.schedules.ExponentialDecay(0.1, 2, 0.7), momentum=0.9)
+
+    jit = _train(True, factory, spe=4, epochs=3, batch_size=8)
+    eager = _train(False, factory, spe=4, epochs=3, batch_size=8)
+    _assert_same(eager, jit)
+    assert jit[0].optimizer.iterations.item() == 3 * 12
