@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lamina import regularizers
+from lamina import layers, regularizers
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -166,3 +166,17 @@ def test_regularizer_parity(name):
 def test_keras_names_are_all_covered():
     public = {n for n in dir(keras.regularizers) if not n.startswith("_")}
     assert {f"regularizers.{n}" for n in public} == set(REGULARIZERS_PARITY)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_a_layer_regularizes_its_kernel_in_keras_layout(mode):
+    """Dense stores its kernel transposed for torch; the penalty still sees Keras's rows."""
+    k = keras.layers.Dense(
+        5, kernel_regularizer=keras.regularizers.OrthogonalRegularizer(0.1, mode=mode)
+    )
+    ours = layers.Dense(5, kernel_regularizer=regularizers.OrthogonalRegularizer(0.1, mode=mode))
+    k.build((2, 7))
+    ours(torch.zeros(2, 7))
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in k.weights])
+    expected = float(keras.ops.convert_to_numpy(k.kernel_regularizer(k.kernel)))
+    assert float(ours.losses[0]) == pytest.approx(expected, rel=1e-5)

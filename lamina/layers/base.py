@@ -459,12 +459,15 @@ class Layer(nn.Module):
         self._call_losses = [*self._call_losses, loss]
 
     def regularization_losses(self) -> list[torch.Tensor]:
-        """Penalties of this layer's and sublayers' weight regularizers."""
-        out = [
-            spec.regularizer(getattr(self, spec.attr))
-            for spec in self._weight_specs
-            if spec.regularizer is not None
-        ]
+        """Penalties of this layer's and sublayers' weight regularizers, each computed on the
+        weight in Keras's layout (an OrthogonalRegularizer's rows are Keras's)."""
+        out = []
+        for spec in self._weight_specs:
+            if spec.regularizer is not None:
+                weight = getattr(self, spec.attr)
+                if spec.to_keras is not None:
+                    weight = weight.permute(*spec.to_keras)
+                out.append(spec.regularizer(weight))
         for layer in self._sublayers():
             out += layer.regularization_losses()
         return out
