@@ -102,3 +102,11 @@ def test_custom_layers_guide(monkeypatch) -> None:
     theirs = run_example("custom_layers_guide", "keras", 2, 4000, 10, monkeypatch)
     assert ours["loss"][-1] < ours["loss"][0]
     assert ours["loss"][-1] <= theirs["loss"][-1] * 1.2, (ours, theirs)
+
+
+def test_endpoint_layer_called_on_two_tensors(monkeypatch) -> None:
+    ours = run_example("endpoint_layer", "lamina", 1, 10, 10, monkeypatch)
+    theirs = run_example("endpoint_layer", "keras", 1, 10, 10, monkeypatch)
+    assert ours["keys"] == theirs["keys"] == ["loss"]
+    assert ours["output_shape"] == theirs["output_shape"] == (None, 10)
+    assert 0.3 < ours["loss"] < 1.5 and 0.3 < theirs["loss"] < 1.5  # BCE near log 2 at the start

@@ -713,7 +713,12 @@ class Layer(nn.Module):
         input_shape = map_structure(lambda k: k.shape, inputs)
         self._maybe_build(input_shape)
         self._check_input(input_shape)
-        out_shape = normalize_shape(self.compute_output_shape(input_shape))
+        symbolic_extras = any(isinstance(t, KerasTensor) for t in flatten((args, kwargs)))
+        if symbolic_extras and type(self).compute_output_shape is Layer.compute_output_shape:
+            # `layer(targets, logits)`: the other tensors take part in the output's shape
+            out_shape = normalize_shape(_infer_output_shape(self, input_shape, args, kwargs))
+        else:
+            out_shape = normalize_shape(self.compute_output_shape(input_shape))
         self._output_shape = out_shape
         node = Node(self, inputs, args, kwargs)
         outputs = _make_symbolic(out_shape, node)
@@ -882,16 +887,24 @@ def _symbolic_zeros(layer: Layer, input_shape: Any) -> Any:
     return x
 
 
-def _infer_output_shape(layer: Layer, input_shape: Any) -> Any:
-    """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape."""
+def _infer_output_shape(
+    layer: Layer, input_shape: Any, args: tuple = (), kwargs: dict | None = None
+) -> Any:
+    """Run the layer on zeros (batch 1, eval mode, no grad) and read the output shape; symbolic
+    tensors among the call's other arguments become zeros of their shapes too."""
     x = _symbolic_zeros(layer, input_shape)
+
+    def concrete(v: Any) -> Any:
+        return _symbolic_zeros(layer, v.shape) if isinstance(v, KerasTensor) else v
+
+    args = tuple(map_structure(concrete, list(args)))
+    kwargs = {k: map_structure(concrete, v) for k, v in (kwargs or {}).items()}
+    if _accepts_training(type(layer)) and "training" not in kwargs:
+        kwargs["training"] = False
     emit, layer._emit_logits = layer._emit_logits, False
     try:
         with torch.no_grad():
-            if _accepts_training(type(layer)):
-                out = layer.call(x, training=False)
-            else:
-                out = layer.call(x)
+            out = layer.call(x, *args, **kwargs)
     finally:
         layer._emit_logits = emit
     layer.__dict__["_inferred_dtypes"] = [dtype_name(t.dtype) for t in flatten(out)]
