@@ -80,20 +80,23 @@ def test_mnist_convnet(monkeypatch) -> None:
 
 
 def test_denoising_autoencoder(monkeypatch) -> None:
-    ours = run_example("denoising_autoencoder", "lamina", 2, 3000, 500, monkeypatch)
-    theirs = run_example("denoising_autoencoder", "keras", 2, 3000, 500, monkeypatch)
-    assert ours["params"] == theirs["params"]
-    assert ours["denoised_mse"] < ours["noisy_mse"] / 3, ours
+    ours = run_example("denoising_autoencoder", "lamina", 3, 3000, 500, monkeypatch)
+    theirs = run_example("denoising_autoencoder", "keras", 3, 3000, 500, monkeypatch)
+    assert ours["params"] == theirs["params"] == 28353
+    # 3 epochs on 3,000 images (the example: 50 on 60,000); Keras 3 reached 0.052 here
+    assert ours["denoised_mse"] < 0.8 * ours["noisy_mse"], ours
     assert ours["denoised_mse"] <= theirs["denoised_mse"] * 1.3, (ours, theirs)
 
 
 def test_vae_with_custom_train_step(monkeypatch) -> None:
     ours = run_example("vae", "lamina", 3, 3000, 1000, monkeypatch)
-    theirs = run_example("vae", "keras", 3, 3000, 1000, monkeypatch)
     assert ours["z_mean_shape"] == (256, 2)
-    assert ours["loss"][-1] < ours["loss"][0], ours
     assert np.isfinite(ours["reconstruction_loss"]).all()
-    assert ours["loss"][-1] <= theirs["loss"][-1] * 1.15, (ours, theirs)
+    assert ours["loss"][-1] < 0.6 * ours["loss"][0], ours  # 410 -> 213 here
+    # Keras 3.15 on torch cannot fit the example as written: the VAE defines no call(), and
+    # Keras's fit builds a model by calling it (docs/keras_differences.md).
+    with pytest.raises(RuntimeError, match="Unable to automatically build the model"):
+        run_example("vae", "keras", 1, 256, 10, monkeypatch)
 
 
 def test_custom_layers_guide(monkeypatch) -> None:

@@ -40,5 +40,5 @@ def test_an_operation_feeding_a_layer_is_refused_by_name(tmp_path):
     x = keras.ops.add(inputs, 1.0)
     outputs = keras.layers.Dense(2)(x)
     keras.Model(inputs, outputs).save(tmp_path / "op.keras")
-    with pytest.raises(FileFormatError, match="operation 'add'"):
+    with pytest.raises(FileFormatError, match=r"operation 'add(_\d+)?'"):
         lamina.saving.load_model(tmp_path / "op.keras")
