@@ -75,7 +75,8 @@ class Inference(Preparation):
         cbs = callbacks_mod.CallbackList(
             list(callbacks or []), model=self, params={"steps": len(data)}
         )
-        bar = progbar(len(data), resolve_verbose(verbose), -1, 0)
+        user_bar = any(isinstance(c, callbacks_mod.ProgbarLogger) for c in callbacks or [])
+        bar = progbar(len(data), 0 if user_bar else resolve_verbose(verbose), -1, 0)
         with logits_mode(self._heads), cpu_run_settings(self._device):
             logs = self._run_evaluation(data, cbs)
         if bar is not None:

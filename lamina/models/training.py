@@ -180,6 +180,8 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
             # BackupAndRestore's on_train_begin restores a crashed fit's state and sets
             # `_resume` to (epoch, step, shuffle order): the loop starts at that batch
             self._resume, self._train_data = None, data
+            # a ProgbarLogger among the callbacks draws the bar: the engine's own stays off
+            user_bar = any(isinstance(c, callbacks_mod.ProgbarLogger) for c in callbacks or [])
             cbs.on_train_begin()
             start_epoch, start_step, order = self._resume or (initial_epoch, 0, None)
             with logits_mode(self._heads), cpu_run_settings(self._device):
@@ -190,7 +192,7 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
                     cbs.on_epoch_begin(epoch)
                     agree_stop()
                     step.new_epoch()
-                    bar = progbar(len(data), verbose, epoch, epochs)
+                    bar = progbar(len(data), 0 if user_bar else verbose, epoch, epochs)
                     resumed = start_step > 0 or order is not None  # (shards don't resume)
                     batches = data.epoch(start_step, order) if resumed else data.epoch()
                     # steps_per_execution=N: N batches per step call, and the batch hooks
