@@ -77,9 +77,18 @@ def _state_getters(step: Any) -> dict[int, Getter]:
         if isinstance(group["lr"], torch.Tensor):
             found[id(group["lr"])] = lambda b, r, g=group: g["lr"]
     for metric in step.model.metrics:
-        for name in getattr(metric, "_states", {}):
-            found[id(getattr(metric, name))] = lambda b, r, m=metric, n=name: getattr(m, n)
+        for owner, name in _metric_states(metric):
+            found[id(getattr(owner, name))] = lambda b, r, m=owner, n=name: getattr(m, n)
     return found
+
+
+def _metric_states(metric: Any) -> list[tuple[Any, str]]:
+    """(metric, state name) for a metric's states and those of the metrics it holds."""
+    out = [(metric, name) for name in getattr(metric, "_states", {})]
+    subs = getattr(metric, "_sub_metrics", None)
+    for sub in subs() if callable(subs) else []:
+        out += _metric_states(sub)
+    return out
 
 
 class DirectCall:

@@ -232,3 +232,37 @@ def test_momentum_under_a_schedule_updates_like_eager_when_steps_are_fused():
     eager = _train(False, factory, spe=4, epochs=3, batch_size=8)
     _assert_same(eager, jit)
     assert jit[0].optimizer.iterations.item() == 3 * 12
+
+
+class _HoldsAMean(lamina.metrics.Metric):
+    """A user metric holding another metric (its states are the inner Mean's)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = lamina.metrics.Mean(name="inner")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.inner.update_state(y_pred)
+
+    def result(self):
+        return self.inner.result()
+
+
+def test_a_metric_holding_a_metric_keeps_the_direct_call(monkeypatch):
+    calls = _count_direct_calls(monkeypatch)
+
+    def train(jit):
+        x, y = _data()
+        model = _model()
+        model.compile(
+            optimizers.Adam(0.01),
+            "sparse_categorical_crossentropy",
+            metrics=[_HoldsAMean(name="held")],
+            jit_compile=jit,
+            device="cpu",
+        )
+        return model, model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+
+    eager, jit = train(False), train(True)
+    _assert_same(eager, jit)
+    assert jit[0]._step_fn.compiled.direct_allowed and calls["n"] > 0
