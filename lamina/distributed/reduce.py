@@ -28,27 +28,48 @@ def comm_device() -> torch.device:
 def reduced_logs(metrics: list[Any]) -> dict[str, float]:
     """`{name: value}` of `metrics` as if one process had seen every rank's batches.
 
-    Metric states are sums (`state_tensors()`), so the states of all ranks are summed
-    with one all_reduce, each metric's `result()` is read from the sums, and the local
-    states are put back: the running (per-rank) accumulation is left untouched.
+    Metric states are combined with one all_reduce by their Keras `aggregation`: 'sum'
+    (Lamina's own states: the sums of all ranks), 'mean' (the sum over the ranks'
+    count), 'only_first_replica' (rank 0's value), 'none' (each rank keeps its own).
+    Each metric's `result()` is read from the combined states, and the local states are
+    put back: the running (per-rank) accumulation is left untouched.
     """
     states = [t for m in metrics for t in m.state_tensors()]
     if not states:
         return {m.name: float(m.result().item()) for m in metrics}
+    modes = [a for m in metrics for a in _aggregations(m)]
+    dist = _dist()
+    first = dist.get_rank() == 0
     device = comm_device()
-    flat = torch.cat([t.detach().reshape(-1).to(device, torch.float64) for t in states])
-    _dist().all_reduce(flat)
+    parts = []
+    for t, mode in zip(states, modes):
+        part = t.detach().reshape(-1).to(device, torch.float64)
+        if mode == "only_first_replica" and not first or mode == "none":
+            part = torch.zeros_like(part)
+        parts.append(part)
+    flat = torch.cat(parts)
+    dist.all_reduce(flat)
     saved = [t.clone() for t in states]
     offset = 0
-    for t in states:
+    for t, mode in zip(states, modes):
         n = t.numel()
-        t.copy_(flat[offset : offset + n].reshape(t.shape).to(t.device, t.dtype))
+        value = flat[offset : offset + n]
+        if mode == "mean":
+            value = value / dist.get_world_size()
+        if mode != "none":
+            t.copy_(value.reshape(t.shape).to(t.device, t.dtype))
         offset += n
     try:
         return {m.name: float(m.result().item()) for m in metrics}
     finally:
         for t, s in zip(states, saved):
             t.copy_(s)
+
+
+def _aggregations(metric: Any) -> list[str]:
+    if hasattr(metric, "state_aggregations"):
+        return list(metric.state_aggregations())
+    return ["sum"] * len(metric.state_tensors())
 
 
 def any_rank(flag: bool) -> bool:
