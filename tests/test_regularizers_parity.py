@@ -179,4 +179,4 @@ def test_a_layer_regularizes_its_kernel_in_keras_layout(mode):
     ours(torch.zeros(2, 7))
     ours.set_weights([keras.ops.convert_to_numpy(w) for w in k.weights])
     expected = float(keras.ops.convert_to_numpy(k.kernel_regularizer(k.kernel)))
-    assert float(ours.losses[0]) == pytest.approx(expected, rel=1e-5)
+    assert float(ours.losses[0].detach()) == pytest.approx(expected, rel=1e-5)
