@@ -97,7 +97,7 @@ def apply_compile_config(
 
 
 def _optimizer(optimizer: Any) -> dict[str, Any]:
-    name = _registered(optimizer, "optimizer")
+    name = _registered_class(type(optimizer), "optimizer")
     return {"class_name": name, "config": _plain(optimizer.get_config())}
 
 
@@ -130,10 +130,11 @@ def _spec(value: Any, kind: str) -> Any:
     if isinstance(value, (list, tuple)):
         return [_spec(v, kind) for v in value]
     if isinstance(value, type):
-        return {"class_name": _registered_class(value, kind), "config": {}}
+        return {"class_name": _saved_class_name(value, kind), "config": {}}
     if hasattr(value, "get_config") and not callable(getattr(value, "__func__", None)):
         if isinstance(value, (losses_mod.Loss, metrics_mod.Metric)):
-            return {"class_name": _registered(value, kind), "config": _plain(value.get_config())}
+            name = _saved_class_name(type(value), kind)
+            return {"class_name": name, "config": _plain(value.get_config())}
     if callable(value):
         name = getattr(value, "__name__", None)
         if not name or name == "<lambda>":
@@ -196,8 +197,13 @@ def _class(name: str, kind: str, custom_objects: dict[str, Any] | None) -> type:
         raise KeyError(str(err)) from None
 
 
-def _registered(obj: Any, kind: str) -> str:
-    return _registered_class(type(obj), kind)
+def _saved_class_name(cls: type, kind: str) -> str:
+    """The registered name of a loss/metric class, or (a user class, as Keras saves it) its
+    class name: `load_model` finds it again only in custom_objects, else names it."""
+    try:
+        return _registered_class(cls, kind)
+    except TypeError:
+        return cls.__name__
 
 
 def _registered_class(cls: type, kind: str) -> str:

@@ -107,3 +107,33 @@ def test_custom_object_scope_overrides_and_restores():
     with pytest.raises(TypeError, match="Expected a class or a function"):
         with custom_object_scope({"x": 3}):
             pass
+
+
+class _CountPositives(lamina.metrics.Metric):
+    """A user metric written as in Keras's guides, never registered."""
+
+    def __init__(self, name="count_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count.assign_add(lamina.ops.sum(lamina.ops.cast(y_pred > 0.5, "float32")))
+
+    def result(self):
+        return self.count.value
+
+
+def test_an_unregistered_metric_is_saved_by_name_and_compiles_from_custom_objects(tmp_path):
+    x, y = _xy()
+    model = lamina.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=[_CountPositives()])
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.models.load_model(
+        tmp_path / "m.lamina", custom_objects={"_CountPositives": _CountPositives}
+    )
+    assert loaded.compiled
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    with pytest.raises(FileFormatError, match="_CountPositives"):
+        lamina.models.load_model(tmp_path / "m.lamina")
+    assert not lamina.models.load_model(tmp_path / "m.lamina", compile=False).compiled
