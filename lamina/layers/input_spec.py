@@ -10,23 +10,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lamina.ops.dtypes import standardize_dtype
+
 
 class InputSpec:
-    """Expected rank and fixed axis sizes of a layer's input."""
+    """Expected rank, shape and fixed axis sizes of a layer's input (Keras's arguments).
+
+    `shape` fixes the rank and the sizes that are not None; with
+    `allow_last_axis_squeeze` a trailing axis of size 1 may be present or not (on either
+    side). `dtype` is recorded (standardized) for Keras code that reads it; the check
+    runs on shapes, as Lamina's layers cast inputs to their own dtype.
+    """
 
     def __init__(
         self,
+        dtype: Any = None,
+        shape: Sequence[int | None] | None = None,
         ndim: int | None = None,
-        min_ndim: int | None = None,
         max_ndim: int | None = None,
+        min_ndim: int | None = None,
         axes: dict[int, int] | None = None,
+        allow_last_axis_squeeze: bool = False,
+        name: str | None = None,
+        optional: bool = False,
     ):
-        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
-        self.axes = dict(axes or {})
+        self.dtype = None if dtype is None else standardize_dtype(dtype)
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.min_ndim, self.max_ndim = min_ndim, max_ndim
+        try:
+            self.axes = {int(k): v for k, v in (axes or {}).items()}
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Expected axes as a dict with integer keys, received: axes={axes!r}"
+            ) from None
+        self.allow_last_axis_squeeze = bool(allow_last_axis_squeeze)
+        self.name, self.optional = name, bool(optional)
 
     def describe(self) -> str:
         parts = []
-        if self.ndim is not None:
+        if self.shape is not None:
+            parts.append(f"shape {self.shape} (batch included)")
+        elif self.ndim is not None:
             parts.append(f"rank {self.ndim} (batch included)")
         if self.min_ndim is not None:
             parts.append(f"rank >= {self.min_ndim}")
@@ -35,6 +60,34 @@ class InputSpec:
         for axis, size in self.axes.items():
             parts.append(f"size {size} on axis {axis}")
         return ", ".join(parts) or "any shape"
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype,
+            "shape": self.shape,
+            "ndim": self.ndim,
+            "max_ndim": self.max_ndim,
+            "min_ndim": self.min_ndim,
+            "axes": self.axes,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> InputSpec:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"InputSpec({self.describe()})"
+
+
+def _shape_breaks(spec: InputSpec, shape: tuple) -> bool:
+    """Whether `shape` breaks `spec.shape` (sizes that are None match anything)."""
+    want, got = spec.shape, shape
+    if spec.allow_last_axis_squeeze:
+        got = got[:-1] if got and got[-1] == 1 else got
+        want = want[:-1] if want and want[-1] == 1 else want
+    if len(want) != len(got):
+        return True
+    return any(w is not None and g is not None and w != g for w, g in zip(want, got))
 
 
 def _hint(layer: Any, spec: InputSpec, shape: tuple) -> str:
@@ -63,10 +116,13 @@ def check_input(layer: Any, spec: InputSpec | Sequence[InputSpec], input_shape: 
         for s, shp in zip(spec, input_shape):
             check_input(layer, s, shp)
         return
+    if input_shape is None and spec.optional:
+        return
     shape = tuple(input_shape)
     rank = len(shape)
     bad = (
-        (spec.ndim is not None and rank != spec.ndim)
+        (spec.ndim is not None and rank != spec.ndim and not spec.allow_last_axis_squeeze)
+        or (spec.shape is not None and _shape_breaks(spec, shape))
         or (spec.min_ndim is not None and rank < spec.min_ndim)
         or (spec.max_ndim is not None and rank > spec.max_ndim)
     )
