@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lamina import config
-from lamina.ops.dtypes import dtype_of, result_type, standardize_dtype, to_torch_dtype
+from lamina.ops.dtypes import result_type, standardize_dtype, to_torch_dtype
 
 
 def is_tensor(x: Any) -> bool:
@@ -89,9 +89,3 @@ def convert_to_numpy(x: Any) -> np.ndarray:
             x = x.float()
         return x.numpy()
     return np.asarray(x)
-
-
-def tensors(*xs: Any) -> list[torch.Tensor]:
-    """Convert several operands to one promoted dtype (Keras's rule for binary ops)."""
-    target = to_torch_dtype(result_type(*[dtype_of(x) for x in xs]))
-    return [convert_to_tensor(x).to(target) for x in xs]

@@ -189,9 +189,5 @@ def dtype_of(x: Any) -> Any:
     return type(x)
 
 
-def is_float_dtype(dtype: Any) -> bool:
-    return standardize_dtype(dtype) in FLOAT_TYPES
-
-
 def is_int_dtype(dtype: Any) -> bool:
     return standardize_dtype(dtype) in INT_TYPES

@@ -151,25 +151,11 @@ class GroupQueryAttention(ProjectedAttention):
         training: bool | None = None,
         use_causal_mask: bool = False,
     ) -> Any:
-        mask, causal_only = self._masks(
-            query,
-            value,
-            key,
-            query_mask,
-            value_mask,
-            key_mask,
-            attention_mask,
-            use_causal_mask,
-            self.sliding_window,
+        mask, causal_only, q, k, v, gate = self._project(
+            query, value, key, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
-        # The masks are in `mask` now; the projections see plain tensors (as in Keras).
-        query = self._unmasked(query)
-        value = self._unmasked(self._source(value, query))
-        key = value if key is None else self._unmasked(self._source(key, query))
-        gate = self.gate_dense(query) if self.use_gate else None
-        q = self.query_dense(query)
-        k = self.key_dense(key).repeat_interleave(self.num_repeats, dim=2)
-        v = self.value_dense(value).repeat_interleave(self.num_repeats, dim=2)
+        k = k.repeat_interleave(self.num_repeats, dim=2)
+        v = v.repeat_interleave(self.num_repeats, dim=2)
         out, scores = self._attend(
             q,
             k,

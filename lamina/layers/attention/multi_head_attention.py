@@ -182,25 +182,9 @@ class MultiHeadAttention(ProjectedAttention):
         training: bool | None = None,
         use_causal_mask: bool = False,
     ) -> Any:
-        mask, causal_only = self._masks(
-            query,
-            value,
-            key,
-            query_mask,
-            value_mask,
-            key_mask,
-            attention_mask,
-            use_causal_mask,
-            self.sliding_window,
+        mask, causal_only, q, k, v, gate = self._project(
+            query, value, key, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
-        # The masks are in `mask` now; the projections see plain tensors (as in Keras).
-        query = self._unmasked(query)
-        value = self._unmasked(self._source(value, query))
-        key = value if key is None else self._unmasked(self._source(key, query))
-        gate = self.gate_dense(query) if self.use_gate else None
-        q = self.query_dense(query)
-        k = self.key_dense(key)
-        v = self.value_dense(value)
         scale = 1.0 / math.sqrt(float(self.key_dim))
         train = bool(training)
         if q.dim() == 4 and self._axes == (1,):

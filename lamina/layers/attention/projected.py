@@ -114,6 +114,39 @@ class ProjectedAttention(Layer):
         )
         return mask, False
 
+    def _project(
+        self,
+        query: torch.Tensor,
+        value: Any,
+        key: Any,
+        query_mask: Any,
+        value_mask: Any,
+        key_mask: Any,
+        attention_mask: Any,
+        use_causal_mask: bool,
+    ) -> tuple[Any, ...]:
+        """The attention mask (or causal_only) and the projected q, k, v and gate (or None).
+
+        The masks are read first; the projections then see plain tensors, as in Keras.
+        """
+        mask, causal_only = self._masks(
+            query,
+            value,
+            key,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            self.sliding_window,
+        )
+        query = self._unmasked(query)
+        value = self._unmasked(self._source(value, query))
+        key = value if key is None else self._unmasked(self._source(key, query))
+        gate = self.gate_dense(query) if self.use_gate else None
+        q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)
+        return mask, causal_only, q, k, v, gate
+
     def _attend(
         self,
         query: torch.Tensor,
