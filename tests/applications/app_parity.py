@@ -105,3 +105,83 @@ def check_predictions(
         assert err <= atol * scale, (
             f"{file.name}: max |lamina - keras| = {err:.3g} (scale {scale:.3g})"
         )
+
+
+def fresh_names(keras_ahead: tuple[str, ...] = ()) -> None:
+    """Restart both libraries' automatic layer names ('conv2d', 'conv2d_1', ...).
+
+    Each name prefix in `keras_ahead` ('conv2d', 'batch_normalization', ...) is then
+    taken once in Keras, so Keras's next names run one ahead of Lamina's ('conv2d_1',
+    ...), as in Keras's downloadable `.h5` files (Keras 2 numbered from 1): a legacy file
+    saved then no longer matches Lamina's names and loads by layer order.
+    """
+    from keras.src.utils.naming import uniquify
+
+    keras.backend.clear_session()
+    lamina.backend.clear_session()
+    for prefix in keras_ahead:
+        uniquify(prefix)
+
+
+def check_module_function(ours: Any, theirs: Any, function: str) -> None:
+    """An application module's `preprocess_input` or `decode_predictions` against Keras's.
+
+    Keras downloads ImageNet's class index for `decode_predictions`; the check hands it
+    Lamina's shipped table instead (the same file), so Keras's own decoding runs offline.
+    """
+    rng = np.random.default_rng(0)
+    if function == "preprocess_input":
+        images = rng.integers(0, 256, (2, 8, 6, 3)).astype("float32")
+        for data_format, x in (
+            ("channels_last", images),
+            ("channels_first", images.transpose(0, 3, 1, 2)),
+        ):
+            np.testing.assert_allclose(
+                ours.preprocess_input(x, data_format=data_format),
+                theirs.preprocess_input(x.copy(), data_format=data_format),
+                rtol=1e-6,
+                atol=1e-6,
+            )
+        return
+    from keras.src.applications import imagenet_utils as keras_imagenet_utils
+
+    preds = rng.dirichlet(np.ones(1000), size=2).astype("float32")
+    saved = keras_imagenet_utils.CLASS_INDEX
+    keras_imagenet_utils.CLASS_INDEX = lamina.applications.imagenet_utils.class_index()
+    try:
+        expected = theirs.decode_predictions(preds, top=4)
+    finally:
+        keras_imagenet_utils.CLASS_INDEX = saved
+    got = ours.decode_predictions(preds, top=4)
+    assert [[tuple(r[:2]) for r in s] for s in got] == [[tuple(r[:2]) for r in s] for s in expected]
+    np.testing.assert_array_equal(
+        [[r[2] for r in s] for s in got], [[r[2] for r in s] for s in expected]
+    )
+
+
+def keras_ordered_layers(model: Any) -> list[Any]:
+    """A Lamina functional model's layers in Keras 3's order, the order its weights files use.
+
+    Keras sorts a functional model's layers by depth (longest path to an output, deepest
+    first); Lamina's `model.layers` lists them in call order. The two differ where a
+    block has parallel branches with weights (ResNet's projection shortcut).
+    """
+    from lamina.saving.keras_weights_h5 import graph_children
+
+    return graph_children(model)
+
+
+def check_architecture_in_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
+    """`check_architecture` for graphs with parallel branches: the same parameter count, and
+    the same layer names and weight shapes in Keras's layer order (`keras_ordered_layers`)."""
+    keras.backend.clear_session()
+    lamina.backend.clear_session()
+    theirs = keras_fn(weights=None, **kwargs)
+    ours = lamina_fn(weights=None, **kwargs)
+    assert ours.count_params() == theirs.count_params()
+    ordered = keras_ordered_layers(ours)
+    assert [la.name for la in ordered] == [la.name for la in theirs.layers]
+    assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)
+    shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
+    assert shapes == keras_weight_shapes(theirs)
+    keras.backend.clear_session()

@@ -1,0 +1,96 @@
+"""DenseNet121/169/201 against Keras 3: architecture, weights files, predictions, preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from app_parity import (
+    check_architecture,
+    check_module_function,
+    check_predictions,
+    fresh_names,
+    keras,
+)
+from keras.src.applications import densenet as keras_densenet
+
+from lamina.applications import densenet
+
+APPLICATIONS_PARITY = {
+    "applications.DenseNet121": (densenet.DenseNet121, keras.applications.DenseNet121),
+    "applications.DenseNet169": (densenet.DenseNet169, keras.applications.DenseNet169),
+    "applications.DenseNet201": (densenet.DenseNet201, keras.applications.DenseNet201),
+}
+MODULE_PARITY = {
+    "applications.densenet.preprocess_input": (densenet, keras.applications.densenet),
+    "applications.densenet.decode_predictions": (densenet, keras.applications.densenet),
+}
+
+
+@pytest.mark.parametrize("key", list(APPLICATIONS_PARITY))
+def test_architecture_matches_keras(key):
+    check_architecture(*APPLICATIONS_PARITY[key])
+
+
+def test_densenet121_keras_weights_give_keras_predictions(tmp_path):
+    ours, theirs = APPLICATIONS_PARITY["applications.DenseNet121"]
+    fresh_names()  # every layer is named: the legacy file loads by name
+    check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3))
+    check_predictions(
+        ours, theirs, tmp_path, include_top=False, pooling="avg", input_shape=(40, 48, 3)
+    )
+
+
+@pytest.mark.apps_full
+@pytest.mark.parametrize("key", ["applications.DenseNet169", "applications.DenseNet201"])
+def test_bigger_densenets_give_keras_predictions(key, tmp_path):
+    ours, theirs = APPLICATIONS_PARITY[key]
+    check_predictions(
+        ours, theirs, tmp_path, include_top=False, pooling="max", input_shape=(32, 32, 3)
+    )
+
+
+def test_generic_builder_and_layer_names_match_keras(tmp_path):
+    """`DenseNet(blocks)` at any depth; no pooling: the last feature map (named 'relu')."""
+    blocks = [1, 2, 2, 1]
+    ours = lambda **kw: densenet.DenseNet(blocks, include_top=False, **kw)  # noqa: E731
+    theirs = lambda **kw: keras_densenet.DenseNet(  # noqa: E731
+        blocks, include_top=False, **kw
+    )
+    check_architecture(ours, theirs)
+    check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 40, 3))
+    model = ours(weights=None)
+    assert model.name == "densenet" and model.layers[-1].name == "relu"
+
+
+def test_argument_checks_match_keras(tmp_path):
+    with pytest.raises(ValueError, match="classes=1000"):
+        densenet.DenseNet121(weights="imagenet", classes=10)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        densenet.DenseNet121(weights=None, include_top=False, input_shape=(31, 64, 3))
+    with pytest.raises(ValueError, match="4 block counts"):
+        densenet.DenseNet([6, 12, 24], weights=None)
+    with pytest.raises(ValueError, match="no ImageNet weights"):
+        densenet.DenseNet([1, 1, 1, 1], weights="imagenet", include_top=False)
+
+
+def test_imagenet_weights_are_found_in_keras_cache(tmp_path, monkeypatch):
+    """weights='imagenet' reads Keras's cached file: the notop file of the right variant."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    theirs = keras.applications.DenseNet121(weights=None, include_top=False)
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    # A Keras 3 weights file under the legacy name still loads (the loader reads either).
+    (tmp_path / "k.weights.h5").rename(
+        tmp_path / "models" / "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
+    model = densenet.DenseNet121(include_top=False)
+    np.testing.assert_allclose(
+        model.get_weights()[0], np.asarray(theirs.weights[0].numpy()), rtol=0, atol=0
+    )
+    with pytest.raises(FileNotFoundError, match="densenet169_weights_tf_dim_ordering_tf_kernels"):
+        densenet.DenseNet169()
+
+
+@pytest.mark.parametrize("key", MODULE_PARITY)
+def test_module_functions_match_keras(key):
+    check_module_function(*MODULE_PARITY[key], key.rsplit(".", 1)[1])
