@@ -8,6 +8,7 @@ the pretrained classifier against real photos (skimage's and scikit-learn's samp
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import numpy as np
@@ -135,6 +136,17 @@ def test_key_map_uses_every_checkpoint_key_once(state):
         "_fc.weight",
         "_fc.bias",
     }
+
+
+def test_layer_names_are_keras_efficientnet_b0s_without_se():
+    """Keras's EfficientNetB0 names, minus its in-model scaling and squeeze-excite layers."""
+    from app_parity import fresh_names, keras
+
+    fresh_names()  # both libraries name the input 'input_layer'
+    theirs = keras.applications.EfficientNetB0(weights=None)
+    skipped = re.compile(r"^(rescaling|normalization)(_\d+)?$|_se_")
+    expected = [la.name for la in theirs.layers if not skipped.search(la.name)]
+    assert [la.name for la in EfficientNetLite0(weights=None).layers] == expected
 
 
 def test_matches_plain_torch_lukemelas_forward(state, classifier):
