@@ -11,6 +11,7 @@ from lamina.applications import (
     densenet,
     efficientnet_lite,
     imagenet_utils,
+    inception_v3,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
@@ -26,6 +27,7 @@ from lamina.applications.convnext import (
 )
 from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from lamina.applications.efficientnet_lite import EfficientNetLite0
+from lamina.applications.inception_v3 import InceptionV3
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -42,6 +44,7 @@ __all__ = [
     "DenseNet169",
     "DenseNet201",
     "EfficientNetLite0",
+    "InceptionV3",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
@@ -52,6 +55,7 @@ __all__ = [
     "densenet",
     "efficientnet_lite",
     "imagenet_utils",
+    "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",

@@ -185,3 +185,26 @@ def check_architecture_in_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: A
     shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
     assert shapes == keras_weight_shapes(theirs)
     keras.backend.clear_session()
+
+
+def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
+    """`check_architecture` for branching graphs, in the order Keras's weight files use.
+
+    Keras 3 lists a functional model's layers by graph depth; Lamina's `model.layers`
+    lists a branching graph in another topological order, while its weight files use
+    Keras's (`graph_children`). This compares the layers and weight shapes in that
+    order, and the `model.layers` names as sets.
+    """
+    from lamina.saving.keras_weights_h5 import graph_children
+
+    keras.backend.clear_session()
+    lamina.backend.clear_session()
+    theirs = keras_fn(weights=None, **kwargs)
+    ours = lamina_fn(weights=None, **kwargs)
+    assert ours.count_params() == theirs.count_params()
+    ordered = graph_children(ours)
+    shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
+    assert shapes == keras_weight_shapes(theirs)
+    assert [la.name for la in ordered] == [la.name for la in theirs.layers]
+    assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)
+    keras.backend.clear_session()
