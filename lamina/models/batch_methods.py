@@ -15,6 +15,7 @@ from lamina.models.engine_utils import (
     logits_mode,
 )
 from lamina.models.preparation import Preparation
+from lamina.models.trainable_state import check_trainable_unchanged
 from lamina.utils.packing import pack_x_y_sample_weight
 
 
@@ -50,6 +51,7 @@ class BatchMethods(Preparation):
     ) -> Any:
         """One gradient step on one batch; returns the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
+        check_trainable_unchanged(self, "train_on_batch")
         if class_weight:
             table = self._class_weight_table(class_weight)
             yt = torch.as_tensor(np.asarray(y))

@@ -15,6 +15,7 @@ from lamina import metrics as metrics_mod
 from lamina.models import compile_utils as cu
 from lamina.models.engine_utils import default_device
 from lamina.models.precision import MixedPrecision, resolve_policy
+from lamina.models.trainable_state import trainable_snapshot
 
 
 class CompileMixin:
@@ -86,6 +87,8 @@ class CompileMixin:
         self._test_fn = None
         self._predict_fn = None
         self._loss_tracker = metrics_mod.Mean(name="loss")
+        # which layers train is fixed here, as in Keras: fit checks it (trainable_state.py)
+        self.__dict__["_compiled_trainable"] = trainable_snapshot(self)
         self.compiled = True
 
     def _resolve_heads(self) -> None:

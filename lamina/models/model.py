@@ -178,11 +178,28 @@ class Model(Trainer, Layer):
             )
         return load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
-    def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
-        """Print each layer's output shape and parameter count, with totals (Keras's format)."""
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Any = None,
+    ) -> None:
+        """Print each layer's output shape and parameter count, with totals (Keras's format
+        and arguments; see `summary.print_summary`)."""
         from lamina.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn)
+        print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            expand_nested=expand_nested,
+            show_trainable=show_trainable,
+            layer_range=layer_range,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"

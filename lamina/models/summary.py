@@ -6,6 +6,7 @@ non-trainable parameter counts with their sizes in bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -48,30 +49,83 @@ def _connected(layer: Any, model: Any) -> str:
     return ", ".join(parts) or "-"
 
 
+def _layer_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:
+    """Keras's `layer_range`: the first and last layer whose names match (regexes), inclusive."""
+    if layer_range is None:
+        return 0, len(layers)
+    if len(layer_range) != 2 or not all(isinstance(n, str) for n in layer_range):
+        raise ValueError(
+            "Expected layer_range as two layer names (or regexes), "
+            f"received: layer_range={layer_range!r}"
+        )
+    lower = [i for i, la in enumerate(layers) if re.match(layer_range[0], la.name)]
+    upper = [i for i, la in enumerate(layers) if re.match(layer_range[1], la.name)]
+    if not lower or not upper:
+        raise ValueError(
+            "Expected layer_range to name layers of the model, "
+            f"received: layer_range={layer_range!r}"
+        )
+    if min(lower) > max(upper):
+        return min(upper), max(lower) + 1
+    return min(lower), max(upper) + 1
+
+
+def _trainable_cell(layer: Any) -> str:
+    """Keras's `show_trainable` column: Y or N for a layer with weights, else -."""
+    if not layer.weights:
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
 def print_summary(
-    model: Any, line_length: int | None = None, print_fn: Callable | None = None
+    model: Any,
+    line_length: int | None = None,
+    positions: Any = None,
+    print_fn: Callable | None = None,
+    expand_nested: bool = False,
+    show_trainable: bool = False,
+    layer_range: Any = None,
 ) -> None:
+    """Keras's `print_summary`. `expand_nested` lists a nested model's layers under it
+    (prefixed with "└"), `show_trainable` adds the Trainable column, `layer_range` shows
+    the layers between two names; `positions` (column ends as fractions of `line_length`,
+    or absolute) sets the column widths, else they fit their contents."""
     print_fn = print_fn or print
     layers = list(model.layers)
     functional = hasattr(model, "_nodes")
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
+    if show_trainable:
+        headers.append("Trainable")
     rows = []
-    for layer in layers:
+
+    def add_rows(layer: Any, level: int, owner: Any) -> None:
         total = _counts(layer)[0]
         shape = getattr(layer, "_output_shape", None)  # from a symbolic call (graph models)
         if shape is None:  # from the first eager call (subclassed models)
             shape = layer.__dict__.get("_call_output_shape")
         if shape is None and type(layer).__name__ == "InputLayer":
             shape = layer.output.shape
-        row = [f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape), f"{total:,}"]
+        prefix = "   " * level + "└ " if level else ""
+        row = [f"{prefix}{layer.name} ({type(layer).__name__})", _fmt_shape(shape), f"{total:,}"]
         if functional:
-            row.append(_connected(layer, model))
+            row.append(_connected(layer, owner) if level == 0 else "-")
+        if show_trainable:
+            row.append(_trainable_cell(layer))
         rows.append(row)
+        if expand_nested and getattr(layer, "layers", None):
+            for sub in layer.layers:
+                add_rows(sub, level + 1, layer)
+
+    first, last = _layer_range(layers, layer_range)
+    for layer in layers[first:last]:
+        add_rows(layer, 0, model)
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
     widths = [max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)] + widths[3:]
-    if line_length:
+    if positions is not None:
+        widths = _positioned_widths(positions, line_length, len(headers))
+    elif line_length:
         widths[0] = max(widths[0], line_length - sum(widths[1:]) - 3 * len(widths) - 1)
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
@@ -80,7 +134,12 @@ def print_summary(
     def cells(values: list[str], sep: str) -> str:
         out = []
         for i, (v, w) in enumerate(zip(values, widths)):
-            out.append(" " + (v.rjust(w) if i == 2 else v.ljust(w)) + " ")
+            if len(v) > w:
+                v = v[: max(w - 1, 0)] + "…"
+            centered = show_trainable and i == len(headers) - 1
+            out.append(
+                " " + (v.center(w) if centered else v.rjust(w) if i == 2 else v.ljust(w)) + " "
+            )
         return sep + sep.join(out) + sep
 
     print_fn(f'Model: "{model.name}"')
@@ -99,3 +158,19 @@ def print_summary(
     print_fn(
         f" Non-trainable params: {total - trainable:,} ({_fmt_bytes(int((total - trainable) * per))})"
     )
+
+
+def _positioned_widths(positions: Any, line_length: int | None, columns: int) -> list[int]:
+    """Column widths from Keras's `positions`: each column's right end, as a fraction of the
+    line length (values <= 1) or in characters."""
+    if len(positions) != columns:
+        raise ValueError(
+            f"Expected {columns} positions (one per column), received: positions={positions!r}"
+        )
+    length = line_length or (108 if columns > 3 else 88)
+    ends = [int(p * length) if p <= 1 else int(p) for p in positions]
+    widths, start = [], 0
+    for end in ends:
+        widths.append(max(end - start - 3, 4))
+        start = end
+    return widths

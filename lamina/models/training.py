@@ -36,6 +36,7 @@ from lamina.models.engine_utils import (
 from lamina.models.inference import Inference
 from lamina.models.precision import MixedPrecision
 from lamina.models.steps import Steps
+from lamina.models.trainable_state import check_trainable_unchanged
 from lamina.runtime.cpu import cpu_run_settings
 
 
@@ -97,6 +98,7 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
         """
         epochs = warn_legacy(legacy, epochs)
         self._assert_compiled("fit")
+        check_trainable_unchanged(self, "fit")
         if distribute is not None and distributed.spawn_count(distribute) > 1:
             fit_args = dict(
                 x=x,

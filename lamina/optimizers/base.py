@@ -268,9 +268,14 @@ class Optimizer(LearningRate):
             for p in params:
                 if p in old.state:
                     self._torch.state[p] = old.state[p]
+            self._complete_state(params)
         if self._pending is not None and self._torch is not None:
             pending, self._pending = self._pending, None
             self._load_torch(pending)
+
+    def _complete_state(self, params: list[torch.Tensor]) -> None:
+        """After a rebuild kept the state of some parameters: give the new ones theirs, when
+        the torch optimizer cannot mix parameters with and without state (SGD's buffers)."""
 
     @property
     def built(self) -> bool:

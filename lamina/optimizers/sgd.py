@@ -38,3 +38,16 @@ class SGD(KerasMomentum, Optimizer):
         return {"momentum": self.momentum, "nesterov": self.nesterov}
 
     _own_config = _torch_hparams
+
+    def _complete_state(self, params: list[torch.Tensor]) -> None:
+        """Zero momentum (Keras's initial velocity) for parameters new to a rebuilt optimizer
+        (a layer unfrozen and compiled again with the same SGD): torch's SGD steps fail
+        when some buffers exist and others not."""
+        state = self._torch.state
+        if not self.momentum or not any("momentum_buffer" in state[p] for p in params):
+            return
+        for p in params:
+            if state[p].get("momentum_buffer") is None:
+                state[p]["momentum_buffer"] = torch.zeros_like(
+                    p, memory_format=torch.preserve_format
+                )
