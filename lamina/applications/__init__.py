@@ -15,6 +15,9 @@ from lamina.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    resnet,
+    resnet50,
+    resnet_v2,
     vgg16,
     vgg19,
 )
@@ -27,10 +30,13 @@ from lamina.applications.convnext import (
 )
 from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from lamina.applications.efficientnet_lite import EfficientNetLite0
+from lamina.applications.features import extract_features
 from lamina.applications.inception_v3 import InceptionV3
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
+from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg16 import VGG16
 from lamina.applications.vgg19 import VGG19
 
@@ -49,16 +55,26 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "ResNet50",
+    "ResNet50V2",
+    "ResNet101",
+    "ResNet101V2",
+    "ResNet152",
+    "ResNet152V2",
     "VGG16",
     "VGG19",
     "convnext",
     "densenet",
     "efficientnet_lite",
+    "extract_features",
     "imagenet_utils",
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "resnet",
+    "resnet50",
+    "resnet_v2",
     "vgg16",
     "vgg19",
 ]

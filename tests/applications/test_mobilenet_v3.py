@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_parity import (
+    check_module_function,
     check_predictions,
     keras,
     keras_weight_shapes,
@@ -19,7 +20,7 @@ from app_parity import (
 )
 
 import lamina
-from lamina.applications import app_builder, imagenet_utils, mobilenet_v3
+from lamina.applications import app_builder, mobilenet_v3
 
 APPLICATIONS_PARITY = {
     "applications.MobileNetV3Small": (
@@ -155,14 +156,12 @@ def test_arguments_are_checked_like_keras():
 
 @pytest.mark.parametrize("key", MODULE_PARITY)
 def test_module_functions_match_keras(key):
-    ours, theirs = MODULE_PARITY[key]
-    images = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3)).astype("float32")
-    if key.endswith("preprocess_input"):  # the identity, for both
-        assert ours.preprocess_input(images) is images
-        assert theirs.preprocess_input(images) is images
-        return
-    preds = np.random.default_rng(1).dirichlet(np.ones(1000), size=2).astype("float32")
-    got = ours.decode_predictions(preds, top=3)
-    order = np.argsort(-preds, axis=1)[:, :3]
-    index = imagenet_utils.class_index()  # Keras downloads the same table; Lamina ships it
-    assert got == [[(*index[str(j)], preds[i, j]) for j in order[i]] for i in range(2)]
+    check_module_function(*MODULE_PARITY[key], key.rsplit(".", 1)[1])
+
+
+def test_exported_from_lamina_applications():
+    apps = lamina.applications
+    assert apps.MobileNet is apps.mobilenet.MobileNet
+    assert apps.MobileNetV2 is apps.mobilenet_v2.MobileNetV2
+    assert apps.MobileNetV3Small is mobilenet_v3.MobileNetV3Small
+    assert apps.MobileNetV3Large is apps.mobilenet_v3.MobileNetV3Large
