@@ -165,3 +165,14 @@ def test_exported_from_lamina_applications():
     assert apps.MobileNetV2 is apps.mobilenet_v2.MobileNetV2
     assert apps.MobileNetV3Small is mobilenet_v3.MobileNetV3Small
     assert apps.MobileNetV3Large is apps.mobilenet_v3.MobileNetV3Large
+
+
+def test_saved_model_loads_in_keras(tmp_path):
+    # the hard sigmoid's Rescaling layers are plain Keras layers in the saved config
+    ours = SMALL[0](weights=None, alpha=0.75)
+    ours.save(tmp_path / "small.keras")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
+    theirs = keras.saving.load_model(tmp_path / "small.keras")
+    np.testing.assert_allclose(
+        np.asarray(theirs.predict(x, verbose=0)), np.asarray(ours.predict(x, verbose=0)), atol=1e-5
+    )
