@@ -11,6 +11,7 @@ from lamina.applications import (
     densenet,
     efficientnet_lite,
     imagenet_utils,
+    inception_resnet_v2,
     inception_v3,
     mobilenet,
     mobilenet_v2,
@@ -31,6 +32,7 @@ from lamina.applications.convnext import (
 from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.features import extract_features
+from lamina.applications.inception_resnet_v2 import InceptionResNetV2
 from lamina.applications.inception_v3 import InceptionV3
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
@@ -50,6 +52,7 @@ __all__ = [
     "DenseNet169",
     "DenseNet201",
     "EfficientNetLite0",
+    "InceptionResNetV2",
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
@@ -68,6 +71,7 @@ __all__ = [
     "efficientnet_lite",
     "extract_features",
     "imagenet_utils",
+    "inception_resnet_v2",
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",
