@@ -171,22 +171,6 @@ def keras_ordered_layers(model: Any) -> list[Any]:
     return graph_children(model)
 
 
-def check_architecture_in_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
-    """`check_architecture` for graphs with parallel branches: the same parameter count, and
-    the same layer names and weight shapes in Keras's layer order (`keras_ordered_layers`)."""
-    keras.backend.clear_session()
-    lamina.backend.clear_session()
-    theirs = keras_fn(weights=None, **kwargs)
-    ours = lamina_fn(weights=None, **kwargs)
-    assert ours.count_params() == theirs.count_params()
-    ordered = keras_ordered_layers(ours)
-    assert [la.name for la in ordered] == [la.name for la in theirs.layers]
-    assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)
-    shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
-    assert shapes == keras_weight_shapes(theirs)
-    keras.backend.clear_session()
-
-
 def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
     """`check_architecture` for branching graphs, in the order Keras's weight files use.
 
