@@ -21,6 +21,7 @@ from lamina.applications import (
     resnet_v2,
     vgg16,
     vgg19,
+    xception,
 )
 from lamina.applications.convnext import (
     ConvNeXtBase,
@@ -41,6 +42,7 @@ from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
 from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg16 import VGG16
 from lamina.applications.vgg19 import VGG19
+from lamina.applications.xception import Xception
 
 __all__ = [
     "ConvNeXtBase",
@@ -66,6 +68,7 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "Xception",
     "convnext",
     "densenet",
     "efficientnet_lite",
@@ -81,4 +84,5 @@ __all__ = [
     "resnet_v2",
     "vgg16",
     "vgg19",
+    "xception",
 ]
