@@ -17,6 +17,7 @@ from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
 from lamina.config import image_data_format
 from lamina.models import Functional
+from lamina.utils.symbolic_utils import get_source_inputs, is_keras_tensor
 
 # (pointwise filters, stride) of blocks 1..13
 _BLOCKS = (
@@ -65,6 +66,23 @@ def imagenet_rows(rows: Any, cols: Any, sizes: tuple[int, ...]) -> int:
         stacklevel=3,
     )
     return 224
+
+
+def model_input(shape: Any, input_tensor: Any) -> tuple[Any, Any]:
+    """(the tensor the network starts from, the model's inputs), for an already checked shape."""
+    if input_tensor is None:
+        x = layers.Input(shape=tuple(shape))
+        return x, x
+    check_tensor(input_tensor)
+    return input_tensor, get_source_inputs(input_tensor)
+
+
+def check_tensor(input_tensor: Any) -> None:
+    if not is_keras_tensor(input_tensor):
+        raise ValueError(
+            "Expected input_tensor to be a symbolic tensor (the output of lamina.Input or of a "
+            f"layer called on one), received: input_tensor={type(input_tensor).__name__}"
+        )
 
 
 def load_and_return(
@@ -143,7 +161,7 @@ def MobileNet(
                 f"received: alpha={alpha}"
             )
         rows = imagenet_rows(rows, cols, IMAGENET_SIZES)
-    x, inputs = app_builder.image_input(shape, input_tensor, 224, 32, include_top, weights)
+    x, inputs = model_input(shape, input_tensor)
 
     stem = layers.Conv2D(
         int(32 * alpha), (3, 3), padding="same", use_bias=False, strides=(2, 2), name="conv1"

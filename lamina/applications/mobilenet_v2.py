@@ -13,10 +13,16 @@ from typing import Any
 from lamina import layers
 from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
-from lamina.applications.mobilenet import default_size, imagenet_rows, load_and_return, spatial
+from lamina.applications.mobilenet import (
+    check_tensor,
+    default_size,
+    imagenet_rows,
+    load_and_return,
+    model_input,
+    spatial,
+)
 from lamina.config import image_data_format
 from lamina.models import Functional
-from lamina.utils.symbolic_utils import is_keras_tensor
 
 # (filters, stride, expansion) of blocks 0..16
 _BLOCKS = (
@@ -53,11 +59,8 @@ def given_size(input_shape: Any, input_tensor: Any) -> tuple[Any, Any] | None:
 
     Both given, they must agree on the width (Keras's check).
     """
-    if input_tensor is not None and not is_keras_tensor(input_tensor):
-        raise ValueError(
-            "Expected input_tensor to be a symbolic tensor (the output of lamina.Input or of a "
-            f"layer called on one), received: input_tensor={type(input_tensor).__name__}"
-        )
+    if input_tensor is not None:
+        check_tensor(input_tensor)
     if input_shape is None:
         return None if input_tensor is None else spatial(tuple(input_tensor.shape[1:]))
     if input_tensor is not None:
@@ -136,7 +139,7 @@ def MobileNetV2(
                 f"weights='imagenet', received: alpha={alpha}"
             )
         rows = imagenet_rows(rows, cols, IMAGENET_SIZES)
-    x, inputs = app_builder.image_input(shape, input_tensor, 224, 32, include_top, weights)
+    x, inputs = model_input(shape, input_tensor)
 
     x = layers.Conv2D(
         make_divisible(32 * alpha, 8),

@@ -20,13 +20,12 @@ from typing import Any
 from lamina import layers
 from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
-from lamina.applications.mobilenet import load_and_return
+from lamina.applications.mobilenet import load_and_return, model_input
 from lamina.applications.mobilenet_v2 import bn, given_size
 from lamina.applications.mobilenet_v2 import make_divisible as _depth
 from lamina.config import image_data_format
 from lamina.models import Functional
 from lamina.naming import unique_name
-from lamina.utils.symbolic_utils import get_source_inputs
 
 # One block: (expansion, filters, kernel (0: the variant's), stride, squeeze-excite, activation)
 # where activation 'relu' is ReLU and 'act' is the variant's (hard-swish, or ReLU if minimalistic).
@@ -133,14 +132,10 @@ def _input(input_shape: Any, input_tensor: Any, label: str) -> tuple[Any, Any, t
         raise ValueError(
             f"{label}: expected an input of at least 32x32, received: input_shape={input_shape}"
         )
-    if input_tensor is not None:
-        return input_tensor, get_source_inputs(input_tensor), (rows, cols)
     if input_shape is None:
-        input_shape = (
-            (3, None, None) if image_data_format() == "channels_first" else (None, None, 3)
-        )
-    x = layers.Input(shape=tuple(input_shape))
-    return x, x, (rows, cols)
+        first = image_data_format() == "channels_first"
+        input_shape = (3, None, None) if first else (None, None, 3)
+    return (*model_input(input_shape, input_tensor), (rows, cols))
 
 
 def imagenet_files(model_type: str, alpha: float, minimalistic: bool) -> ImagenetFiles:

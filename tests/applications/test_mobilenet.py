@@ -73,6 +73,8 @@ def test_imagenet_weights_come_from_keras_file_names(tmp_path, monkeypatch):
     monkeypatch.setattr(app_builder, "weight_caches", lambda: [tmp_path])
     with pytest.raises(FileNotFoundError, match="mobilenet/mobilenet_7_5_160_tf_no_top.h5"):
         OURS(alpha=0.75, include_top=False, input_shape=(160, 160, 3))
+    with pytest.raises(FileNotFoundError, match="mobilenet_5_0_128_tf.h5"):  # a top at 128
+        OURS(alpha=0.5, input_shape=(128, 128, 3))
     with pytest.warns(UserWarning, match="224"):  # non-square: the 224 file, as Keras loads
         with pytest.raises(FileNotFoundError, match="mobilenet_1_0_224_tf_no_top.h5"):
             OURS(include_top=False, input_shape=(128, 160, 3))

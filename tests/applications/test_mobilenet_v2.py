@@ -83,6 +83,10 @@ def test_imagenet_weights_come_from_keras_file_names(tmp_path, monkeypatch):
     stem = "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels"
     with pytest.raises(FileNotFoundError, match=f"{stem}_1.3_224.h5"):
         OURS(alpha=1.3)
+    with pytest.raises(FileNotFoundError, match=f"{stem}_0.35_96.h5"):  # a top at 96
+        OURS(alpha=0.35, input_shape=(96, 96, 3))
+    with pytest.raises(FileNotFoundError, match=f"{stem}_0.5_128.h5"):  # the tensor's size
+        OURS(alpha=0.5, input_tensor=lamina.Input(shape=(128, 128, 3)))
     with pytest.warns(UserWarning, match="224"):  # not a published size: the 224 file
         with pytest.raises(FileNotFoundError, match=f"{stem}_0.35_224_no_top.h5"):
             OURS(alpha=0.35, include_top=False, input_shape=(64, 64, 3))
