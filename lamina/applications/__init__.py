@@ -12,6 +12,7 @@ from lamina.applications import (
     alexnet,
     convnext,
     densenet,
+    efficientnet,
     efficientnet_lite,
     imagenet_utils,
     inception_resnet_v2,
@@ -36,6 +37,16 @@ from lamina.applications.convnext import (
     ConvNeXtXLarge,
 )
 from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from lamina.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.features import extract_features
 from lamina.applications.inception_resnet_v2 import InceptionResNetV2
@@ -60,6 +71,14 @@ __all__ = [
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
     "EfficientNetLite0",
     "InceptionResNetV2",
     "InceptionV3",
@@ -80,6 +99,7 @@ __all__ = [
     "alexnet",
     "convnext",
     "densenet",
+    "efficientnet",
     "efficientnet_lite",
     "extract_features",
     "imagenet_utils",
