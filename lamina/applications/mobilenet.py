@@ -50,7 +50,7 @@ def spatial(shape: Any) -> tuple[Any, Any]:
 
 
 def default_size(size: tuple[Any, Any] | None, sizes: tuple[int, ...]) -> int:
-    """The size a square input of a size with weights keeps; any other input defaults to 224."""
+    """The default input size: a square input of a published size keeps its size, others 224."""
     if size is not None and size[0] == size[1] and size[0] in sizes:
         return size[0]
     return 224
@@ -78,6 +78,7 @@ def model_input(shape: Any, input_tensor: Any) -> tuple[Any, Any]:
 
 
 def check_tensor(input_tensor: Any) -> None:
+    """`input_tensor` must be symbolic: the model is built on it."""
     if not is_keras_tensor(input_tensor):
         raise ValueError(
             "Expected input_tensor to be a symbolic tensor (the output of lamina.Input or of a "
