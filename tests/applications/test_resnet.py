@@ -107,9 +107,17 @@ def test_imagenet_weights_are_found_in_keras_cache(tmp_path, monkeypatch):
         ours.get_layer("conv5_block3_3_conv").get_weights()[0],
         by_name["conv5_block3_3_conv/kernel"],
     )
-    with pytest.raises(FileNotFoundError, match="resnet152_weights_tf_dim_ordering_tf_kernels.h5"):
-        resnet.ResNet152()
+    with pytest.raises(FileNotFoundError, match="resnet50_weights_tf_dim_ordering_tf_kernels.h5"):
+        resnet.ResNet50()  # the file with the top is not cached
     keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("weights_name", ["resnet101", "resnet152"])
+def test_imagenet_file_names_are_keras(weights_name):
+    files = resnet.imagenet_files(weights_name)
+    assert files.folder == "resnet"  # under Keras's .../keras-applications/resnet/
+    assert files.top == f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5"
+    assert files.notop == f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def test_argument_checks_match_keras():

@@ -11,7 +11,7 @@ from app_parity import (
     keras_ordered_layers,
 )
 
-from lamina.applications import resnet_v2
+from lamina.applications import resnet, resnet_v2
 
 APPLICATIONS_PARITY = {
     "applications.ResNet50V2": (resnet_v2.ResNet50V2, keras.applications.ResNet50V2),
@@ -70,10 +70,13 @@ def test_imagenet_weights_use_keras_file_names(tmp_path, monkeypatch):
         FileNotFoundError, match="resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
     ):
         resnet_v2.ResNet50V2(include_top=False)
-    with pytest.raises(
-        FileNotFoundError, match="resnet101v2_weights_tf_dim_ordering_tf_kernels.h5"
-    ):
-        resnet_v2.ResNet101V2()
+    for weights_name in ("resnet101v2", "resnet152v2"):
+        files = resnet.imagenet_files(weights_name)
+        assert (files.folder, files.top, files.notop) == (
+            "resnet",
+            f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5",
+            f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        )
 
 
 @pytest.mark.parametrize("key", MODULE_PARITY)
