@@ -21,6 +21,7 @@ from lamina.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet50,
     resnet_v2,
@@ -55,6 +56,7 @@ from lamina.applications.lenet import LeNet5
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from lamina.applications.nasnet import NASNetLarge, NASNetMobile
 from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
 from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg16 import VGG16
@@ -87,6 +89,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -109,6 +113,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",

@@ -155,12 +155,12 @@ def ConvNeXt(
     """
     app_builder.check_arguments(name, weights, include_top, classes, pooling)
     _check_imagenet(weights, weights_name, depths, projection_dims, name)
-    files = _files(weights_name) if weights_name else None
-    if weights == "imagenet":  # a missing file fails before the (up to 350M) weights are made
-        app_builder.find_imagenet_file(name, include_top, files)
     x, inputs = app_builder.image_input(
         input_shape, input_tensor, default_size, 32, include_top, weights
     )
+    files = _files(weights_name) if weights_name else None
+    if weights == "imagenet":  # a missing file fails before the (up to 350M) weights are made
+        app_builder.find_imagenet_file(name, include_top, files)
     if include_preprocessing and x.shape[-1] == 3:
         x = layers.Normalization(
             mean=_IMAGENET_MEAN,
