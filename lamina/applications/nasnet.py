@@ -7,8 +7,10 @@ branches are relu-separable-conv-batchnorm pairs and 3x3 poolings, summed in pai
 concatenated. Layers are created in Keras's order, so the automatically named ones
 (`activation_17`, `zero_padding2d_3`, `add_2`, ...) get Keras's names.
 
-Keras 3 refuses `NASNetMobile` on its torch backend ("pretrained incorrect", keras-team/
-keras#18451); Lamina builds it (see tests/applications/test_nasnet.py for what is checked).
+Keras 3 refuses `NASNetMobile` on its torch backend ("pretrained incorrect",
+keras-team/keras#18451; most likely its torch average pooling of the time, since fixed
+for the windows NASNet uses). Lamina builds it, checked against Keras's `NASNet` builder
+and against an independent NumPy evaluation of the network.
 """
 
 from __future__ import annotations

@@ -3,12 +3,15 @@
 Keras 3 refuses `NASNetMobile` on its torch backend: "not available with the torch
 backend at this time due to an outstanding bug" (keras-team/keras#18451, June 2023:
 "pretrained NASNetMobile incorrect inference with torch backend"; Keras's own tests skip
-it as "NASNetMobile pretrained incorrect with torch backend"). The bug reported the day
-before, keras-team/keras#18452, is the one the network depends on: the early torch
-backend could not exclude 'same' padding from averages, while NASNet's cells average
-3x3 windows with 'same' padding (TensorFlow divides by the pixels inside the image).
-Keras 3.15's torch average pooling passes `count_include_pad=False` and pads NASNet's
-odd 3x3 stride-1 windows symmetrically, which is exact; the refusal was never lifted.
+it as "NASNetMobile pretrained incorrect with torch backend"). The likely cause is the
+bug reported the day before, keras-team/keras#18452: the early torch backend could not
+exclude 'same' padding from averages, while NASNet's cells average 3x3 windows with
+'same' padding (TensorFlow divides by the pixels inside the image).
+Keras 3.15's torch average pooling passes `count_include_pad=False`, which is exact where
+'same' pads evenly, as for NASNet's only 'same' averages (3x3, stride 1); the refusal was
+never lifted. (Where 'same' pads unevenly, e.g. 3x3 windows with stride 2 on an even
+size, Keras 3.15's torch backend still repeats the edge pixels, unlike TensorFlow and
+Lamina; NASNet has no such pooling.)
 Only the `NASNetMobile` wrapper refuses: `keras.src.applications.nasnet.NASNet`, the
 builder it calls, runs on torch, and `keras_nasnet_mobile` below calls it with the
 wrapper's arguments.
@@ -21,6 +24,8 @@ What is checked, and why Keras-torch is a trustworthy oracle here:
   reference is sensitive to the suspect pieces: counting the padding in the 3x3
   averages, or cropping the other corner in `_adjust`, or padding the other side,
   moves the outputs by 0.2 to 4 (of 16), against the 1e-5 agreement.
+  (Run once by hand, NASNetLarge at 331x331 agrees with the reference as well: 1.4e-5
+  for Lamina, 5e-5 for Keras-torch, on outputs of magnitude 49.)
 - architecture (names in Keras's layer order, weight shapes, parameter count) and
   predictions from Keras's `.weights.h5` and legacy `.h5` files, against Keras-torch.
 """
@@ -142,7 +147,7 @@ def test_keras_weights_give_keras_predictions(tmp_path):
 @pytest.mark.apps_full
 def test_large_gives_keras_predictions(tmp_path):
     ours, theirs = APPLICATIONS_PARITY["applications.NASNetLarge"]
-    check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3))
+    check_predictions(ours, theirs, tmp_path, input_shape=(32, 32, 3))
 
 
 @pytest.mark.parametrize(
