@@ -14,6 +14,7 @@ from lamina.applications import (
     densenet,
     efficientnet,
     efficientnet_lite,
+    efficientnet_v2,
     imagenet_utils,
     inception_resnet_v2,
     inception_v3,
@@ -49,6 +50,15 @@ from lamina.applications.efficientnet import (
     EfficientNetB7,
 )
 from lamina.applications.efficientnet_lite import EfficientNetLite0
+from lamina.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
+)
 from lamina.applications.features import extract_features
 from lamina.applications.inception_resnet_v2 import InceptionResNetV2
 from lamina.applications.inception_v3 import InceptionV3
@@ -82,6 +92,13 @@ __all__ = [
     "EfficientNetB6",
     "EfficientNetB7",
     "EfficientNetLite0",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2L",
+    "EfficientNetV2M",
+    "EfficientNetV2S",
     "InceptionResNetV2",
     "InceptionV3",
     "LeNet5",
@@ -105,6 +122,7 @@ __all__ = [
     "densenet",
     "efficientnet",
     "efficientnet_lite",
+    "efficientnet_v2",
     "extract_features",
     "imagenet_utils",
     "inception_resnet_v2",
