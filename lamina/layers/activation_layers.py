@@ -64,6 +64,8 @@ class ReLU(_Elementwise):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         t, slope = self.threshold, self.negative_slope
+        if t == 0.0 and slope == 0.0 and self.max_value is not None:
+            return F.hardtanh(inputs, 0.0, self.max_value)  # ReLU6: one pass, not two
         if t == 0.0 and slope == 0.0:
             out = F.relu(inputs)
         elif t == 0.0:

@@ -22,6 +22,7 @@ from lamina.layers.core import InputLayer
 from lamina.layers.dtypes import EXACT_DTYPES
 from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.layers.symbolic import KerasTensor, Node
+from lamina.models import conv_bn_folding
 from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.model import Model
 from lamina.tree import flatten, map_structure
@@ -138,7 +139,10 @@ class Functional(Model):
         def fetch(t: Any) -> Any:
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
+        folding = conv_bn_folding.graph_run(self, training)  # inference: Conv+BN as one
         for node in self._nodes:
+            if folding is not None and folding.handles(node, values):
+                continue
             args = map_structure(fetch, node.inputs)
             extra = map_structure(fetch, node.args)
             kwargs = map_structure(fetch, node.kwargs)

@@ -21,6 +21,7 @@ from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
 from lamina.layers.mask_utils import MASK_ATTR
 from lamina.layers.symbolic import KerasTensor, Node, is_shape, source_tensor
+from lamina.models import conv_bn_folding
 from lamina.models.functional import note_owner
 from lamina.models.model import Model
 from lamina.saving.serialization import deserialize_layer, serialize_layer
@@ -178,6 +179,9 @@ class Sequential(Model):
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if mask is not None or self._mask_flow:
             return self._call_masked(inputs, training, mask)
+        folded = conv_bn_folding.sequential_call(self, inputs, training)  # inference only
+        if folded is not None:
+            return folded
         x = inputs
         for layer in self._stack:
             # after the first batch, a tensor of the checked shape skips the per-call checks

@@ -1,0 +1,385 @@
+"""BatchNormalization folded into the convolution before it, for inference.
+
+In inference a BatchNormalization is an affine map per channel, so a convolution whose
+output only feeds one is the same as one convolution with scaled weights and a new bias:
+
+    s = gamma / sqrt(moving_variance + epsilon)
+    kernel' = kernel * s (per output channel),  bias' = (bias - moving_mean) * s + beta
+
+The normalization's pass over the activation tensor disappears, and the activation
+after it (ReLU, ReLU6, ...) and a residual `Add` are applied by oneDNN as the
+convolution writes its output (runtime/conv_pointwise.py). In the CNN applications
+(ResNet, MobileNet, EfficientNet...) nearly every convolution is such a chain.
+
+A model's graph is scanned once for chains `Conv2D|DepthwiseConv2D (no activation) ->
+BatchNormalization [-> Add] [-> activation]`, where each tensor inside the chain has
+no other consumer and is not a model output. A chain is folded only when nothing
+could tell: autograd off (`predict`, `evaluate`), not inside torch.compile, no
+autocast, the normalization in inference mode, float32 tensors without masks, no
+hooks, an input shape the layer already checked. Otherwise its layers run as usual.
+The folded weights are cached per chain and recomputed when any of its tensors was
+replaced or written in place (training, `set_weights`, loading, `assign`): see
+`conv_pointwise.version_key`. On the CPU they are also reordered once into oneDNN's
+layout. Functional models and Sequential stacks are covered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lamina import activations
+from lamina.layers.activation_layers import ReLU
+from lamina.layers.base import _GLOBAL_HOOKS, Layer
+from lamina.layers.convolutional import Conv2D, same_pads
+from lamina.layers.core import Activation
+from lamina.layers.depthwise_separable import DepthwiseConv2D
+from lamina.layers.mask_utils import MASK_ATTR
+from lamina.layers.merging import Add
+from lamina.layers.normalization import BatchNormalization
+from lamina.runtime import conv_pointwise
+from lamina.tree import flatten
+
+_ACTIVATIONS = {
+    activations.linear: "linear",
+    activations.relu: "relu",
+    activations.relu6: "relu6",
+    activations.silu: "silu",
+    activations.swish: "silu",
+    activations.sigmoid: "sigmoid",
+    activations.tanh: "tanh",
+}
+
+
+def activation_name(layer: Layer) -> str | None:
+    """The UNARY name of an activation layer's function, or None if it has none we fuse."""
+    if type(layer) is Activation:
+        return _ACTIVATIONS.get(layer.activation)
+    if type(layer) is ReLU and layer.negative_slope == 0.0 and layer.threshold == 0.0:
+        return {None: "relu", 6.0: "relu6"}.get(layer.max_value)
+    return None
+
+
+def _foldable_conv(layer: Layer) -> bool:
+    return (
+        type(layer) in (Conv2D, DepthwiseConv2D)
+        and layer.built
+        and layer.activation is activations.linear
+        and layer.activity_regularizer is None
+    )
+
+
+def _foldable_bn(layer: Layer) -> bool:
+    return type(layer) is BatchNormalization and layer.built and layer._axis == 3
+
+
+def _hooked(layer: Layer) -> bool:
+    return bool(
+        layer._forward_hooks or layer._forward_pre_hooks or _GLOBAL_HOOKS[0] or _GLOBAL_HOOKS[1]
+    )
+
+
+class Chain:
+    """One convolution, its BatchNormalization, optionally an Add and an activation."""
+
+    def __init__(self, conv: Layer, bn: Layer, add: Layer | None, act: Layer | None) -> None:
+        self.conv, self.bn, self.add, self.act = conv, bn, add, act
+        self.layers = [la for la in (conv, bn, add, act) if la is not None]
+        self.activation = "linear" if act is None else activation_name(act)
+        self.key: tuple | None = None
+        self.folded: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.packed: dict[tuple, torch.Tensor] = {}
+
+    def ready(self, x: Any, bn_training: Any) -> bool:
+        """Whether this call may run folded (checked on the chain's input)."""
+        conv, bn = self.conv, self.bn
+        training = bn_training if bn_training is not None else bn.training
+        return (
+            isinstance(x, torch.Tensor)
+            and x.dtype == torch.float32
+            and conv._dtype == torch.float32
+            and bn._dtype == torch.float32
+            and x.dim() == 4
+            and x.shape[1:] == conv._checked_shape
+            and getattr(x, MASK_ATTR, None) is None
+            and not (training and bn.trainable)
+            and not conv._call_losses
+            and not (self.act is not None and self.act._emit_logits)
+            and not any(_hooked(la) for la in self.layers)
+        )
+
+    def _tensors(self) -> list[torch.Tensor]:
+        conv, bn = self.conv, self.bn
+        kernel = conv.kernel
+        found = [kernel, conv.bias, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance]
+        return [t for t in found if t is not None]
+
+    def _weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(kernel', bias') in F.conv2d's layout, from the cache when no tensor changed."""
+        key = conv_pointwise.version_key(self._tensors())
+        if key is None or key != self.key or self.folded is None:
+            self.folded, self.packed = _fold(self.conv, self.bn), {}
+            self.key = key
+        return self.folded
+
+    def run(self, x: torch.Tensor, other: torch.Tensor | None) -> torch.Tensor:
+        """The chain's output for NHWC `x` (and the Add's other NHWC input)."""
+        weight, bias = self._weights()
+        conv = self.conv
+        xc, padding = _pad(conv, x.permute(0, 3, 1, 2))  # NCHW view of NHWC memory
+        groups = xc.shape[1] if type(conv) is DepthwiseConv2D else conv.groups
+        args = (conv.strides, padding, conv.dilation_rate, groups)
+        if conv_pointwise.fused_available(xc, weight):
+            packed = self._packed(weight, xc, args)
+        else:
+            packed = weight
+        oc = None if other is None else other.permute(0, 3, 1, 2)
+        if oc is None or _joins(oc, xc, weight, args):
+            out = conv_pointwise.conv_post_ops(
+                xc, packed, bias, *args, self.activation, oc, plain_weight=weight
+            )
+            return out.permute(0, 2, 3, 1)
+        # an Add input oneDNN cannot take (another layout, a broadcast): added after
+        out = conv_pointwise.conv_post_ops(xc, packed, bias, *args, "linear", plain_weight=weight)
+        return conv_pointwise.UNARY[self.activation][2](out.permute(0, 2, 3, 1) + other)
+
+    def _packed(self, weight: torch.Tensor, xc: torch.Tensor, args: tuple) -> torch.Tensor:
+        shape = tuple(xc.shape)
+        if shape not in self.packed:
+            if len(self.packed) >= 4:  # a few input shapes at most (the last batch, ...)
+                self.packed.clear()
+            strides, padding, dilation, groups = args
+            self.packed[shape] = conv_pointwise.prepack(
+                weight, padding, strides, dilation, groups, shape
+            )
+        return self.packed[shape]
+
+
+@torch.no_grad()
+def _fold(conv: Layer, bn: Layer) -> tuple[torch.Tensor, torch.Tensor]:
+    kernel = conv.kernel
+    if type(conv) is DepthwiseConv2D:  # (in, multiplier, kh, kw) -> (in * multiplier, 1, ...)
+        kernel = kernel.reshape(kernel.shape[0] * kernel.shape[1], 1, *kernel.shape[2:])
+    scale = torch.rsqrt(bn.moving_variance + bn.epsilon)
+    if bn.gamma is not None:
+        scale = scale * bn.gamma
+    bias = -bn.moving_mean if conv.bias is None else conv.bias - bn.moving_mean
+    bias = bias * scale
+    if bn.beta is not None:
+        bias = bias + bn.beta
+    weight = kernel * scale.reshape(-1, 1, 1, 1)
+    return weight.contiguous(memory_format=torch.channels_last), bias.contiguous()
+
+
+def _joins(oc: torch.Tensor, xc: torch.Tensor, weight: torch.Tensor, args: tuple) -> bool:
+    """Whether the Add's other input (NCHW view) has the convolution's output shape and
+    channels-last memory, as oneDNN's fused add needs."""
+    strides, padding, dilation, _ = args
+    spatial = [
+        (size + 2 * p - (k - 1) * d - 1) // s + 1
+        for size, k, s, p, d in zip(xc.shape[2:], weight.shape[2:], strides, padding, dilation)
+    ]
+    return tuple(oc.shape) == (xc.shape[0], weight.shape[0], *spatial) and oc.is_contiguous(
+        memory_format=torch.channels_last
+    )
+
+
+def _pad(conv: Layer, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """TensorFlow's padding for NCHW `x`: symmetric pads for the kernel, else an F.pad."""
+    if conv.padding != "same":
+        return x, (0, 0)
+    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.strides, conv.dilation_rate
+    top, bottom = same_pads(x.shape[2], kh, sh, dh)
+    left, right = same_pads(x.shape[3], kw, sw, dw)
+    if top == bottom and left == right:
+        return x, (top, left)
+    return F.pad(x, (left, right, top, bottom)), (0, 0)
+
+
+def folding_enabled() -> bool:
+    """The process-wide conditions: autograd off, eager, no autocast."""
+    return (
+        not torch.is_grad_enabled()
+        and not torch.compiler.is_compiling()
+        and not torch.is_autocast_enabled("cpu")
+    )
+
+
+# ------------------------------------------------------------------- functional graphs
+class GraphPlan:
+    """The chains of one functional graph: node id -> (chain, position in the chain)."""
+
+    def __init__(self, nodes: list[Any], outputs: list[Any]) -> None:
+        consumers: dict[int, list[Any]] = {}
+        for node in nodes:
+            for t in node.parent_tensors:
+                consumers.setdefault(id(t), []).append(node)
+        out_ids = {id(t) for t in outputs}
+
+        def only_consumer(node: Any) -> Any:
+            outs = flatten(node.outputs)
+            if len(outs) != 1 or id(outs[0]) in out_ids:
+                return None
+            users = consumers.get(id(outs[0]), [])
+            return users[0] if len(users) == 1 else None
+
+        self.roles: dict[int, tuple[Chain, int, Any]] = {}
+        for node in nodes:
+            if id(node) in self.roles or not _single_input(node):
+                continue
+            if not _foldable_conv(node.layer):
+                continue
+            bn_node = only_consumer(node)
+            if bn_node is None or id(bn_node) in self.roles:
+                continue
+            if not _foldable_bn(bn_node.layer) or not _single_input(bn_node):
+                continue
+            members, add_node, other, act_node = [node, bn_node], None, None, None
+            nxt = only_consumer(bn_node)
+            if nxt is not None and id(nxt) not in self.roles and type(nxt.layer) is Add:
+                ins = nxt.inputs if isinstance(nxt.inputs, (list, tuple)) else ()
+                if len(ins) == 2 and not nxt.args and not _extra_kwargs(nxt):
+                    add_node = nxt
+                    other = ins[1] if ins[0] is flatten(bn_node.outputs)[0] else ins[0]
+                    members.append(nxt)
+                    nxt = only_consumer(nxt)
+            if (
+                nxt is not None
+                and id(nxt) not in self.roles
+                and activation_name(nxt.layer) is not None
+                and _single_input(nxt)
+            ):
+                act_node = nxt
+                members.append(nxt)
+            chain = Chain(
+                node.layer,
+                bn_node.layer,
+                None if add_node is None else add_node.layer,
+                None if act_node is None else act_node.layer,
+            )
+            recorded = bn_node.kwargs.get("training")
+            for i, member in enumerate(members):
+                role = "first" if i == 0 else "last" if i == len(members) - 1 else "middle"
+                self.roles[id(member)] = (chain, role, (node, recorded, other, member))
+
+
+def _extra_kwargs(node: Any) -> bool:
+    return any(k != "training" for k in node.kwargs)
+
+
+def _single_input(node: Any) -> bool:
+    """The node was called on one tensor, with no other arguments (but `training`)."""
+    if node.args or _extra_kwargs(node):
+        return False
+    return len(flatten(node.inputs)) == 1
+
+
+class GraphRun:
+    """One call's folding over a functional graph (`handles` each node in order)."""
+
+    def __init__(self, plan: GraphPlan, training: Any) -> None:
+        self.plan = plan
+        self.training = training
+        self.active: set[int] = set()
+
+    def handles(self, node: Any, values: dict[int, Any]) -> bool:
+        """True when the node's work was done (or skipped) by a folded chain."""
+        entry = self.plan.roles.get(id(node))
+        if entry is None:
+            return False
+        chain, role, (first, recorded, other, _) = entry
+        if role == "first":
+            bn_training = self.training if self.training is not None else recorded
+            x = values.get(id(flatten(first.inputs)[0]))
+            if chain.ready(x, bn_training):
+                self.active.add(id(chain))
+                return True
+            return False
+        if id(chain) not in self.active:
+            return False
+        if role == "last":
+            x = values[id(flatten(first.inputs)[0])]
+            o = None if other is None else values[id(other)]
+            if o is not None and (
+                not isinstance(o, torch.Tensor)
+                or o.dtype != torch.float32
+                or getattr(o, MASK_ATTR, None) is not None
+            ):
+                self.active.discard(id(chain))
+                return _unfold(chain, node, x, o, values, self.training)
+            values[id(flatten(node.outputs)[0])] = chain.run(x, o)
+        return True
+
+
+def _unfold(chain: Chain, last: Any, x: Any, other: Any, values: dict, training: Any) -> bool:
+    """An Add input that is no float32 tensor without a mask: the convolution and its
+    normalization run folded, then the Add (and the activation) layers as usual."""
+    saved, chain.activation = chain.activation, "linear"
+    try:
+        y = chain.run(x, None)
+    finally:
+        chain.activation = saved
+    y = chain.add([y, other])
+    if chain.act is not None:
+        y = chain.act(y, training=training)
+    values[id(flatten(last.outputs)[0])] = y
+    return True
+
+
+def graph_run(model: Any, training: Any) -> GraphRun | None:
+    """The folding for one call of functional `model`, or None when nothing may fold."""
+    if not folding_enabled() or training:
+        return None
+    plan = model.__dict__.get("_fold_plan")
+    if plan is None:
+        plan = model.__dict__["_fold_plan"] = GraphPlan(model._nodes, model.outputs)
+    return GraphRun(plan, training) if plan.roles else None
+
+
+# ------------------------------------------------------------------- sequential stacks
+def sequential_chains(layers: list[Layer]) -> dict[int, tuple[Chain, int]]:
+    """Index of a chain's first layer -> (chain, number of layers it spans)."""
+    found: dict[int, tuple[Chain, int]] = {}
+    i = 0
+    while i < len(layers) - 1:
+        conv, bn = layers[i], layers[i + 1]
+        if _foldable_conv(conv) and _foldable_bn(bn):
+            act = layers[i + 2] if i + 2 < len(layers) else None
+            if act is not None and activation_name(act) is None:
+                act = None
+            found[i] = (Chain(conv, bn, None, act), 2 if act is None else 3)
+            i += found[i][1]
+        else:
+            i += 1
+    return found
+
+
+def sequential_call(model: Any, x: Any, training: Any) -> Any:
+    """Sequential's plain loop with folded chains, or None when nothing may fold."""
+    if not folding_enabled() or training:
+        return None
+    layers = list(model._stack)
+    key = tuple(id(la) for la in layers)
+    cached = model.__dict__.get("_fold_plan")
+    if cached is None or cached[0] != key:
+        cached = model.__dict__["_fold_plan"] = (key, sequential_chains(layers))
+    chains = cached[1]
+    if not chains:
+        return None
+    i = 0
+    while i < len(layers):
+        entry = chains.get(i)
+        if entry is not None and entry[0].ready(x, training):
+            x = entry[0].run(x, None)
+            i += entry[1]
+            continue
+        layer = layers[i]
+        x = (
+            layer.call_fast(x, training)
+            if isinstance(x, torch.Tensor) and layer.built
+            else layer(x, training=training)
+        )
+        i += 1
+    return x
