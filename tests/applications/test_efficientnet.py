@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
+import torch
 from app_parity import (
     check_architecture,
     check_module_function,
@@ -213,15 +216,25 @@ def test_arguments_are_checked_like_keras():
         )  # fmt: skip
 
 
-def test_defaults_and_names_match_keras():
-    for v in VARIANTS:
-        ours, theirs = APPLICATIONS_PARITY[f"applications.EfficientNet{v}"]
+def test_stochastic_depth_drops_whole_samples():
+    """In training, a block's residual branch is kept or dropped per sample, as Keras's
+    Dropout(noise_shape=(None, 1, 1, 1)) does; at inference it passes through."""
+    model = B0(weights=None, include_top=False, input_shape=(32, 32, 3))
+    drop = model.get_layer("block6d_drop")
+    assert drop.rate == pytest.approx(0.2 * 14 / 16)  # block 15 of 16
+    x = torch.ones(64, 2, 2, 5)
+    kept = drop(x, training=True).reshape(64, -1).numpy()
+    assert (kept.min(axis=1) == kept.max(axis=1)).all()
+    np.testing.assert_allclose(np.unique(kept), [0.0, 1 / (1 - drop.rate)], rtol=1e-6)
+    assert torch.equal(drop(x, training=False), x)
+
+
+def test_signatures_and_names_match_keras():
+    for ours, theirs in APPLICATIONS_PARITY.values():
         assert ours.__name__ == theirs.__name__
-        assert str(_signature(ours)) == str(_signature(theirs))
+        assert _params(ours) == _params(theirs)
+    assert _params(efficientnet.EfficientNet) == _params(keras_efficientnet.EfficientNet)
 
 
-def _signature(fn):
-    import inspect
-
-    sig = inspect.signature(fn)
-    return [(p.name, p.default) for p in sig.parameters.values()]
+def _params(fn):
+    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
