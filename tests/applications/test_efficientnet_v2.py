@@ -191,16 +191,34 @@ def test_imagenet_weights_load_from_keras_file_names(tmp_path, monkeypatch):
 
 
 @pytest.mark.apps_full
-@pytest.mark.parametrize("key", list(APPLICATIONS_PARITY)[1:])
-def test_bigger_variants_give_keras_predictions(key, tmp_path):
+@pytest.mark.parametrize("key", list(APPLICATIONS_PARITY)[1:4])
+def test_bigger_b_variants_give_keras_predictions(key, tmp_path):
     ours, theirs = APPLICATIONS_PARITY[key]
     check_predictions(ours, theirs, tmp_path, input_shape=(32, 32, 3))
 
 
 @pytest.mark.apps_full
-def test_s_without_preprocessing_gives_keras_predictions(tmp_path):
-    ours, theirs = APPLICATIONS_PARITY["applications.EfficientNetV2S"]
-    check_unscaled_predictions(ours, theirs, tmp_path, include_top=False, input_shape=(32, 32, 3))
+@pytest.mark.parametrize("key", list(APPLICATIONS_PARITY)[4:])
+def test_s_m_l_give_keras_predictions(key, tmp_path):
+    """Random batch-norm statistics make the 40-80 blocks of S/M/L chaotic: float32
+    rounding differences grow block by block (M's logits differ by half their scale).
+    Damped residual branches (project_bn's gamma / 4) keep the network stable, and
+    every weight still shapes the output."""
+    ours, theirs = APPLICATIONS_PARITY[key]
+    keras_model = theirs(weights=None, input_shape=(32, 32, 3))
+    randomize(keras_model)
+    for layer in keras_model.layers:
+        if layer.name.endswith("project_bn"):
+            gamma, *rest = layer.get_weights()
+            layer.set_weights([gamma / 4, *rest])
+    x = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = np.asarray(keras_model.predict(x, verbose=0))
+    keras_model.save_weights(tmp_path / "keras.weights.h5")
+    model = ours(weights=str(tmp_path / "keras.weights.h5"), input_shape=(32, 32, 3))
+    with torch.no_grad():
+        got = np.asarray(model.predict(x, verbose=0))
+    assert expected.std() > 1e-4  # not a constant output
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("key", list(MODULE_PARITY))
