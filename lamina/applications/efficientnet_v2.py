@@ -20,8 +20,15 @@ from lamina.applications.app_builder import ImagenetFiles
 from lamina.applications.efficientnet_blocks import conv_bn, head, mbconv, residual, squeeze_excite
 from lamina.models import Functional
 
-_KEYS = ("conv_type", "num_repeat", "input_filters", "output_filters", "expand_ratio",
-         "strides", "se_ratio")  # fmt: skip
+_KEYS = (
+    "conv_type",
+    "num_repeat",
+    "input_filters",
+    "output_filters",
+    "expand_ratio",
+    "strides",
+    "se_ratio",
+)
 
 
 def _stages(*rows: tuple) -> list[dict[str, Any]]:
@@ -106,15 +113,18 @@ def fused_mbconv(
     expansion, the kxk projection is the strided convolution, with an activation)."""
     filters = input_filters * expand_ratio
     x = inputs
+    expand = {"conv": "expand_conv", "bn": "expand_bn"}
     if expand_ratio != 1:
-        x = conv_bn(x, filters, kernel_size, prefix, momentum, strides, activation,
-                    conv="expand_conv", bn="expand_bn")  # fmt: skip
+        x = conv_bn(x, filters, kernel_size, prefix, momentum, strides, activation, **expand)
     if 0 < se_ratio <= 1:
         x = squeeze_excite(x, max(1, int(input_filters * se_ratio)), activation, prefix)
-    fused = expand_ratio == 1
-    x = conv_bn(x, output_filters, kernel_size if fused else 1, prefix, momentum,
-                strides if fused else 1, activation if fused else None,
-                conv="project_conv", bn="project_bn")  # fmt: skip
+    project = {"conv": "project_conv", "bn": "project_bn"}
+    if expand_ratio != 1:
+        x = conv_bn(x, output_filters, 1, prefix, momentum, **project)
+    else:  # the projection is the block's only, strided, convolution
+        x = conv_bn(
+            x, output_filters, kernel_size, prefix, momentum, strides, activation, **project
+        )
     if strides == 1 and input_filters == output_filters:
         x = residual(x, inputs, drop_rate, prefix)
     return x
