@@ -235,7 +235,7 @@ def test_sequential_stack_folds(runs):
             layers.Conv2D(6, 3, padding="same"),
             layers.BatchNormalization(),
             layers.Activation("relu"),
-            layers.DepthwiseConv2D(3),
+            layers.DepthwiseConv2D(3, depth_multiplier=2),
             layers.BatchNormalization(),
             layers.GlobalAveragePooling2D(),
         ]
@@ -246,7 +246,7 @@ def test_sequential_stack_folds(runs):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
     assert runs["n"] == 2
     model.compile("sgd", "mse")
-    model.fit(x, np.zeros((4, 6), "float32"), verbose=0)
+    model.fit(x, np.zeros((4, 12), "float32"), verbose=0)
     np.testing.assert_allclose(
         model.predict(x, verbose=0), _unfolded(model, x), rtol=1e-4, atol=1e-5
     )
