@@ -37,18 +37,23 @@ class RandomNormal(Initializer):
 
 @registry.register("initializer", "TruncatedNormal", "truncated_normal")
 class TruncatedNormal(RandomNormal):
-    """Normal values redrawn outside two standard deviations, as Keras does."""
+    """Normal values redrawn outside two standard deviations, as Keras does.
+
+    Redrawing (about 5% of the values per round) is much faster on CPU than the
+    inverse-CDF sampling of `torch.nn.init.trunc_normal_`, and gives the same distribution.
+    """
 
     def __call__(self, shape, dtype=None):
+        generator = self._generator()
         out = torch.empty(shape, dtype=torch.float64)
-        torch.nn.init.trunc_normal_(
-            out,
-            self.mean,
-            self.stddev,
-            self.mean - 2 * self.stddev,
-            self.mean + 2 * self.stddev,
-            generator=self._generator(),
-        )
+        out.normal_(self.mean, self.stddev, generator=generator)
+        flat = out.view(-1)
+        outside = ((flat - self.mean).abs() > 2 * self.stddev).nonzero().squeeze(1)
+        while outside.numel():
+            redraw = torch.empty(outside.numel(), dtype=torch.float64)
+            redraw.normal_(self.mean, self.stddev, generator=generator)
+            flat[outside] = redraw
+            outside = outside[(redraw - self.mean).abs() > 2 * self.stddev]
         return out.to(to_torch_dtype(dtype))
 
 

@@ -24,6 +24,7 @@ from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.layers.symbolic import KerasTensor, Node
 from lamina.models import conv_bn_folding
 from lamina.models.functional_config import functional_config, functional_from_config
+from lamina.models.graph_order import keras_layer_order
 from lamina.models.model import Model
 from lamina.tree import flatten, map_structure
 
@@ -65,10 +66,7 @@ class Functional(Model):
         self._nodes = _topological_nodes(self.outputs, self.inputs, self.name)
         for t in self.inputs:
             note_owner(t.node.layer, self.name)
-        ordered: list[Layer] = [t.node.layer for t in self.inputs]
-        for node in self._nodes:
-            if all(node.layer is not la for la in ordered):
-                ordered.append(node.layer)
+        ordered: list[Layer] = keras_layer_order(self.outputs, self.inputs)
         seen: dict[str, Layer] = {}
         for layer in ordered:
             if seen.setdefault(layer.name, layer) is not layer:

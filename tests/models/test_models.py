@@ -45,11 +45,14 @@ def test_functional_two_inputs_two_outputs_trains():
     lamina.utils.set_random_seed(0)
     a = layers.Input(shape=(4,), name="a")
     b = layers.Input(shape=(2,), name="b")
-    h = layers.Concatenate()([layers.Dense(6, activation="relu")(a), b])
+    hidden, concat = layers.Dense(6, activation="relu"), layers.Concatenate()
+    h = concat([hidden(a), b])
     cls = layers.Dense(3, activation="softmax", name="cls")(h)
     reg = layers.Dense(1, name="reg")(h)
     model = lamina.Model([a, b], [cls, reg])
-    assert [la.name for la in model.layers][:2] == ["a", "b"]
+    # Keras 3's order (by depth, then first met from the outputs), checked in test_graph_order.py
+    assert model.layers == [a.node.layer, hidden, b.node.layer, concat, model.layers[4], model.layers[5]]
+    assert [la.name for la in model.layers[4:]] == ["cls", "reg"]
     x, y = _blobs()
     extra = np.random.default_rng(2).normal(size=(len(x), 2)).astype("float32")
     target = x.sum(axis=1, keepdims=True)
