@@ -35,7 +35,7 @@ MODULE_PARITY = {
         keras.applications.inception_resnet_v2,
     ),
 }
-LAYERS_PARITY = {
+CUSTOM_LAYER_CASES = {
     "applications.inception_resnet_v2.CustomScaleLayer": (
         inception_resnet_v2.CustomScaleLayer,
         keras_irv2.CustomScaleLayer,
@@ -72,9 +72,9 @@ def _h5_paths(path) -> list[str]:
     return sorted(p for p in found if p.startswith("layers"))
 
 
-@pytest.mark.parametrize("key", LAYERS_PARITY)
+@pytest.mark.parametrize("key", CUSTOM_LAYER_CASES)
 def test_custom_scale_layer_matches_keras(key, tmp_path):
-    ours, theirs = LAYERS_PARITY[key]
+    ours, theirs = CUSTOM_LAYER_CASES[key]
     assert registry.get("layer", "CustomScaleLayer") is ours
     fresh_names()
     keras_model = _small_model(theirs, keras, 0.17)
