@@ -17,10 +17,11 @@ no other consumer and is not a model output. A chain is folded only when nothing
 could tell: autograd off (`predict`, `evaluate`), not inside torch.compile, no
 autocast, the normalization in inference mode, float32 tensors without masks, no
 hooks, an input shape the layer already checked. Otherwise its layers run as usual.
+Functional graphs find their chains in models/inference_graph.py, Sequential stacks here.
 The folded weights are cached per chain and recomputed when any of its tensors was
 replaced or written in place (training, `set_weights`, loading, `assign`): see
 `conv_pointwise.version_key`. On the CPU they are also reordered once into oneDNN's
-layout. Functional models and Sequential stacks are covered.
+layout.
 """
 
 from __future__ import annotations
@@ -37,10 +38,8 @@ from lamina.layers.convolutional import Conv2D, same_pads
 from lamina.layers.core import Activation
 from lamina.layers.depthwise_separable import DepthwiseConv2D
 from lamina.layers.mask_utils import MASK_ATTR
-from lamina.layers.merging import Add
 from lamina.layers.normalization import BatchNormalization
 from lamina.runtime import conv_pointwise
-from lamina.tree import flatten
 
 _ACTIVATIONS = {
     activations.linear: "linear",
@@ -62,7 +61,7 @@ def activation_name(layer: Layer) -> str | None:
     return None
 
 
-def _foldable_conv(layer: Layer) -> bool:
+def foldable_conv(layer: Layer) -> bool:
     return (
         type(layer) in (Conv2D, DepthwiseConv2D)
         and layer.built
@@ -71,7 +70,7 @@ def _foldable_conv(layer: Layer) -> bool:
     )
 
 
-def _foldable_bn(layer: Layer) -> bool:
+def foldable_bn(layer: Layer) -> bool:
     return type(layer) is BatchNormalization and layer.built and layer._axis == 3
 
 
@@ -207,137 +206,6 @@ def folding_enabled() -> bool:
     )
 
 
-# ------------------------------------------------------------------- functional graphs
-class GraphPlan:
-    """The chains of one functional graph: node id -> (chain, position in the chain)."""
-
-    def __init__(self, nodes: list[Any], outputs: list[Any]) -> None:
-        consumers: dict[int, list[Any]] = {}
-        for node in nodes:
-            for t in node.parent_tensors:
-                consumers.setdefault(id(t), []).append(node)
-        out_ids = {id(t) for t in outputs}
-
-        def only_consumer(node: Any) -> Any:
-            outs = flatten(node.outputs)
-            if len(outs) != 1 or id(outs[0]) in out_ids:
-                return None
-            users = consumers.get(id(outs[0]), [])
-            return users[0] if len(users) == 1 else None
-
-        self.roles: dict[int, tuple[Chain, int, Any]] = {}
-        for node in nodes:
-            if id(node) in self.roles or not _single_input(node):
-                continue
-            if not _foldable_conv(node.layer):
-                continue
-            bn_node = only_consumer(node)
-            if bn_node is None or id(bn_node) in self.roles:
-                continue
-            if not _foldable_bn(bn_node.layer) or not _single_input(bn_node):
-                continue
-            members, add_node, other, act_node = [node, bn_node], None, None, None
-            nxt = only_consumer(bn_node)
-            if nxt is not None and id(nxt) not in self.roles and type(nxt.layer) is Add:
-                ins = nxt.inputs if isinstance(nxt.inputs, (list, tuple)) else ()
-                if len(ins) == 2 and not nxt.args and not _extra_kwargs(nxt):
-                    add_node = nxt
-                    other = ins[1] if ins[0] is flatten(bn_node.outputs)[0] else ins[0]
-                    members.append(nxt)
-                    nxt = only_consumer(nxt)
-            if (
-                nxt is not None
-                and id(nxt) not in self.roles
-                and activation_name(nxt.layer) is not None
-                and _single_input(nxt)
-            ):
-                act_node = nxt
-                members.append(nxt)
-            chain = Chain(
-                node.layer,
-                bn_node.layer,
-                None if add_node is None else add_node.layer,
-                None if act_node is None else act_node.layer,
-            )
-            recorded = bn_node.kwargs.get("training")
-            for i, member in enumerate(members):
-                role = "first" if i == 0 else "last" if i == len(members) - 1 else "middle"
-                self.roles[id(member)] = (chain, role, (node, recorded, other, member))
-
-
-def _extra_kwargs(node: Any) -> bool:
-    return any(k != "training" for k in node.kwargs)
-
-
-def _single_input(node: Any) -> bool:
-    """The node was called on one tensor, with no other arguments (but `training`)."""
-    if node.args or _extra_kwargs(node):
-        return False
-    return len(flatten(node.inputs)) == 1
-
-
-class GraphRun:
-    """One call's folding over a functional graph (`handles` each node in order)."""
-
-    def __init__(self, plan: GraphPlan, training: Any) -> None:
-        self.plan = plan
-        self.training = training
-        self.active: set[int] = set()
-
-    def handles(self, node: Any, values: dict[int, Any]) -> bool:
-        """True when the node's work was done (or skipped) by a folded chain."""
-        entry = self.plan.roles.get(id(node))
-        if entry is None:
-            return False
-        chain, role, (first, recorded, other, _) = entry
-        if role == "first":
-            bn_training = self.training if self.training is not None else recorded
-            x = values.get(id(flatten(first.inputs)[0]))
-            if chain.ready(x, bn_training):
-                self.active.add(id(chain))
-                return True
-            return False
-        if id(chain) not in self.active:
-            return False
-        if role == "last":
-            x = values[id(flatten(first.inputs)[0])]
-            o = None if other is None else values[id(other)]
-            if o is not None and (
-                not isinstance(o, torch.Tensor)
-                or o.dtype != torch.float32
-                or getattr(o, MASK_ATTR, None) is not None
-            ):
-                self.active.discard(id(chain))
-                return _unfold(chain, node, x, o, values, self.training)
-            values[id(flatten(node.outputs)[0])] = chain.run(x, o)
-        return True
-
-
-def _unfold(chain: Chain, last: Any, x: Any, other: Any, values: dict, training: Any) -> bool:
-    """An Add input that is no float32 tensor without a mask: the convolution and its
-    normalization run folded, then the Add (and the activation) layers as usual."""
-    saved, chain.activation = chain.activation, "linear"
-    try:
-        y = chain.run(x, None)
-    finally:
-        chain.activation = saved
-    y = chain.add([y, other])
-    if chain.act is not None:
-        y = chain.act(y, training=training)
-    values[id(flatten(last.outputs)[0])] = y
-    return True
-
-
-def graph_run(model: Any, training: Any) -> GraphRun | None:
-    """The folding for one call of functional `model`, or None when nothing may fold."""
-    if not folding_enabled() or training:
-        return None
-    plan = model.__dict__.get("_fold_plan")
-    if plan is None:
-        plan = model.__dict__["_fold_plan"] = GraphPlan(model._nodes, model.outputs)
-    return GraphRun(plan, training) if plan.roles else None
-
-
 # ------------------------------------------------------------------- sequential stacks
 def sequential_chains(layers: list[Layer]) -> dict[int, tuple[Chain, int]]:
     """Index of a chain's first layer -> (chain, number of layers it spans)."""
@@ -345,7 +213,7 @@ def sequential_chains(layers: list[Layer]) -> dict[int, tuple[Chain, int]]:
     i = 0
     while i < len(layers) - 1:
         conv, bn = layers[i], layers[i + 1]
-        if _foldable_conv(conv) and _foldable_bn(bn):
+        if foldable_conv(conv) and foldable_bn(bn):
             act = layers[i + 2] if i + 2 < len(layers) else None
             if act is not None and activation_name(act) is None:
                 act = None

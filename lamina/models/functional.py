@@ -22,7 +22,7 @@ from lamina.layers.core import InputLayer
 from lamina.layers.dtypes import EXACT_DTYPES
 from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.layers.symbolic import KerasTensor, Node
-from lamina.models import conv_bn_folding
+from lamina.models import inference_graph
 from lamina.models.functional_config import functional_config, functional_from_config
 from lamina.models.graph_order import keras_layer_order
 from lamina.models.model import Model
@@ -137,9 +137,10 @@ class Functional(Model):
         def fetch(t: Any) -> Any:
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
-        folding = conv_bn_folding.graph_run(self, training)  # inference: Conv+BN as one
+        # inference: Conv+BN chains folded, intermediates dropped after their last use
+        run = inference_graph.graph_run(self, training)
         for node in self._nodes:
-            if folding is not None and folding.handles(node, values):
+            if run is not None and run.handles(node, values):
                 continue
             args = map_structure(fetch, node.inputs)
             extra = map_structure(fetch, node.args)
@@ -150,6 +151,8 @@ class Functional(Model):
             out = node.layer(args, *extra, **kwargs)
             for k, v in zip(flatten(node.outputs), flatten(out)):
                 values[id(k)] = v
+            if run is not None:
+                run.release(node, values)
         return map_structure(fetch, self._outputs_struct)
 
     def compute_output_shape(self, input_shape: Any) -> Any:

@@ -8,13 +8,15 @@ of one flat buffer.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 import torch
 
 import lamina
 from lamina import layers
-from lamina.models import conv_bn_folding
+from lamina.models import conv_bn_folding, inference_graph
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +89,7 @@ def runs(monkeypatch):
 
 def test_plan_finds_the_chains():
     model = _functional()
-    plan = conv_bn_folding.GraphPlan(model._nodes, model.outputs)
+    plan = inference_graph.GraphPlan(model._nodes, model.outputs)
     roles = {n.layer.name: plan.roles[id(n)][1] for n in model._nodes if id(n) in plan.roles}
     assert roles == {
         "c1": "first",
@@ -272,3 +274,31 @@ def test_hooked_chains_run_layer_by_layer(runs):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
     assert runs["n"] == 3  # all chains but the hooked one
     handle.remove()
+
+
+def test_inference_drops_intermediates_after_their_last_use():
+    """Without autograd the graph's dict lets go of each value once its last reader ran
+    (with autograd on, it keeps them all as before)."""
+    seen = {}
+
+    class Keep(layers.Layer):
+        def call(self, x):
+            y = x * 2.0
+            seen["ref"] = weakref.ref(y)
+            return y
+
+    class Probe(layers.Layer):
+        def call(self, x):
+            seen["alive"] = seen["ref"]() is not None
+            return x + 1.0
+
+    inp = lamina.Input((3,))
+    h = Keep()(inp)
+    h = layers.Dense(3)(h)
+    model = lamina.Model(inp, Probe()(h))
+    x = np.ones((2, 3), "float32")
+    model.predict(x, verbose=0)
+    assert seen["alive"] is False
+    with torch.enable_grad():
+        model(torch.as_tensor(x))
+    assert seen["alive"] is True
