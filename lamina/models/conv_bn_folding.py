@@ -11,8 +11,8 @@ after it (ReLU, ReLU6, ...) and a residual `Add` are applied by oneDNN as the
 convolution writes its output (runtime/conv_pointwise.py). In the CNN applications
 (ResNet, MobileNet, EfficientNet...) nearly every convolution is such a chain.
 
-A model's graph is scanned once for chains `Conv2D|DepthwiseConv2D (no activation) ->
-BatchNormalization [-> Add] [-> activation]`, where each tensor inside the chain has
+A model's graph is scanned once for chains `[ZeroPadding2D ->] Conv2D|DepthwiseConv2D
+(no activation) -> BatchNormalization [-> Add] [-> activation]`, where each tensor inside the chain has
 no other consumer and is not a model output. A chain is folded only when nothing
 could tell: autograd off (`predict`, `evaluate`), not inside torch.compile, no
 autocast, the normalization in inference mode, float32 tensors without masks, no
@@ -39,6 +39,7 @@ from lamina.layers.core import Activation
 from lamina.layers.depthwise_separable import DepthwiseConv2D
 from lamina.layers.mask_utils import MASK_ATTR
 from lamina.layers.normalization import BatchNormalization
+from lamina.layers.reshaping import ZeroPadding2D
 from lamina.runtime import conv_pointwise
 
 _ACTIVATIONS = {
@@ -70,6 +71,10 @@ def foldable_conv(layer: Layer) -> bool:
     )
 
 
+def foldable_pad(layer: Layer) -> bool:
+    return type(layer) is ZeroPadding2D and layer.built
+
+
 def foldable_bn(layer: Layer) -> bool:
     return type(layer) is BatchNormalization and layer.built and layer._axis == 3
 
@@ -81,11 +86,19 @@ def _hooked(layer: Layer) -> bool:
 
 
 class Chain:
-    """One convolution, its BatchNormalization, optionally an Add and an activation."""
+    """One convolution and its BatchNormalization, optionally after a ZeroPadding2D and
+    before an Add and an activation."""
 
-    def __init__(self, conv: Layer, bn: Layer, add: Layer | None, act: Layer | None) -> None:
-        self.conv, self.bn, self.add, self.act = conv, bn, add, act
-        self.layers = [la for la in (conv, bn, add, act) if la is not None]
+    def __init__(
+        self,
+        conv: Layer,
+        bn: Layer,
+        add: Layer | None = None,
+        act: Layer | None = None,
+        pad: Layer | None = None,
+    ) -> None:
+        self.conv, self.bn, self.add, self.act, self.pad = conv, bn, add, act, pad
+        self.layers = [la for la in (pad, conv, bn, add, act) if la is not None]
         self.activation = "linear" if act is None else activation_name(act)
         self.key: tuple | None = None
         self.folded: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -101,7 +114,8 @@ class Chain:
             and conv._dtype == torch.float32
             and bn._dtype == torch.float32
             and x.dim() == 4
-            and x.shape[1:] == conv._checked_shape
+            and x.shape[1:] == self.layers[0]._checked_shape
+            and conv._checked_shape is not None
             and getattr(x, MASK_ATTR, None) is None
             and not (training and bn.trainable)
             and not conv._call_losses
@@ -111,8 +125,7 @@ class Chain:
 
     def _tensors(self) -> list[torch.Tensor]:
         conv, bn = self.conv, self.bn
-        kernel = conv.kernel
-        found = [kernel, conv.bias, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance]
+        found = [conv.kernel, conv.bias, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance]
         return [t for t in found if t is not None]
 
     def _weights(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,13 +136,67 @@ class Chain:
             self.key = key
         return self.folded
 
+    def _pads(self, xc: torch.Tensor) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right) zeros around NCHW `xc`: the ZeroPadding2D's, then
+        TensorFlow's 'same' padding of the convolution."""
+        (top, bottom), (left, right) = ((0, 0), (0, 0)) if self.pad is None else self.pad.padding
+        conv = self.conv
+        if conv.padding == "same":
+            (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.strides, conv.dilation_rate
+            st, sb = same_pads(xc.shape[2] + top + bottom, kh, sh, dh)
+            sl, sr = same_pads(xc.shape[3] + left + right, kw, sw, dw)
+            top, bottom, left, right = top + st, bottom + sb, left + sl, right + sr
+        return top, bottom, left, right
+
     def run(self, x: torch.Tensor, other: torch.Tensor | None) -> torch.Tensor:
         """The chain's output for NHWC `x` (and the Add's other NHWC input)."""
         weight, bias = self._weights()
+        xc = x.permute(0, 3, 1, 2)  # NCHW view of NHWC memory: channels_last, no copy
+        top, bottom, left, right = self._pads(xc)
+        if top == bottom and left == right:  # the convolution pads by itself
+            return self._conv(xc, (top, left), weight, bias, other)
+        ph, pw = max(top, bottom), max(left, right)
+        grow = (ph - top, ph - bottom, pw - left, pw - right)
+        if self._may_grow(xc, weight):
+            return self._conv(xc, (ph, pw), self._grown(weight, grow), bias, other)
+        xc = padded_copy(xc, (left, right, top, bottom))
+        return self._conv(xc, (0, 0), weight, bias, other)
+
+    def _may_grow(self, xc: torch.Tensor, weight: torch.Tensor) -> bool:
+        """Asymmetric zeros as a larger kernel with zero taps and symmetric padding: no
+        padded copy of the input (MobileNet's stride-2 blocks: up to 150 MB, zero-filled
+        first, 3x the time of the convolution). Worth its extra taps where the
+        convolution is bound by memory (depthwise, or few input channels)."""
+        return (
+            self.conv.dilation_rate == (1, 1)
+            and (weight.shape[1] == 1 or xc.shape[1] <= 8)
+            and conv_pointwise.fused_available(xc, weight)
+        )
+
+    def _grown(self, weight: torch.Tensor, grow: tuple[int, int, int, int]) -> torch.Tensor:
+        """`weight` with `grow` = (top, bottom, left, right) rows/columns of zero taps."""
+        key = ("grown", grow)
+        if key not in self.packed:
+            top, bottom, left, right = grow
+            grown = F.pad(weight, (left, right, top, bottom))
+            self.packed[key] = grown.contiguous(memory_format=torch.channels_last)
+        return self.packed[key]
+
+    def _args(self, xc: torch.Tensor, padding: tuple[int, int]) -> tuple:
         conv = self.conv
-        xc, padding = _pad(conv, x.permute(0, 3, 1, 2))  # NCHW view of NHWC memory
         groups = xc.shape[1] if type(conv) is DepthwiseConv2D else conv.groups
-        args = (conv.strides, padding, conv.dilation_rate, groups)
+        return conv.strides, padding, conv.dilation_rate, groups
+
+    def _conv(
+        self,
+        xc: torch.Tensor,
+        padding: tuple[int, int],
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        other: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """activation(conv(xc) [+ other]) as NHWC, one oneDNN call where it can be."""
+        args = self._args(xc, padding)
         if conv_pointwise.fused_available(xc, weight):
             packed = self._packed(weight, xc, args)
         else:
@@ -145,15 +212,20 @@ class Chain:
         return conv_pointwise.UNARY[self.activation][2](out.permute(0, 2, 3, 1) + other)
 
     def _packed(self, weight: torch.Tensor, xc: torch.Tensor, args: tuple) -> torch.Tensor:
-        shape = tuple(xc.shape)
-        if shape not in self.packed:
-            if len(self.packed) >= 4:  # a few input shapes at most (the last batch, ...)
+        key = (tuple(xc.shape), tuple(weight.shape))
+        if key not in self.packed:
+            if len(self.packed) >= 8:  # a few input shapes at most (the last batch, ...)
                 self.packed.clear()
             strides, padding, dilation, groups = args
-            self.packed[shape] = conv_pointwise.prepack(
-                weight, padding, strides, dilation, groups, shape
+            self.packed[key] = conv_pointwise.prepack(
+                weight, padding, strides, dilation, groups, key[0]
             )
-        return self.packed[shape]
+        return self.packed[key]
+
+
+def padded_copy(xc: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
+    """`xc` with zeros around (F.pad's order): the general case, one copy."""
+    return F.pad(xc, pads)
 
 
 @torch.no_grad()
@@ -185,18 +257,6 @@ def _joins(oc: torch.Tensor, xc: torch.Tensor, weight: torch.Tensor, args: tuple
     )
 
 
-def _pad(conv: Layer, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    """TensorFlow's padding for NCHW `x`: symmetric pads for the kernel, else an F.pad."""
-    if conv.padding != "same":
-        return x, (0, 0)
-    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.strides, conv.dilation_rate
-    top, bottom = same_pads(x.shape[2], kh, sh, dh)
-    left, right = same_pads(x.shape[3], kw, sw, dw)
-    if top == bottom and left == right:
-        return x, (top, left)
-    return F.pad(x, (left, right, top, bottom)), (0, 0)
-
-
 def folding_enabled() -> bool:
     """The process-wide conditions: autograd off, eager, no autocast."""
     return (
@@ -212,13 +272,15 @@ def sequential_chains(layers: list[Layer]) -> dict[int, tuple[Chain, int]]:
     found: dict[int, tuple[Chain, int]] = {}
     i = 0
     while i < len(layers) - 1:
-        conv, bn = layers[i], layers[i + 1]
-        if foldable_conv(conv) and foldable_bn(bn):
-            act = layers[i + 2] if i + 2 < len(layers) else None
+        pad = layers[i] if foldable_pad(layers[i]) else None
+        j = i + (pad is not None)
+        if j + 1 < len(layers) and foldable_conv(layers[j]) and foldable_bn(layers[j + 1]):
+            act = layers[j + 2] if j + 2 < len(layers) else None
             if act is not None and activation_name(act) is None:
                 act = None
-            found[i] = (Chain(conv, bn, None, act), 2 if act is None else 3)
-            i += found[i][1]
+            chain = Chain(layers[j], layers[j + 1], None, act, pad)
+            found[i] = (chain, len(chain.layers))
+            i += len(chain.layers)
         else:
             i += 1
     return found

@@ -8,7 +8,7 @@ page-faults its whole working set instead of reusing the memory of dead tensors.
 inference call (autograd off, not training, not compiling) `GraphRun`:
 
 - drops each intermediate from the dict after its last consumer ran (model outputs stay);
-- runs each chain `Conv -> BatchNormalization [-> Add] [-> activation]` found by
+- runs each chain `[ZeroPadding2D ->] Conv -> BatchNormalization [-> Add] [-> activation]` found by
   `GraphPlan` as one folded convolution (models/conv_bn_folding.py) when the chain's
   input allows it (`Chain.ready`): the chain's first node is skipped, the middle ones
   too, and the last one produces the chain's output. A tensor a chain reads (its input,
@@ -30,6 +30,7 @@ from lamina.models.conv_bn_folding import (
     activation_name,
     foldable_bn,
     foldable_conv,
+    foldable_pad,
     folding_enabled,
 )
 from lamina.tree import flatten
@@ -46,6 +47,7 @@ class GraphPlan:
         self.frees = _release_schedule(nodes, outputs, self.roles)
 
     def _find_chains(self, nodes: list[Any], out_ids: set[int]) -> None:
+        positions = {id(node) for node in nodes}
         consumers: dict[int, list[Any]] = {}
         for node in nodes:
             for t in node.parent_tensors:
@@ -67,6 +69,18 @@ class GraphPlan:
             if bn_node is None or not foldable_bn(bn_node.layer) or not _single_input(bn_node):
                 continue
             members, add, other, act = [node, bn_node], None, None, None
+            pad = flatten(node.inputs)[0].node  # a ZeroPadding2D only this conv reads
+            if (
+                pad is not None
+                and id(pad) in positions
+                and id(pad) not in self.roles
+                and foldable_pad(pad.layer)
+                and _single_input(pad)
+                and only_consumer(pad) is node
+            ):
+                members.insert(0, pad)
+            else:
+                pad = None
             nxt = only_consumer(bn_node)
             ins = flatten(nxt.inputs) if nxt is not None else []
             if nxt is not None and type(nxt.layer) is Add and len(ins) == 2 and _no_extras(nxt):
@@ -77,11 +91,12 @@ class GraphPlan:
                 act = nxt
                 members.append(nxt)
             add_layer = None if add is None else add.layer
-            chain = Chain(node.layer, bn_node.layer, add_layer, None if act is None else act.layer)
+            act_layer = None if act is None else act.layer
+            chain = Chain(node.layer, bn_node.layer, add_layer, act_layer, pad and pad.layer)
             recorded = bn_node.kwargs.get("training")
             for i, member in enumerate(members):
                 role = "first" if i == 0 else "last" if i == len(members) - 1 else "middle"
-                self.roles[id(member)] = (chain, role, node, recorded, other)
+                self.roles[id(member)] = (chain, role, members[0], recorded, other)
 
 
 def _no_extras(node: Any) -> bool:

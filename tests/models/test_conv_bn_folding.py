@@ -99,12 +99,55 @@ def test_plan_finds_the_chains():
         "b_short": "middle",
         "add": "middle",
         "out_relu": "last",
-        "dw": "first",
+        "pad": "first",
+        "dw": "middle",
         "b_dw": "last",
         "c_grouped": "first",
         "b_plain": "middle",
         "swish": "last",
     }  # c_shared's output also feeds the Concatenate: not folded
+
+
+@pytest.mark.parametrize(
+    "pads,kind,kernel,stride,padding,dilation,size,channels,copy",
+    [
+        (((0, 1), (0, 1)), "dw", 3, 2, "valid", 1, 8, 3, False),  # MobileNet: a 4x4 kernel
+        (((0, 1), (0, 1)), "dw", 3, 2, "valid", 1, 7, 3, False),  # odd size
+        (((1, 1), (1, 1)), "conv", 3, 1, "valid", 1, 6, 3, False),  # symmetric: conv pads
+        (((1, 2), (0, 1)), "conv", 3, 2, "valid", 1, 9, 3, False),
+        (((1, 2), (0, 1)), "conv", 3, 2, "valid", 1, 9, 12, True),  # many channels: a copy
+        (None, "conv", 5, 2, "same", 1, 8, 3, False),  # TF 'same' (1, 2)
+        (None, "conv", 5, 2, "same", 1, 8, 12, True),
+        (None, "conv", 3, 2, "same", 1, 8, 3, False),  # TF 'same' (0, 1)
+        (None, "dw", 3, 1, "same", 2, 7, 3, False),  # dilated, symmetric
+        (((0, 1), (0, 1)), "dw", 3, 1, "valid", 2, 7, 3, True),  # dilated, asymmetric
+        (((0, 2), (0, 0)), "conv", 3, 1, "valid", 1, 6, 3, False),  # only rows after
+        (((0, 0), (0, 3)), "dw", 3, 2, "valid", 1, 9, 3, False),  # only columns after
+        (((0, 1), (0, 1)), "conv", 3, 2, "valid", 1, 2, 3, False),  # one window
+    ],
+)
+def test_padding_geometries(
+    pads, kind, kernel, stride, padding, dilation, size, channels, copy, runs, monkeypatch
+):
+    """Every way zeros reach the convolution: its own symmetric padding, asymmetric zeros
+    as extra zero taps of a larger kernel (depthwise or few channels), or a padded copy."""
+    copies = []
+    original = conv_bn_folding.padded_copy
+    monkeypatch.setattr(conv_bn_folding, "padded_copy", lambda *a: copies.append(1) or original(*a))
+    inp = lamina.Input((size, size, channels))
+    h = inp if pads is None else layers.ZeroPadding2D(pads)(inp)
+    if kind == "dw":
+        h = layers.DepthwiseConv2D(kernel, stride, padding, dilation_rate=dilation)(h)
+    else:
+        h = layers.Conv2D(4, kernel, stride, padding, dilation_rate=dilation)(h)
+    h = layers.BatchNormalization()(h)
+    model = lamina.Model(inp, layers.ReLU(6.0)(h))
+    _random_bn(model)
+    x = _data(3, (size, size, channels))
+    expected = _unfolded(model, x)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+    assert runs["n"] == 1
+    assert bool(copies) == copy
 
 
 def test_folded_predict_equals_layer_by_layer(runs):
