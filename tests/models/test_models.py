@@ -51,7 +51,14 @@ def test_functional_two_inputs_two_outputs_trains():
     reg = layers.Dense(1, name="reg")(h)
     model = lamina.Model([a, b], [cls, reg])
     # Keras 3's order (by depth, then first met from the outputs), checked in test_graph_order.py
-    assert model.layers == [a.node.layer, hidden, b.node.layer, concat, model.layers[4], model.layers[5]]
+    assert model.layers == [
+        a.node.layer,
+        hidden,
+        b.node.layer,
+        concat,
+        model.layers[4],
+        model.layers[5],
+    ]
     assert [la.name for la in model.layers[4:]] == ["cls", "reg"]
     x, y = _blobs()
     extra = np.random.default_rng(2).normal(size=(len(x), 2)).astype("float32")
