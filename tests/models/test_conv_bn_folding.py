@@ -345,3 +345,37 @@ def test_inference_drops_intermediates_after_their_last_use():
     with torch.enable_grad():
         model(torch.as_tensor(x))
     assert seen["alive"] is True
+
+
+def test_mobilenet_v2_folded_matches_keras(tmp_path, runs):
+    """A whole application (padding prefixes, depthwise blocks, residual adds, ReLU6),
+    on Keras's weights with random BatchNorm statistics: the folded predict is Keras's."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("Keras runs on another backend in this process")
+    from lamina.applications import MobileNetV2
+
+    keras.utils.set_random_seed(0)
+    theirs = keras.applications.MobileNetV2(alpha=0.35, input_shape=(32, 32, 3), weights=None)
+    rng = np.random.default_rng(0)
+    for layer in theirs.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.get_weights()[0].shape
+            layer.set_weights(
+                [rng.uniform(0.8, 1.2, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n)]
+                + [rng.uniform(0.8, 1.2, n)]
+            )
+    path = str(tmp_path / "mobilenet_v2.weights.h5")
+    theirs.save_weights(path)
+    ours = MobileNetV2(alpha=0.35, input_shape=(32, 32, 3), weights=path)
+    x = _data(2, (32, 32, 3))
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    first = ours.predict(x, verbose=0)  # checks the input shape, layer by layer
+    assert runs["n"] == 0
+    folded = ours.predict(x, verbose=0)
+    assert runs["n"] == 52  # every convolution of the network
+    np.testing.assert_allclose(first, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(folded, expected, rtol=1e-4, atol=1e-6)
