@@ -28,12 +28,16 @@ KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-application
 class ImagenetFiles:
     """Keras's ImageNet weight files for one architecture: with the top, and without it."""
 
-    folder: str  # the folder under KERAS_WEIGHTS_URL ("vgg16", "resnet", ...)
+    folder: str  # the folder under `base_url` ("vgg16", "resnet", ...), or "" for none
     top: str | None
     notop: str | None
+    base_url: str = KERAS_WEIGHTS_URL
 
     def name(self, include_top: bool) -> str | None:
         return self.top if include_top else self.notop
+
+    def url(self, filename: str) -> str:
+        return self.base_url + (self.folder + "/" if self.folder else "") + filename
 
 
 def check_arguments(
@@ -80,20 +84,26 @@ def image_input(
     if input_tensor is None:
         img_input = layers.Input(shape=shape)
         return img_input, img_input
+    check_input_tensor(input_tensor)
+    return input_tensor, get_source_inputs(input_tensor)
+
+
+def check_input_tensor(input_tensor: Any) -> None:
+    """`input_tensor` must be symbolic: the model is built on it."""
     if not is_keras_tensor(input_tensor):
         raise ValueError(
             "Expected input_tensor to be a symbolic tensor (the output of lamina.Input or of a "
             f"layer called on one), received: input_tensor={type(input_tensor).__name__}"
         )
-    return input_tensor, get_source_inputs(input_tensor)
 
 
-def pooled(x: Any, pooling: str | None) -> Any:
-    """Without a classifier top: the feature map, or its global average or maximum."""
+def pooled(x: Any, pooling: str | None, named: bool = False) -> Any:
+    """Without a classifier top: the feature map, or its global average or maximum
+    (named 'avg_pool' / 'max_pool' where Keras names them, `named=True`)."""
     if pooling == "avg":
-        return layers.GlobalAveragePooling2D()(x)
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
     if pooling == "max":
-        return layers.GlobalMaxPooling2D()(x)
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
     return x
 
 
@@ -113,7 +123,13 @@ def finish(
     files: ImagenetFiles | None,
 ) -> Functional:
     """Make the functional model and load its weights (a local file, or Keras's cached one)."""
-    model = Functional(inputs, outputs, name=name)
+    return load(Functional(inputs, outputs, name=name), name, weights, include_top, files)
+
+
+def load(
+    model: Functional, name: str, weights: Any, include_top: bool, files: ImagenetFiles | None
+) -> Functional:
+    """Load ImageNet weights (Keras's cached file) or a weights file into `model`."""
     if weights == "imagenet":
         model.load_weights(find_imagenet_file(name, include_top, files))
     elif weights is not None:
@@ -142,7 +158,7 @@ def find_imagenet_file(name: str, include_top: bool, files: ImagenetFiles | None
     for folder in weight_caches():
         if (folder / filename).is_file():
             return folder / filename
-    url = KERAS_WEIGHTS_URL + files.folder + "/" + filename
+    url = files.url(filename)
     places = ", ".join(str(p) for p in weight_caches())
     raise FileNotFoundError(
         f"{name}(weights='imagenet') needs Keras's weight file {filename}, and Lamina never "

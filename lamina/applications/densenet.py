@@ -92,10 +92,8 @@ def DenseNet(
     x = layers.Activation("relu", name="relu")(x)
     if include_top:
         x = app_builder.classifier(x, classes, classifier_activation, weights)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = app_builder.pooled(x, pooling, named=True)
     files = FILES.get(tuple(blocks))
     return app_builder.finish(inputs, x, name, weights, include_top, files)
 

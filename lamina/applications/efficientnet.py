@@ -17,6 +17,7 @@ from typing import Any
 
 from lamina import layers
 from lamina.applications import app_builder, imagenet_utils
+from lamina.applications.app_builder import ImagenetFiles
 from lamina.applications.efficientnet_blocks import conv_bn, head, mbconv
 from lamina.models import Functional
 
@@ -167,17 +168,8 @@ def EfficientNet(
 
 def imagenet_file(name: str, stem: str, include_top: bool) -> Path:
     """Keras's ImageNet file (`stem`.h5 or `stem`_notop.h5) from a weights cache; else a clear error."""
-    filename = f"{stem}{'' if include_top else '_notop'}.h5"
-    for folder in app_builder.weight_caches():
-        if (folder / filename).is_file():
-            return folder / filename
-    places = ", ".join(str(p) for p in app_builder.weight_caches())
-    raise FileNotFoundError(
-        f"{name}(weights='imagenet') needs Keras's weight file {filename}, and Lamina never "
-        f"downloads at run time. On a machine with a network, download "
-        f"{BASE_WEIGHTS_URL}{filename} and either put it in one of {places}, or pass its "
-        f"path: weights='/path/to/{filename}'."
-    )
+    files = ImagenetFiles("", f"{stem}.h5", f"{stem}_notop.h5", base_url=BASE_WEIGHTS_URL)
+    return app_builder.find_imagenet_file(name, include_top, files)
 
 
 def _constructor(variant: str) -> Callable[..., Functional]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina import initializers, layers
-from lamina.applications import imagenet_utils
+from lamina.applications import app_builder, imagenet_utils
 
 # Keras's initializers for these families (they only matter for training from scratch).
 CONV_INIT = {
@@ -160,8 +160,4 @@ def head(
             bias_initializer=initializers.get(bias_initializer),
             name="predictions",
         )(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
+    return app_builder.pooled(x, pooling, named=True)

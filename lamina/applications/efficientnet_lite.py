@@ -131,10 +131,8 @@ def EfficientNetLite0(
             x = layers.Dropout(dropout_rate, name="top_dropout")(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = app_builder.pooled(x, pooling, named=True)
     model = app_builder.finish(inputs, x, name, None, include_top, None)
     if weights == "imagenet":
         state = torch.load(imagenet_checkpoint(), weights_only=True, map_location="cpu")

@@ -17,7 +17,7 @@ from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
 from lamina.config import image_data_format
 from lamina.models import Functional
-from lamina.utils.symbolic_utils import get_source_inputs, is_keras_tensor
+from lamina.utils.symbolic_utils import get_source_inputs
 
 # (pointwise filters, stride) of blocks 1..13
 _BLOCKS = (
@@ -73,28 +73,8 @@ def model_input(shape: Any, input_tensor: Any) -> tuple[Any, Any]:
     if input_tensor is None:
         x = layers.Input(shape=tuple(shape))
         return x, x
-    check_tensor(input_tensor)
+    app_builder.check_input_tensor(input_tensor)
     return input_tensor, get_source_inputs(input_tensor)
-
-
-def check_tensor(input_tensor: Any) -> None:
-    """`input_tensor` must be symbolic: the model is built on it."""
-    if not is_keras_tensor(input_tensor):
-        raise ValueError(
-            "Expected input_tensor to be a symbolic tensor (the output of lamina.Input or of a "
-            f"layer called on one), received: input_tensor={type(input_tensor).__name__}"
-        )
-
-
-def load_and_return(
-    model: Functional, label: str, weights: Any, include_top: bool, files: ImagenetFiles | None
-) -> Functional:
-    """Load ImageNet weights (Keras's cached file) or a weights file into `model`."""
-    if weights == "imagenet":
-        model.load_weights(app_builder.find_imagenet_file(label, include_top, files))
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
 
 
 def _conv_bn_relu6(x: Any, layer: Any, name: str) -> Any:
@@ -184,7 +164,7 @@ def MobileNet(
         inputs, x, name=name if name is not None else f"mobilenet_{alpha:0.2f}_{rows}"
     )
     files = imagenet_files(alpha, rows) if weights == "imagenet" else None
-    return load_and_return(model, "MobileNet", weights, include_top, files)
+    return app_builder.load(model, "MobileNet", weights, include_top, files)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

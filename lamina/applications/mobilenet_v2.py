@@ -14,10 +14,8 @@ from lamina import layers
 from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
 from lamina.applications.mobilenet import (
-    check_tensor,
     default_size,
     imagenet_rows,
-    load_and_return,
     model_input,
     spatial,
 )
@@ -60,7 +58,7 @@ def given_size(input_shape: Any, input_tensor: Any) -> tuple[Any, Any] | None:
     Both given, they must agree on the width (Keras's check).
     """
     if input_tensor is not None:
-        check_tensor(input_tensor)
+        app_builder.check_input_tensor(input_tensor)
     if input_shape is None:
         return None if input_tensor is None else spatial(tuple(input_tensor.shape[1:]))
     if input_tensor is not None:
@@ -167,7 +165,7 @@ def MobileNetV2(
         inputs, x, name=name if name is not None else f"mobilenetv2_{alpha:0.2f}_{rows}"
     )
     files = imagenet_files(alpha, rows) if weights == "imagenet" else None
-    return load_and_return(model, "MobileNetV2", weights, include_top, files)
+    return app_builder.load(model, "MobileNetV2", weights, include_top, files)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 from lamina import layers
 from lamina.applications import app_builder, imagenet_utils
 from lamina.applications.app_builder import ImagenetFiles
-from lamina.applications.mobilenet import load_and_return, model_input
+from lamina.applications.mobilenet import model_input
 from lamina.applications.mobilenet_v2 import bn, given_size
 from lamina.applications.mobilenet_v2 import make_divisible as _depth
 from lamina.config import image_data_format
@@ -209,13 +209,11 @@ def mobilenet_v3(
         x = layers.Flatten()(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Activation(classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = app_builder.pooled(x, pooling, named=True)
     model = Functional(inputs, x, name=name)
     files = imagenet_files(model_type, alpha, minimalistic) if weights == "imagenet" else None
-    return load_and_return(model, label, weights, include_top, files)
+    return app_builder.load(model, label, weights, include_top, files)
 
 
 def MobileNetV3Small(

@@ -84,10 +84,8 @@ def ResNet(
         x = layers.Activation("relu", name="post_relu")(x)
     if include_top:
         x = app_builder.classifier(x, classes, classifier_activation, weights)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = app_builder.pooled(x, pooling, named=True)
     files = imagenet_files(weights_name)
     return app_builder.finish(inputs, x, name, weights, include_top, files)
 
