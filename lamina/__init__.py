@@ -14,6 +14,7 @@ from lamina import (  # noqa: F401
     config,
     constraints,
     datasets,
+    explain,
     initializers,
     layers,
     losses,
@@ -34,3 +35,4 @@ from lamina.metrics import Metric  # noqa: F401
 from lamina.models import Model, Sequential  # noqa: F401
 from lamina.optimizers import Optimizer  # noqa: F401
 from lamina.variables import Variable  # noqa: F401
+from lamina.reporting import report  # noqa: F401

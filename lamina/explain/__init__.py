@@ -1,0 +1,1 @@
+"""Worked examples for learners: each step of a layer's arithmetic, printed as the slides do."""
