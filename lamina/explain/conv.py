@@ -6,6 +6,7 @@ Conv2D computes it, with its 'valid' and 'same' padding and (H, W, C) images.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, TextIO
 
 import numpy as np
@@ -73,7 +74,7 @@ def conv2d(
     check_count("max_terms", max_terms, minimum=1)
     kh, kw = weights.shape[:2]
     if pad == "valid":
-        check_fits("kernel", (kh, kw), x.shape[:2])
+        check_fits("kernel", "kernel_size", (kh, kw), x.shape[:2])
     rows = plan_axis(x.shape[0], kh, strides[0], pad)
     cols = plan_axis(x.shape[1], kw, strides[1], pad)
 
@@ -97,8 +98,7 @@ def conv2d(
         f"output {shape_text(shown_shape)}: out[{index}] = sum(window * kernel){tail}; "
         "the kernel is not flipped (cross-correlation, as in Keras)"
     )
-    positions = list(np.ndindex(z.shape))
-    for i, j, f in positions[: printer.limit(len(positions))]:
+    for i, j, f in itertools.islice(np.ndindex(z.shape), printer.limit(z.size)):
         index = f"{i}, {j}, {f}" if k.ndim == 4 else f"{i}, {j}"
         printer.line(f"out[{index}] {_where(rows, cols, i, j)}:")
         total = tidy(z[i, j, f], scale[i, j, f])
@@ -107,7 +107,7 @@ def conv2d(
             printer.line(text)
         if act:
             printer.line(unit_line(act, total, out[i, j, f]))
-    printer.finish(len(positions), "output")
+    printer.finish(z.size, "output")
     return out if k.ndim == 4 else out[:, :, 0]
 
 

@@ -6,6 +6,7 @@ cells 'same' padding adds are left out of the max and the average (they are not 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, TextIO
 
 import numpy as np
@@ -86,7 +87,7 @@ def _pool(
     pad = check_padding(padding)
     check_count("max_terms", max_terms, minimum=1)
     if pad == "valid":
-        check_fits("pool_size", pool, x.shape[:2])
+        check_fits("pool", "pool_size", pool, x.shape[:2])
     rows = plan_axis(x.shape[0], pool[0], strides[0], pad)
     cols = plan_axis(x.shape[1], pool[1], strides[1], pad)
 
@@ -113,8 +114,7 @@ def _pool(
         f"output {shape_text(out.shape if x.ndim == 3 else out.shape[:2])}: "
         f"out[{index}] = {what} in its window{each}"
     )
-    positions = list(np.ndindex(out.shape))
-    for i, j, c in positions[: printer.limit(len(positions))]:
+    for i, j, c in itertools.islice(np.ndindex(out.shape), printer.limit(out.size)):
         r0, r1 = span(rows, i)
         c0, c1 = span(cols, j)
         label = f"{i}, {j}, {c}" if x.ndim == 3 else f"{i}, {j}"
@@ -132,5 +132,5 @@ def _pool(
         else:
             total = join_terms(cells, max_terms)
             printer.line(f"({total}) / {len(cells)} = {number(out[i, j, c])}")
-    printer.finish(len(positions), "output")
+    printer.finish(out.size, "output")
     return out if x.ndim == 3 else out[:, :, 0]

@@ -73,13 +73,13 @@ def plan_axis(size: int, window: int, stride: int, padding: str) -> AxisPlan:
     return AxisPlan(size, window, stride, 0, 0, (size - window) // stride + 1)
 
 
-def check_fits(what: str, window: tuple[int, int], image_hw: tuple[int, int]) -> None:
+def check_fits(what: str, name: str, window: tuple[int, int], image_hw: tuple[int, int]) -> None:
     """With 'valid' padding a window larger than the image gives no output: say so."""
     if window[0] > image_hw[0] or window[1] > image_hw[1]:
         size = f"{image_hw[0]}x{image_hw[1]}"
         raise ValueError(
             f"Expected a {what} no larger than the {size} image with padding='valid', "
-            f"received: {what}={window}"
+            f"received: {name}={window}"
         )
 
 

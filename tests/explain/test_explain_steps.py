@@ -183,7 +183,7 @@ def test_tensors_and_channel_axes_are_accepted():
         (
             lambda: explain.conv2d([[1, 2], [3, 4]], KERNEL),
             "Expected a kernel no larger than the 2x2 image with padding='valid', "
-            "received: kernel=(3, 3)",
+            "received: kernel_size=(3, 3)",
         ),
         (
             lambda: explain.conv2d(IMAGE, np.zeros((3, 3, 1, 2)), bias=[1, 2, 3]),
