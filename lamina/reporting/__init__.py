@@ -1,8 +1,8 @@
 """The training report: one self-contained HTML page of what a model learned and got wrong.
 
-    path = lamina.report(model, history, data=(x_test, y_test))
+`lamina.report(model, history, data=(x_test, y_test))` writes it and returns its path.
 """
 
-from lamina.reporting.report import report
+from lamina.reporting.training_report import report
 
 __all__ = ["report"]
