@@ -13,7 +13,8 @@ import numpy as np
 
 from lamina import plot
 from lamina.layers import Conv2D, DepthwiseConv2D, SeparableConv2D
-from lamina.reporting.page import Section, error_box, image, paragraph, text
+from lamina.reporting import diagnostics_section
+from lamina.reporting.page import BANDS, Section, error_box, image, paragraph, text
 
 # what the report draws "the filters of the first convolution" from
 CONVOLUTIONS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
@@ -31,8 +32,6 @@ def guarded(key: str, draw: Callable[[Section], None]) -> Section:
 
 
 def section_name(key: str) -> str:
-    from lamina.reporting.page import BANDS
-
     return BANDS[key][0].lower() or key
 
 
@@ -116,47 +115,8 @@ def curves(history: Any) -> Section:
     return guarded("curves", draw)
 
 
-def _finding_field(finding: Any, name: str) -> Any:
-    if isinstance(finding, dict):
-        return finding.get(name)
-    return getattr(finding, name, None)
-
-
 def diagnostics(history: Any) -> Section:
-    def draw(section: Section) -> None:
-        found = getattr(history, "diagnostics", None) if history is not None else None
-        if found is None:
-            section.body.append(
-                paragraph(
-                    "Diagnostics were not recorded: fit with diagnose=True "
-                    "(or callbacks=[lamina.callbacks.Diagnostics()]) to get them.",
-                    "note",
-                )
-            )
-            return
-        findings = list(getattr(found, "findings", None) or ())
-        if not findings:
-            section.body.append(paragraph("No warnings: training looked healthy.", "ok"))
-            return
-        rows = [
-            "<tr><th>Epoch</th><th>Problem</th><th>Layer</th>"
-            "<th>What happened</th><th>What to try</th></tr>"
-        ]
-        for finding in findings:
-            cells = [
-                _finding_field(finding, name)
-                for name in ("epoch", "kind", "layer", "message", "advice")
-            ]
-            rows.append(
-                "<tr>"
-                + "".join(f"<td>{text('' if c is None else c)}</td>" for c in cells)
-                + "</tr>"
-            )
-        count = len(findings)
-        section.body.append(paragraph(f"{count} warning{'s' if count != 1 else ''}:"))
-        section.body.append(f"<table>{''.join(rows)}</table>")
-
-    return guarded("diagnostics", draw)
+    return guarded("diagnostics", lambda section: diagnostics_section.fill(section, history))
 
 
 def mistakes(

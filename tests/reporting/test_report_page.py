@@ -50,43 +50,67 @@ def test_report_states_the_model_and_its_accuracy_as_numpy_counts_them(trained, 
 def test_report_shows_the_diagnostics_of_a_diagnosed_fit(trained, written):
     if not fit_accepts_diagnose():
         pytest.skip("fit(diagnose=...) is not there yet")
+    diagnostics = trained.history.diagnostics
     text = written.parsed.sections["diagnostics"].text
-    findings = list(trained.history.diagnostics.findings)
-    if findings:
-        assert f"{len(findings)} warning" in text
-        assert all(str(f.message) in text for f in findings)
+    tables = _tables(written.html, "diagnostics")
+    if diagnostics.findings:
+        assert f"{len(diagnostics.findings)} warning" in text
+        assert [row[3] for row in tables[0][1:]] == [f.message for f in diagnostics.findings]
     else:
-        assert "No warnings" in text
+        assert "No warnings" in text and len(tables) == 1
+    # the last epoch's statistics, layer by layer, as Diagnostics recorded them
+    last = [r for r in diagnostics.records if r.epoch == 1]
+    assert "Per-layer statistics at epoch 2" in text
+    assert [row[0] for row in tables[-1][1:]] == [r.layer for r in last]
+    conv = next(r for r in last if r.layer == "conv2d")
+    assert tables[-1][1][:5] == [
+        "conv2d",
+        "Conv2D",
+        "relu",
+        f"{conv.grad_norm:.3g}",
+        f"{conv.update_ratio:.3g}",
+    ]
+    assert tables[-1][1][5] == f"{100 * conv.dead_fraction:.1f}%"
 
 
 def _history(**fields) -> SimpleNamespace:
     return SimpleNamespace(history={"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, **fields)
 
 
-def _cells(html: str, section: str) -> list[list[str]]:
-    """The table rows of one section, as lists of cell texts (tags stripped, unescaped)."""
+def _tables(html: str, section: str) -> list[list[list[str]]]:
+    """The tables of one section: rows of cell texts (tags stripped, unescaped)."""
     body = html.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
     return [
-        [html_module.unescape(c) for c in re.findall(r"<t[dh]>(.*?)</t[dh]>", row, flags=re.S)]
-        for row in rows
+        [
+            [html_module.unescape(c) for c in re.findall(r"<t[dh]>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+        ]
+        for table in re.findall(r"<table>(.*?)</table>", body, flags=re.S)
     ]
 
 
-def test_diagnostics_findings_not_recorded_or_none(tmp_path):
+def test_diagnostics_findings_records_none_or_not_recorded(tmp_path):
+    from lamina.callbacks.diagnostic_records import Finding, LayerRecord
+
     model = lamina.Sequential([layers.Dense(2, input_shape=(3,))])
-    finding = SimpleNamespace(
+    finding = Finding(
         epoch=3,
         kind="vanishing_gradients",
         layer="dense <1>",
         message="Gradient norms of the first layer are 1e-6 of the last's.",
         advice="Use ReLU & batch norm.",
+        evidence={"ratio": 1e-6},
     )
     as_dict = {"epoch": 4, "kind": "overfitting", "layer": None, "message": "m", "advice": "a"}
+    records = [
+        LayerRecord(4, "out", "Dense", "softmax", 1, True, grad_norm=0.5, update_ratio=2e-3),
+        LayerRecord(4, "hidden", "Dense", "relu", 0, False, 1.25e-4, dead_fraction=0.625),
+        LayerRecord(3, "hidden", "Dense", "relu", 0, False, 9.0),  # an earlier epoch
+    ]
     cases = {
         "absent": _history(),
         "none": _history(diagnostics=SimpleNamespace(findings=[], records=[])),
-        "two": _history(diagnostics=SimpleNamespace(findings=[finding, as_dict], records=[])),
+        "two": _history(diagnostics=SimpleNamespace(findings=[finding, as_dict], records=records)),
     }
     pages = {}
     for name, history in cases.items():
@@ -95,11 +119,19 @@ def test_diagnostics_findings_not_recorded_or_none(tmp_path):
     text = {name: parse(html).sections["diagnostics"].text for name, html in pages.items()}
     assert "Diagnostics were not recorded" in text["absent"]
     assert "No warnings" in text["none"] and "not recorded" not in text["none"]
-    assert "2 warnings" in text["two"]
-    assert _cells(pages["two"], "diagnostics") == [
+    assert _tables(pages["none"], "diagnostics") == []
+    assert "2 warnings" in text["two"] and "Per-layer statistics at epoch 5" in text["two"]
+    found, stats = _tables(pages["two"], "diagnostics")
+    assert found == [  # epochs counted from 1, as the curves count them
         ["Epoch", "Problem", "Layer", "What happened", "What to try"],
-        ["3", finding.kind, finding.layer, finding.message, finding.advice],
-        ["4", "overfitting", "", "m", "a"],
+        ["4", "vanishing gradients", finding.layer, finding.message, finding.advice],
+        ["5", "overfitting", "", "m", "a"],
+    ]
+    assert stats == [
+        ["Layer", "Type", "Activation", "Gradient norm", "Update / weights"]
+        + ["Dead ReLU units", "Saturated units"],
+        ["hidden", "Dense", "relu", "0.000125", "", "62.5%", ""],
+        ["out", "Dense", "softmax", "0.5", "0.002", "", ""],
     ]
     assert "dense &lt;1&gt;" in pages["two"] and "ReLU &amp; batch norm" in pages["two"]
 
