@@ -99,7 +99,8 @@ def history(h: Any, path: str | os.PathLike | None = None, title: str | None = N
     for ax, panel in zip(axes.flat, panels):
         train, val = series.get(panel), series.get(f"val_{panel}")
         if train is not None:
-            ax.plot(range(1, len(train) + 1), train, "o-", ms=3, label=f"training {panel}")
+            label = f"training {panel}" if val is not None else panel
+            ax.plot(range(1, len(train) + 1), train, "o-", ms=3, label=label)
         if val is not None:
             ax.plot(range(1, len(val) + 1), val, "s--", ms=3, label=f"validation {panel}")
         direction = best_direction(panel)
