@@ -81,6 +81,10 @@ def classify(model: Any, x: Any, y: Any, batch_size: int = 256) -> Classified:
     if len(x) == 0:
         raise ValueError("Expected at least one sample, received: len(x)=0")
     out = model.predict(x, batch_size=batch_size, verbose=0)
+    if isinstance(out, (list, tuple, dict)):
+        raise ValueError(
+            f"Expected a classifier with one output, received: a model with {len(out)} outputs"
+        )
     out = as_numpy(out)
     if out.ndim == 1:
         out = out[:, None]

@@ -139,6 +139,10 @@ def test_errors():
         predictions(model, x, y + 3)
     with pytest.raises(ValueError, match="Expected n as a positive integer"):
         predictions(model, x, y, n=0)
+    inp = keras.Input((6, 6, 1))
+    two = keras.Model(inp, [layers.Dense(3)(layers.Flatten()(inp)), layers.Flatten()(inp)])
+    with pytest.raises(ValueError, match="Expected a classifier with one output.*2 outputs"):
+        predictions(two, x, y)
     flat = _softmax_model((7,))
     with pytest.raises(ValueError, match=r"Expected images shaped .*x.shape=\(60, 7\)"):
         predictions(flat, x.reshape(60, -1)[:, :7], y)
