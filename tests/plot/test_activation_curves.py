@@ -6,21 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from image_compare import assert_matches_baseline, deterministic_matplotlib
 
 from lamina.plot import activations
 from lamina.plot.activation_curves import KNOWN, MAXOUT_PIECES
-
-deterministic_matplotlib()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
+from tests.plot.image_compare import assert_matches_baseline
 
 CLOSED_FORMS = {
     "step": lambda x: (x >= 0).astype(float),

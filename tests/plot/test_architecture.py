@@ -7,22 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from image_compare import assert_matches_baseline, deterministic_matplotlib
 
 import lamina as keras
 from lamina import layers
 from lamina.plot import model_graph
 from lamina.plot.architecture import layout, model_structure
-
-deterministic_matplotlib()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+from tests.plot.image_compare import assert_matches_baseline
 
 
 def _residual_two_inputs() -> keras.Model:

@@ -13,18 +13,9 @@ import torch.nn.functional as F
 import lamina as keras
 from lamina import layers
 from tests.plot import tiny_cnn
-from tests.plot.image_compare import assert_matches_baseline, deterministic_matplotlib
+from tests.plot.image_compare import assert_matches_baseline
 
 TOL = {"rtol": 1e-4, "atol": 1e-7}
-
-
-@pytest.fixture(autouse=True)
-def _matplotlib():
-    deterministic_matplotlib()
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def _leaf(x: np.ndarray) -> torch.Tensor:

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from image_compare import assert_matches_baseline, deterministic_matplotlib
 from sklearn import metrics
 
 import lamina as keras
 from lamina import layers
 from lamina.plot import confusion_matrix
-
-deterministic_matplotlib()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+from tests.plot.image_compare import assert_matches_baseline
 
 
 def _model(classes: int = 4, activation: str = "softmax") -> keras.Sequential:

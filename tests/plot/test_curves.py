@@ -6,22 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from image_compare import assert_matches_baseline, deterministic_matplotlib
 
 from lamina.callbacks import History
 from lamina.plot import history, plot_history
 from lamina.plot.curves import best_direction
-
-deterministic_matplotlib()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
+from tests.plot.image_compare import assert_matches_baseline
 
 LOGS = {
     "loss": [1.20, 0.80, 0.60, 0.50, 0.45, 0.42],

@@ -12,16 +12,7 @@ import pytest
 import lamina as keras
 from lamina import layers
 from tests.plot import tiny_cnn
-from tests.plot.image_compare import assert_matches_baseline, deterministic_matplotlib
-
-
-@pytest.fixture(autouse=True)
-def _matplotlib():
-    deterministic_matplotlib()
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+from tests.plot.image_compare import assert_matches_baseline
 
 
 def _unit(a: np.ndarray) -> np.ndarray:

@@ -6,21 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from image_compare import assert_matches_baseline, deterministic_matplotlib
 
 import lamina as keras
 from lamina import layers
 from lamina.plot import predictions
-
-deterministic_matplotlib()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+from tests.plot.image_compare import assert_matches_baseline
 
 
 def _softmax_model(shape: tuple, classes: int = 3, seed: int = 1) -> keras.Sequential:
