@@ -13,6 +13,7 @@ from lamina.callbacks.backup_and_restore import BackupAndRestore
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.callback_list import CallbackList
 from lamina.callbacks.csv_logger import CSVLogger
+from lamina.callbacks.diagnostics import Diagnostics
 from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.history import History
 from lamina.callbacks.lambda_callback import LambdaCallback
@@ -30,6 +31,7 @@ __all__ = [
     "CSVLogger",
     "Callback",
     "CallbackList",
+    "Diagnostics",
     "EarlyStopping",
     "History",
     "LambdaCallback",

@@ -87,6 +87,7 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
         distribute: Any = None,
+        diagnose: bool = False,
         **legacy: Any,
     ) -> Any:
         """Train for `epochs` epochs; returns a History whose `.history` holds the logs.
@@ -95,11 +96,20 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
         this model holds the trained weights; under torchrun, fit trains data-parallel
         on the launched processes by itself. `batch_size` is then the global batch
         (see `lamina.distributed` and docs/scaling.md).
+
+        `diagnose=True` adds a `callbacks.Diagnostics()` (unless `callbacks` has one): it
+        reports vanishing or exploding gradients, dead ReLUs, overfitting and more after
+        each epoch, and `history.diagnostics` holds its findings and records (None without).
         """
         epochs = warn_legacy(legacy, epochs)
         self._assert_compiled("fit")
         check_trainable_unchanged(self, "fit")
         if distribute is not None and distributed.spawn_count(distribute) > 1:
+            if diagnose:
+                raise ValueError(
+                    "Expected diagnose=False with distribute (the probes run in one process), "
+                    f"received: diagnose=True, distribute={distribute!r}"
+                )
             fit_args = dict(
                 x=x,
                 y=y,
@@ -156,8 +166,14 @@ class Trainer(CompileMixin, Inference, BatchMethods, Steps):
             if session is not None:
                 verbose = session.verbose(verbose)  # the progress bar on rank 0 only
             history = callbacks_mod.History()
+            given = list(callbacks or [])
+            if diagnose and not any(isinstance(c, callbacks_mod.Diagnostics) for c in given):
+                given.append(callbacks_mod.Diagnostics())
+            history.diagnostics = next(
+                (c for c in given if isinstance(c, callbacks_mod.Diagnostics)), None
+            )
             cbs = callbacks_mod.CallbackList(
-                list(callbacks or []) + [history],
+                given + [history],
                 model=self,
                 params={
                     "epochs": epochs,
