@@ -1,8 +1,11 @@
 """The courses' MNIST CNN on the real MNIST: `make demo`.
 
 Conv 32-32 (3x3, ReLU), max pooling, dropout, Dense 256, dropout, softmax: the
-network that reaches 99.23% in the course. Prints test accuracy and time, and
-writes the learning curves to artifacts/mnist_cnn_curves.png.
+network that reaches 99.23% in the course. Trains with diagnostics on (it prints any
+problem it sees after each epoch), prints test accuracy and time, writes the learning
+curves to artifacts/mnist_cnn_curves.png and the training report (summary, curves,
+diagnostics, mistakes, confusion matrix, first filters; one self-contained HTML page) to
+artifacts/mnist_cnn_report.html.
 
     python examples/mnist_cnn.py --epochs 6
 """
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--curves", default="artifacts/mnist_cnn_curves.png")
+    parser.add_argument("--report", default="artifacts/mnist_cnn_report.html")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -58,13 +62,18 @@ def main() -> None:
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_data=(x_test, y_test),
+        diagnose=True,
     )
     train_time = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     plot_history(history, args.curves, title="MNIST CNN")
+    report = keras.report(
+        model, history, data=(x_test, y_test), path=args.report, title="MNIST CNN"
+    )
     print(f"\nTest accuracy: {accuracy * 100:.2f}%  (test loss {loss:.4f})")
     print(f"Training time: {train_time:.1f}s for {args.epochs} epochs")
     print(f"Learning curves: {args.curves}")
+    print(f"Training report: {report}")
 
 
 if __name__ == "__main__":
