@@ -16,28 +16,27 @@ from typing import Any
 
 import torch
 
-from lamina import losses
-
 CLASSIFICATION = {
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
     "binary_crossentropy",
 }
 REGRESSION = {"mean_squared_error", "mean_absolute_error"}
+ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 
 
 def loss_name(loss: Any) -> str | None:
     """The canonical name of one compile() loss ('mse' -> 'mean_squared_error'), or None
     for several losses or one Diagnostics does not know."""
-    if loss is None or isinstance(loss, (list, tuple, dict)):
+    if isinstance(loss, str):
+        name = loss
+    elif callable(loss) and not isinstance(loss, type):  # a Loss object or a function
+        fn = getattr(loss, "fn", loss)  # Keras's Loss classes wrap their function as `fn`
+        name = getattr(fn, "__name__", None) or type(loss).__name__
+    else:
         return None
-    try:
-        obj = losses.get(loss)
-    except (ValueError, TypeError):
-        return None
-    fn = getattr(obj, "fn", obj)
-    name = getattr(fn, "__name__", None) or re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__)
-    name = name.lower()
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()  # CamelCase class names
+    name = ALIASES.get(name, name)
     return name if name in CLASSIFICATION | REGRESSION else None
 
 

@@ -6,8 +6,8 @@ are `Thresholds`' fields; their defaults keep the courses' MNIST CNN silent and 
 broken model of tests/callbacks/test_diagnostics_rules.py fire.
 
 - exploding_gradients: a non-finite loss or gradient; a loss above twice chance level or
-  1.5x its lowest; optimizer steps changing weights by more than 10% each; or per-weight
-  gradients 100x larger in the first layer than in the last;
+  1.5x its lowest; optimizer steps changing weights by more than half their size; or
+  per-weight gradients 100x larger in the first layer than in the last;
 - vanishing_gradients: the first layer's per-weight gradient 100x smaller than the last's;
 - dead_relu: half or more of a ReLU layer's units silent on a whole batch;
 - learning_rate_too_small: typical steps change weights by less than 1e-5 of their size
@@ -318,8 +318,10 @@ def stalled_loss(view: EpochView, t: Thresholds) -> Finding | None:
         f"{loss[-1]:.4g} now."
     )
     advice = (
-        "Try another learning rate (a plateau can mean too large a step to settle), a "
-        "schedule that lowers it (keras.callbacks.ReduceLROnPlateau), or normalized inputs."
+        "If it stopped high, the model may be too simple for the task (one layer cannot "
+        "separate rings or XOR): add a hidden layer or units. Else try another learning "
+        "rate (10x larger or smaller), a schedule that lowers it on plateaus "
+        "(keras.callbacks.ReduceLROnPlateau), or normalized inputs."
     )
     return view.finding("stalled_loss", None, message, advice, loss=loss[-1], loss_before=before)
 

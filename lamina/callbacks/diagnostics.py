@@ -113,6 +113,9 @@ class Diagnostics(Callback):
         self._probe = LayerProbe(self.model)
         self._meter = UpdateMeter(self._probe.layers)
         self._batch, labels, self._samples = self._probe_batch()
+        custom = getattr(self.model, "_custom_train_step", None)
+        if callable(custom) and custom():
+            self._batch = None  # its own train_step: the compiled loss may not be its loss
         name = loss_name(getattr(self.model, "loss", None))
         self._classification = name in CLASSIFICATION
         self.chance_loss, self.chance_accuracy = chance_level(name, labels)
@@ -194,7 +197,14 @@ class Diagnostics(Callback):
         """The findings as text, one paragraph each; a line saying so when there are none."""
         if not self.findings:
             return "Diagnostics: no problems found."
-        return "\n".join(_describe(f) for f in self.findings)
+        lines: list[str] = []
+        epoch = None
+        for finding in self.findings:
+            if finding.epoch != epoch:
+                epoch = finding.epoch
+                lines.append(f"Epoch {epoch + 1}:")
+            lines.append(_describe(finding))
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything recorded, as JSON-ready values (NaN and infinity as None)."""
@@ -254,7 +264,8 @@ class Diagnostics(Callback):
         """This epoch's medians per layer (read from the device here, once)."""
         out = []
         watched = {w.name: w for w in self._probe.layers}
-        for position, name in enumerate(self._order):
+        order = self._order or list(watched)  # no probe batch: the layers in module order
+        for position, name in enumerate(order):
             w = watched[name]
             stats = {key: _median(self._values.get((name, key), [])) for key in LAYER_STATS}
             out.append(

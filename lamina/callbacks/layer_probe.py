@@ -33,10 +33,7 @@ from typing import Any
 
 import torch
 
-from lamina import activations
 from lamina.callbacks.probe_state import PreservedState
-from lamina.layers.base import Layer
-from lamina.tree import flatten
 
 # Where an activation's derivative falls below a tenth of its peak: sigmoid's
 # s(1 - s) < 0.025 and tanh's 1 - t^2 < 0.1.
@@ -59,10 +56,28 @@ def activation_kind(layer: Any) -> str | None:
     fn = getattr(layer, "activation", None)
     if not callable(fn) or hasattr(layer, "recurrent_activation") or hasattr(layer, "cell"):
         return None
-    name = activations.serialize(fn)
+    name = getattr(fn, "__name__", None)
     if name in RELU_NAMES:
         return "relu"
     return name if name in WATCHED_ACTIVATIONS else None
+
+
+def is_layer(module: Any) -> bool:
+    """A Lamina (Keras) layer: a module with Keras's `trainable_weights` and a `name`."""
+    return hasattr(type(module), "trainable_weights") and isinstance(
+        getattr(module, "name", None), str
+    )
+
+
+def tensors(structure: Any) -> list[torch.Tensor]:
+    """The tensors in a nest of lists, tuples and dicts, in order."""
+    if isinstance(structure, torch.Tensor):
+        return [structure]
+    if isinstance(structure, dict):
+        structure = list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return [t for item in structure for t in tensors(item)]
+    return []
 
 
 def own_parameters(layer: Any) -> list[torch.nn.Parameter]:
@@ -70,7 +85,7 @@ def own_parameters(layer: Any) -> list[torch.nn.Parameter]:
     inner = {
         id(p)
         for sub in layer.modules()
-        if sub is not layer and isinstance(sub, Layer)
+        if sub is not layer and is_layer(sub)
         for p in sub.parameters()
     }
     return [p for p in layer.parameters() if p.requires_grad and id(p) not in inner]
@@ -91,7 +106,7 @@ def watched_layers(model: Any) -> list[WatchedLayer]:
     """Every layer with trainable weights of its own or a watched activation, in module order."""
     out = []
     for module in model.modules():
-        if not isinstance(module, Layer):
+        if not is_layer(module):
             continue
         params = own_parameters(module)
         kind = activation_kind(module) if module is not model else None
@@ -112,10 +127,7 @@ class _ActivationStats:
 
 
 def _first_tensor(output: Any) -> torch.Tensor | None:
-    for leaf in flatten(output):
-        if isinstance(leaf, torch.Tensor) and leaf.is_floating_point():
-            return leaf
-    return None
+    return next((t for t in tensors(output) if t.is_floating_point()), None)
 
 
 class LayerProbe:
@@ -140,7 +152,7 @@ class LayerProbe:
         finally:
             for handle in handles:
                 handle.remove()
-        model_outputs = {id(t) for t in flatten(y_pred) if isinstance(t, torch.Tensor)}
+        model_outputs = {id(t) for t in tensors(y_pred)}
         outputs = {
             name for name, s in seen.items() if any(id(t) in model_outputs for t in s.outputs)
         }

@@ -18,8 +18,6 @@ from typing import Any
 
 import torch
 
-from lamina.random import SeedGenerator
-
 
 class PreservedState:
     """Context manager: saves random generators and non-trainable tensors, then restores them.
@@ -38,7 +36,7 @@ class PreservedState:
         self._cpu_rng: torch.Tensor | None = None
         self._cuda_rng: list[torch.Tensor] | None = None
         self._generators: list[tuple[torch.Generator, torch.Tensor]] = []
-        self._seeds: list[tuple[SeedGenerator, torch.Tensor, torch.Tensor]] = []
+        self._seeds: list[tuple[Any, torch.Tensor, torch.Tensor]] = []
         self._tensors: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._before: list[tuple[Any, dict[str, Any]]] = []  # each module's random state attributes
 
@@ -50,7 +48,7 @@ class PreservedState:
             for value in vars(module).values():
                 if isinstance(value, torch.Generator):
                     self._generators.append((value, value.get_state()))
-                elif isinstance(value, SeedGenerator):
+                elif _is_seed_generator(value):
                     self._seeds.append((value, value.state, value.state.clone()))
             self._before.append((module, _random_attributes(module)))
         with torch.no_grad():
@@ -93,8 +91,15 @@ def _random_attributes(module: Any) -> dict[str, Any]:
     return {
         name: value
         for name, value in vars(module).items()
-        if value is None or isinstance(value, (torch.Generator, SeedGenerator))
+        if value is None or isinstance(value, torch.Generator) or _is_seed_generator(value)
     }
+
+
+def _is_seed_generator(value: Any) -> bool:
+    """A `lamina.random.SeedGenerator` (or a look-alike): a counter in a `state` tensor."""
+    return isinstance(getattr(value, "state", None), torch.Tensor) and callable(
+        getattr(value, "next", None)
+    )
 
 
 def _put_back(module: Any, name: str, before: dict[str, Any]) -> None:

@@ -217,7 +217,7 @@ def test_findings_are_printed_after_the_epoch_when_verbose(capsys):
     assert "Diagnostics after epoch 1:" in printed
     assert "dead relu (layer 'dense" in printed and "Try: " in printed
     assert printed.index("Diagnostics after epoch 1") > printed.index("loss:")  # after the bar
-    assert history.diagnostics.summary().startswith("  - dead relu")
+    assert history.diagnostics.summary().startswith("Epoch 1:\n  - dead relu")
     quiet = Diagnostics(verbose=0)
     model.fit(x, RNG.integers(0, 2, 64), epochs=1, verbose=2, callbacks=[quiet])
     assert quiet.findings and "Diagnostics after" not in capsys.readouterr().out
@@ -249,3 +249,36 @@ def test_chance_levels_against_numpy():
         "categorical_crossentropy"
     )
     assert loss_name(["mse", "mae"]) is None and loss_name("hinge") is None
+
+
+def test_a_data_loader_fit_gets_update_ratios_and_a_custom_step_is_not_probed():
+    pairs = torch.utils.data.TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+    batches = torch.utils.data.DataLoader(pairs, batch_size=16)
+    model = keras.Sequential([layers.Input((4,)), layers.Dense(3), layers.Dense(1)])
+    model.compile("sgd", "mse", jit_compile=False)
+    history = model.fit(batches, epochs=2, verbose=0, diagnose=True)
+    records = history.diagnostics.records
+    assert [r.layer for r in records] == [la.name for la in model.layers] * 2
+    assert all(r.updates >= 1 and r.update_ratio > 0 and r.grad_norm is None for r in records)
+
+    class OwnStep(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x, training=None):
+            return self.dense(x)
+
+        def train_step(self, data):
+            x, y = data
+            loss = ((self(x, training=True) - y) ** 2).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            return {"loss": loss}
+
+    own = OwnStep()
+    own.compile("sgd", jit_compile=False)  # no compiled loss: a probe could not compute one
+    x = RNG.normal(size=(32, 4)).astype("float32")
+    history = own.fit(x, RNG.normal(size=(32, 1)), epochs=1, verbose=0, diagnose=True)
+    assert [r.grad_norm for r in history.diagnostics.records] == [None]
