@@ -55,6 +55,7 @@ class Thresholds:
     loss_rise: float = 1.5
     chance_multiple: float = 2.0
     dead_fraction: float = 0.5
+    saturated: float = 0.1  # a layer's saturation worth naming beside vanishing gradients
     tiny_update: float = 1e-5
     shuffled_loss: float = 0.8
     shuffled_val: float = 0.97
@@ -184,8 +185,14 @@ def vanishing(view: EpochView, t: Thresholds) -> Finding | None:
     ratio = first.grad_rms / last.grad_rms
     if ratio >= t.vanishing_ratio or ratio == 0.0:  # no gradient at all: dead or frozen
         return None
-    saturated = [f"'{r.layer}' {_pct(r.saturation)}" for r in layers if _finite(r.saturation)]
-    note = f" Saturated outputs: {', '.join(saturated)}." if saturated else ""
+    saturated = [
+        f"'{r.layer}' ({r.activation}) {_pct(r.saturation)}"
+        for r in layers
+        if _finite(r.saturation) and r.saturation >= t.saturated
+    ]
+    note = (
+        f" Outputs in the flat part of the activation: {', '.join(saturated)}." if saturated else ""
+    )
     message = (
         f"Gradients vanish towards the input: layer '{first.layer}' gets {1 / ratio:,.0f}x "
         f"smaller gradients per weight than '{last.layer}', so the first layers hardly "

@@ -16,7 +16,7 @@ import pytest
 import lamina as keras
 from lamina import layers
 from lamina.callbacks.diagnosis_rules import EpochView, Thresholds, diagnose, overfitting
-from lamina.callbacks.diagnostic_records import FINDING_KINDS
+from lamina.callbacks.diagnostic_records import FINDING_KINDS, LayerRecord
 from lamina.datasets import mnist
 from lamina.utils import set_random_seed
 
@@ -179,3 +179,20 @@ def test_rules_on_given_curves():
     ]
     assert diagnose(view([0.1, 0.09995, 0.0999], [0.1] * 3)) == []  # converged: below 5% of chance
     assert set(FINDING_KINDS) >= {f.kind for f in diagnose(rising)}
+
+
+def test_vanishing_names_saturated_layers_and_skips_layers_without_a_kernel():
+    records = [
+        LayerRecord(0, "emb", "Embedding", None, 0, False, grad_rms=1e-9),
+        LayerRecord(0, "a", "Dense", "sigmoid", 1, False, grad_rms=1e-6, saturation=0.4),
+        LayerRecord(0, "b", "Dense", "tanh", 2, False, grad_rms=1e-4, saturation=0.01),
+        LayerRecord(0, "c", "Dense", None, 3, True, grad_rms=1e-2),
+    ]
+    found = diagnose(
+        EpochView(0, [{"loss": 1.0}], records, chance_loss=2.3, kernels={"a", "b", "c"})
+    )
+    assert [(f.kind, f.layer) for f in found] == [("vanishing_gradients", "a")]
+    assert found[0].evidence["ratio"] == pytest.approx(1e-4)
+    assert "'a' (sigmoid) 40%" in found[0].message and "'b'" not in found[0].message
+    records[1].grad_rms = 1e-3  # 10x smaller than the last: healthy
+    assert diagnose(EpochView(0, [{"loss": 1.0}], records, kernels={"a", "b", "c"})) == []
