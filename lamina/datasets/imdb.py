@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lamina import legacy_api
 from lamina.datasets._common import DatasetNotFoundError, cache_dir
 
 ENV_VAR = "LAMINA_IMDB_PATH"
@@ -162,6 +163,7 @@ def load_data(
     reviews with `len >= maxlen` are removed.
     """
     if "nb_words" in kwargs:
+        legacy_api.record("imdb.load_data(nb_words=...)")
         warnings.warn(
             "imdb.load_data(nb_words=...) is the Keras 1 spelling; use num_words=...",
             FutureWarning,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina import registry
+from lamina import legacy_api, registry
 from lamina.layers.base import Layer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.convolutional_3d import Conv3D
@@ -87,6 +87,7 @@ class Convolution2D(_InitialWeights, Conv2D):
         **kwargs: Any,
     ) -> None:
         _check_dim_ordering("Convolution2D", dim_ordering)
+        legacy_api.record("Convolution2D")
         modern = {"padding": border_mode, "strides": tuple(subsample)}
         if activation is not None:
             modern["activation"] = activation
@@ -144,6 +145,7 @@ class Convolution1D(_InitialWeights, Conv1D):
         input_length: int | None = None,
         **kwargs: Any,
     ) -> None:
+        legacy_api.record("Convolution1D")
         modern = {"padding": border_mode, "strides": subsample_length}
         if activation is not None:
             modern["activation"] = activation

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from lamina import distributed, optimizers
+from lamina import distributed, legacy_api, optimizers
 from lamina import losses as losses_mod
 from lamina import metrics as metrics_mod
 from lamina.models import compile_utils as cu
@@ -64,6 +64,7 @@ class CompileMixin:
                 f"steps_per_execution={steps_per_execution}"
             )
         self.optimizer = optimizers.get(optimizer)
+        legacy_api.note_optimizer(optimizer)  # Keras 1 code: its optimizer defaults changed
         for spec in (
             loss.values()
             if isinstance(loss, dict)

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from lamina import legacy_api
 from lamina.models.compile_utils import as_list
 from lamina.stacklevel import user_stacklevel
 
@@ -56,6 +57,7 @@ def resolve_verbose(verbose: Any) -> int:
 def warn_legacy(legacy: dict[str, Any], epochs: int) -> int:
     """Accept Keras 1's `nb_epoch=` (with one warning); reject other unknown arguments."""
     if "nb_epoch" in legacy:
+        legacy_api.record("fit(nb_epoch=...)", at_fit=True)
         warn_once("nb_epoch", "fit(nb_epoch=...) is the Keras 1 spelling; use fit(epochs=...).")
         epochs = int(legacy.pop("nb_epoch"))
     if legacy:

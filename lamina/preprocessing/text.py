@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from lamina import legacy_api
+
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 
@@ -99,6 +101,7 @@ class Tokenizer:
         **kwargs: Any,
     ) -> None:
         if "nb_words" in kwargs:
+            legacy_api.record("Tokenizer(nb_words=...)")
             warnings.warn(
                 "Tokenizer(nb_words=...) is Keras 1's spelling; use num_words=...",
                 stacklevel=2,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina import legacy_api
 from lamina.utils import numerical_utils
 
 _warned = False
@@ -40,6 +41,7 @@ def to_categorical(
     """`lamina.utils.to_categorical`, also accepting Keras 1's `nb_classes=`."""
     _warn_once()
     if nb_classes is not None:
+        legacy_api.record("to_categorical(nb_classes=...)")
         if num_classes is not None and num_classes != nb_classes:
             raise ValueError(
                 "Expected one of num_classes or nb_classes, received: "
