@@ -1,4 +1,4 @@
-"""The courses' MNIST CNN on the real MNIST: `make demo`.
+"""The courses' MNIST CNN on the real MNIST (99.23% in the course): `make demo`.
 
 Conv 32-32 (3x3, ReLU), max pooling, dropout, Dense 256, dropout, softmax: the
 network that reaches 99.23% in the course. Trains with diagnostics on (it prints any
@@ -8,18 +8,22 @@ diagnostics, mistakes, confusion matrix, first filters; one self-contained HTML 
 artifacts/mnist_cnn_report.html.
 
     python examples/mnist_cnn.py --epochs 6
+    python examples/mnist_cnn.py --quick      # 1 epoch on 10,000 training images
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import lamina as keras
 from lamina import layers
 from lamina.datasets import mnist
 from lamina.plot import plot_history
 from lamina.utils import set_random_seed, to_categorical
+
+QUICK_TRAIN = 10_000  # training images with --quick (the full test set is kept)
 
 
 def build_model() -> keras.Sequential:
@@ -37,24 +41,44 @@ def build_model() -> keras.Sequential:
     )
 
 
-def main() -> None:
+def load_data(quick: bool = False) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """MNIST as float32 (N, 28, 28, 1) in [0, 1] with one-hot labels; `quick`: the first
+    10,000 training images (the test set is always the full 10,000)."""
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    if quick:
+        x_train, y_train = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN]
+    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    return (x_train, to_categorical(y_train, 10)), (x_test, to_categorical(y_test, 10))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 10,000 images")
+    parser.add_argument("--epochs", type=int, default=None, help="default 6 (1 with --quick)")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's rate")
     parser.add_argument("--curves", default="artifacts/mnist_cnn_curves.png")
     parser.add_argument("--report", default="artifacts/mnist_cnn_report.html")
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else 6
+    return args
 
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(argv)
     set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    y_train, y_test = to_categorical(y_train, 10), to_categorical(y_test, 10)
+    (x_train, y_train), (x_test, y_test) = load_data(args.quick)
 
     model = build_model()
     model.summary()
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
     history = model.fit(
         x_train,
@@ -63,6 +87,7 @@ def main() -> None:
         epochs=args.epochs,
         validation_data=(x_test, y_test),
         diagnose=True,
+        verbose=2 if args.quick else "auto",
     )
     train_time = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
@@ -70,10 +95,12 @@ def main() -> None:
     report = keras.report(
         model, history, data=(x_test, y_test), path=args.report, title="MNIST CNN"
     )
-    print(f"\nTest accuracy: {accuracy * 100:.2f}%  (test loss {loss:.4f})")
+    print(f"\nTraining images: {len(x_train)}; test images: {len(x_test)}")
+    print(f"Test accuracy: {accuracy * 100:.2f}%  (test loss {loss:.4f})")
     print(f"Training time: {train_time:.1f}s for {args.epochs} epochs")
     print(f"Learning curves: {args.curves}")
     print(f"Training report: {report}")
+    return {"accuracy": float(accuracy), "loss": float(loss), "seconds": train_time}
 
 
 if __name__ == "__main__":
