@@ -1,1 +1,16 @@
-"""The `lamina` command: run the examples, and summarise, evaluate, report on and convert model files."""
+"""The `lamina` command: run the examples, and summarise, evaluate, report on and convert model files.
+
+    lamina examples                       list the example scripts
+    lamina run mnist-cnn --quick          run one (extra arguments go to the script)
+    lamina summary model.h5               print a saved model's summary
+    lamina predict model.lamina 7.png     the top classes of each image
+    lamina evaluate model.keras --data mnist
+    lamina report model.lamina --data mnist --out report.html
+    lamina convert model.h5 model.lamina
+
+`main(argv)` runs it in-process and returns the exit code (0 ok, 1 failure, 2 usage).
+"""
+
+from lamina.cli.entry import main
+
+__all__ = ["main"]
