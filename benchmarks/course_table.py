@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import importlib
 import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -191,6 +193,21 @@ def engine_module(engine: str) -> Any:
     return importlib.import_module("lamina" if engine == "lamina" else "keras")
 
 
+def _progress(key: str, seed: int) -> Callable[[int, dict[str, Any] | None], None]:
+    """A line per finished epoch on stdout, so a long run shows where it is."""
+    start = time.perf_counter()
+
+    def show(epoch: int, logs: dict[str, Any] | None = None) -> None:
+        acc = (logs or {}).get("val_accuracy", float("nan"))
+        elapsed = time.perf_counter() - start
+        print(
+            f"  {key} seed {seed} epoch {epoch + 1}: {100 * acc:.2f}% at {elapsed:.0f} s",
+            flush=True,
+        )
+
+    return show
+
+
 def run_seed(
     row: Row, seed: int, data: Data, engine: str = "lamina", epochs: int | None = None
 ) -> dict[str, Any]:
@@ -210,6 +227,7 @@ def run_seed(
         epochs=epochs or row.epochs,
         verbose=0,
         validation_data=(data.x_test, data.y_test),
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=_progress(row.key, seed))],
     )
     wall = time.perf_counter() - start
     load_after = os.getloadavg()
@@ -229,7 +247,11 @@ def run_seed(
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock beside `path` (several runs may share one cache)."""
-    with open(path.with_suffix(".lock"), "w") as lock:
+    lock_path = (
+        Path(tempfile.gettempdir())
+        / f"course_table-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}.lock"
+    )
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
