@@ -59,6 +59,9 @@ DataOption = typer.Option(
     help="The dataset whose test set is used.",
     show_default=True,
 )
+LimitOption = typer.Option(
+    "--limit", min=1, help="Use only the first N test images.", show_default=False
+)
 ClassNamesOption = typer.Option(
     exists=True,
     dir_okay=False,
@@ -201,12 +204,13 @@ def evaluate(
     model: ModelFile,
     data: Annotated[inputs.Dataset, DataOption] = "mnist",
     batch_size: Annotated[int, typer.Option(min=1, help="Samples per batch.")] = 256,
+    limit: Annotated[int | None, LimitOption] = None,
 ) -> None:
     """Evaluate a model on a test set.
 
     Prints the loss and metrics on the dataset's test images (pixels / 255). Labels are class indices for a sparse loss, one-hot otherwise; an
     uncompiled model is compiled with sparse categorical cross-entropy and accuracy."""
-    x, y, _ = inputs.load_test_split(data)
+    x, y, _ = inputs.load_test_split(data, limit)
     net = load(model)
     xs = inputs.fit_dataset(x, image_layout(net), data)
     classes = int(single(net.output_shape, "output")[-1] or 0)
@@ -241,6 +245,7 @@ def _compile_for_evaluation(net: Any, xs: np.ndarray) -> None:
 def report(
     model: ModelFile,
     data: Annotated[inputs.Dataset | None, DataOption] = None,
+    limit: Annotated[int | None, LimitOption] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -262,7 +267,7 @@ def report(
     pair = None
     names = None
     if data is not None:
-        x, y, names = inputs.load_test_split(data)
+        x, y, names = inputs.load_test_split(data, limit)
         pair = (inputs.fit_dataset(x, image_layout(net), data), y.astype(np.int64))
     if class_names is not None:
         classes = int(single(net.output_shape, "output")[-1] or 0)

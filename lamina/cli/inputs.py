@@ -67,8 +67,16 @@ def read_class_names(path: str | Path | None, classes: int) -> list[str] | None:
     return names
 
 
-def load_test_split(dataset: str) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
-    """(x uint8 (n, 28, 28), y class indices, class names or None) of a dataset's test set."""
+def load_test_split(
+    dataset: str, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """(x uint8 (n, 28, 28), y class indices, class names or None) of a dataset's test set
+    (its first `limit` images when given)."""
+    x, y, names = _test_split(dataset)
+    return (x, y, names) if limit is None else (x[:limit], y[:limit], names)
+
+
+def _test_split(dataset: str) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     if dataset == "mnist":
         from lamina.datasets import mnist
 
