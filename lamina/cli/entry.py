@@ -79,5 +79,8 @@ def _report(err: Exception, debug: bool) -> int:
     if isinstance(err, CliError):
         _say("error", str(err))
         return err.code
-    _say("error", _explain(err) + ("" if debug else " (--debug shows the traceback)"))
+    _say(
+        "error",
+        _explain(err) + ("" if debug else " (lamina --debug COMMAND ... shows the traceback)"),
+    )
     return FAILURE
