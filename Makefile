@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   train the courses' CNN on the real MNIST and report test accuracy
+#   make demo   reach 99% MNIST test accuracy in about a minute (examples/mnist_99.py): prints the
+#               accuracy, the times, and where the learning curves and the HTML report went
 #   make test   lint, format check, import contracts and the test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -60,7 +61,7 @@ $(VENV)/.stamp: pyproject.toml
 setup: system-deps $(VENV)/.stamp datasets
 
 demo: setup
-	$(PY) examples/mnist_cnn.py
+	$(PY) examples/mnist_99.py
 
 # lint-imports: the import-linter contracts in pyproject.toml (imports point down, no cycles).
 lint: $(VENV)/.stamp
