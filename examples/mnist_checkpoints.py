@@ -7,6 +7,7 @@
     model = load_model('model.h5')
 
     python examples/mnist_checkpoints.py --model cnn --epochs 8
+    python examples/mnist_checkpoints.py --quick      # 3,000 training images, 3 epochs
 """
 
 from __future__ import annotations
@@ -90,20 +91,37 @@ def run(
     }
 
 
-def main() -> None:
+QUICK_TRAIN = 3000  # training images with --quick (10% of them validate); all 10,000 test
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="3,000 training images, at most 3 epochs"
+    )
     parser.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, help="at most this many (default 8, 3 with --quick)")
+    parser.add_argument("--train-samples", type=int, help="default all 60,000")
     parser.add_argument("--file", default=None, help="default: model.h5 in a temporary folder")
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 3 if args.quick else 8
+    if args.train_samples is None and args.quick:
+        args.train_samples = QUICK_TRAIN
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
     set_random_seed(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         path = args.file or os.path.join(folder, "model.h5")
-        result = run(args.model, path, args.epochs)
+        result = run(args.model, path, args.epochs, args.train_samples)
     result.pop("reloaded_model")
     for key, value in result.items():
         print(f"{key}: {value}")
+    return result
 
 
 if __name__ == "__main__":

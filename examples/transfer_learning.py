@@ -28,6 +28,7 @@ run alone would take about 3 minutes.
 
     python examples/transfer_learning.py                      # about 2 minutes on 2 cores
     python examples/transfer_learning.py --per-class 5 --test 50 --size 32 --epochs 1
+    python examples/transfer_learning.py --quick              # 10 per class at 32x32
 """
 
 from __future__ import annotations
@@ -205,15 +206,38 @@ def fine_tune(args: Any, data: dict[str, Any], parts: dict[str, Any]) -> dict[st
     return {"accuracy": float(accuracy), "seconds": seconds}
 
 
+QUICK = {
+    "per_class": 10,
+    "test": 100,
+    "size": 32,
+    "head_epochs": 40,
+    "scratch_epochs": 1,
+    "fine_tune_epochs": 1,
+}
+FULL = {
+    "per_class": 100,
+    "test": 1000,
+    "size": 160,
+    "head_epochs": 50,
+    "scratch_epochs": 4,
+    "fine_tune_epochs": 10,
+}
+
+
 def parse_args(argv: list[str] | None = None) -> Any:
     home = Path(os.environ.get("LAMINA_HOME", Path.home() / ".lamina"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=100, help="training images per class")
-    parser.add_argument("--test", type=int, default=1000, help="held-out test images")
-    parser.add_argument("--size", type=int, default=160, help="image side in pixels (>= 32)")
-    parser.add_argument("--head-epochs", type=int, default=50)
-    parser.add_argument("--scratch-epochs", type=int, default=4)
-    parser.add_argument("--fine-tune-epochs", type=int, default=10)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 images per class, 100 test images, 32x32, 40 head epochs, 1 of the others",
+    )
+    parser.add_argument("--per-class", type=int, help="training images per class (default 100)")
+    parser.add_argument("--test", type=int, help="held-out test images (default 1000)")
+    parser.add_argument("--size", type=int, help="image side in pixels, >= 32 (default 160)")
+    parser.add_argument("--head-epochs", type=int, help="default 50")
+    parser.add_argument("--scratch-epochs", type=int, help="default 4")
+    parser.add_argument("--fine-tune-epochs", type=int, help="default 10")
     parser.add_argument("--epochs", type=int, help="set all three epoch counts at once")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -223,6 +247,9 @@ def parse_args(argv: list[str] | None = None) -> Any:
     args = parser.parse_args(argv)
     if args.epochs is not None:
         args.head_epochs = args.scratch_epochs = args.fine_tune_epochs = args.epochs
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     return args
 
 
