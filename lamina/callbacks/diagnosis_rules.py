@@ -11,7 +11,10 @@ broken model of tests/callbacks/test_diagnostics_rules.py fire.
 - vanishing_gradients: the first layer's per-weight gradient 100x smaller than the last's;
 - dead_relu: half or more of a ReLU layer's units silent on a whole batch;
 - learning_rate_too_small: typical steps change weights by less than 1e-5 of their size
-  while the loss is still far from zero;
+  while the loss is still far from zero, or by less than 1e-4 while the loss barely moved
+  (still within 2% of guessing the labels, or of the first epoch's loss), as Adadelta at
+  today's default learning rate 0.001 on the courses' CNN (Keras 1's default was 1.0);
+  the finding names the optimizer and its learning rate when Diagnostics gives them;
 - shuffled_labels: a model with more weights than samples and healthy gradients, yet the
   training loss sits between 80% and 100% of chance level and the validation loss at it;
 - overfitting: the validation loss 10% above its lowest, reached two or more epochs ago,
@@ -57,6 +60,8 @@ class Thresholds:
     dead_fraction: float = 0.5
     saturated: float = 0.1  # a layer's saturation worth naming beside vanishing gradients
     tiny_update: float = 1e-5
+    small_update: float = 1e-4  # too small when the loss also barely moved
+    still_loss: float = 0.98  # 'barely moved': still above this share of its start
     shuffled_loss: float = 0.8
     shuffled_val: float = 0.97
     overfit_rise: float = 0.1
@@ -94,6 +99,8 @@ class EpochView:
     samples: int | None = None
     parameters: int = 0
     kernels: set[str] = field(default_factory=set)
+    optimizer: str | None = None  # the optimizer's class name, e.g. 'Adadelta'
+    learning_rate: float | None = None  # its learning rate at the epoch's end
 
     def _series(self, key: str, penalty: str) -> list[float]:
         out = []
@@ -227,19 +234,52 @@ def dead_relu(view: EpochView, t: Thresholds) -> list[Finding]:
     return out
 
 
+def _barely_moved(view: EpochView, loss: list[float], t: Thresholds) -> str | None:
+    """How the loss barely moved, in words, when it is still within `still_loss` of
+    where it started (chance level for a classifier, else the first epoch's loss)."""
+    chance = view.chance() if view.classification else None
+    if chance:
+        if loss[-1] >= t.still_loss * chance:
+            return f"is still that of guessing the labels ({chance:.4g})"
+    elif len(loss) >= 2 and loss[-1] >= t.still_loss * loss[0]:
+        return f"is still within {_pct(1 - t.still_loss)} of the first epoch's ({loss[0]:.4g})"
+    return None
+
+
+def _named_rate(view: EpochView) -> str:
+    """'the learning rate (Adadelta's 0.001)', or 'the learning rate' when unknown."""
+    if view.learning_rate is None or not _finite(view.learning_rate):
+        return "the learning rate"
+    owner = f"{view.optimizer}'s " if view.optimizer else ""
+    return f"the learning rate ({owner}{view.learning_rate:.3g})"
+
+
 def learning_rate_too_small(view: EpochView, t: Thresholds) -> Finding | None:
     typical, loss = view.typical_update(), view.loss()
-    if typical is None or typical >= t.tiny_update or not loss or view.converged(loss[-1], t):
+    if typical is None or typical >= t.small_update or not loss or view.converged(loss[-1], t):
         return None
+    start = _barely_moved(view, loss, t)
+    if typical >= t.tiny_update and start is None:
+        return None
+    moved = f" and the training loss ({loss[-1]:.4g}) {start}" if start else ""
     message = (
         f"Each optimizer step changes the weights by only {typical:.1e} of their size "
-        "(healthy steps change about 1e-3): the learning rate is too small to make progress."
+        f"(healthy steps change about 1e-3){moved}: {_named_rate(view)} is too small to "
+        "make progress."
     )
     advice = (
         "Raise the learning rate 10x or more (Adam's default is 1e-3, SGD's 1e-2), or use a "
         "schedule that starts higher."
     )
-    return view.finding("learning_rate_too_small", None, message, advice, update_ratio=typical)
+    if view.optimizer == "Adadelta":
+        advice += (
+            " Adadelta was made to run at learning_rate=1.0, Keras 1's default: "
+            "keras.optimizers.Adadelta(learning_rate=1.0)."
+        )
+    return view.finding(
+        "learning_rate_too_small", None, message, advice,
+        update_ratio=typical, learning_rate=view.learning_rate, loss=loss[-1],
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------- loss curves

@@ -196,3 +196,36 @@ def test_vanishing_names_saturated_layers_and_skips_layers_without_a_kernel():
     assert "'a' (sigmoid) 40%" in found[0].message and "'b'" not in found[0].message
     records[1].grad_rms = 1e-3  # 10x smaller than the last: healthy
     assert diagnose(EpochView(0, [{"loss": 1.0}], records, kernels={"a", "b", "c"})) == []
+
+
+def small_steps(ratio: float, loss: float, **named) -> EpochView:
+    """Two Dense layers whose steps change the weights by `ratio`, after a first epoch at `loss`."""
+    records = [
+        LayerRecord(0, "a", "Dense", "relu", 0, False, grad_rms=1e-3, update_ratio=ratio),
+        LayerRecord(0, "b", "Dense", None, 1, True, grad_rms=1e-3, update_ratio=ratio),
+    ]
+    return EpochView(
+        0, [{"loss": loss}], records, chance_loss=2.3, classification=True, kernels={"a", "b"},
+        **named,
+    )  # fmt: skip
+
+
+def test_learning_rate_too_small_when_the_loss_barely_moved_names_the_rate():
+    # seed 003's CNN with optimizer='adadelta' (today's 0.001): steps near 1e-5, loss at chance
+    found = diagnose(small_steps(3e-5, 2.29, optimizer="Adadelta", learning_rate=0.001))
+    assert [f.kind for f in found] == ["learning_rate_too_small"]
+    assert "the learning rate (Adadelta's 0.001) is too small" in found[0].message
+    assert "guessing the labels (2.3)" in found[0].message
+    assert "Adadelta(learning_rate=1.0)" in found[0].advice
+    assert found[0].evidence == {"update_ratio": 3e-5, "learning_rate": 0.001, "loss": 2.29}
+    # unknown optimizer: the rate is not named; Adam gets no Adadelta advice
+    assert "the learning rate is too small" in diagnose(small_steps(3e-5, 2.29))[0].message
+    adam = diagnose(small_steps(3e-5, 2.29, optimizer="Adam", learning_rate=1e-6))[0]
+    assert "(Adam's 1e-06)" in adam.message and "Adadelta" not in adam.advice
+    # the same steps while the loss fell below 98% of chance: not too small
+    assert diagnose(small_steps(3e-5, 2.2)) == []
+    # healthy steps at chance level are not a learning-rate problem
+    assert diagnose(small_steps(2e-4, 2.29)) == []
+    # steps below 1e-5 are too small whatever the loss did (until it converged)
+    assert [f.kind for f in diagnose(small_steps(5e-6, 1.0))] == ["learning_rate_too_small"]
+    assert diagnose(small_steps(5e-6, 0.05)) == []
