@@ -2,8 +2,8 @@
 
     469/469 ━━━━━━━━━━━━━━━━━━━━ 5s 10ms/step - accuracy: 0.9812 - loss: 0.0612
 
-On a terminal the line is redrawn in place (carriage return) at most every
-`interval` seconds, showing `ETA: 3s` while running. On a stream that is not a
+On a terminal or in a Jupyter notebook the line is redrawn in place (carriage
+return) at most every `interval` seconds, showing `ETA: 3s` while running. On a stream that is not a
 terminal (CI logs, files) only the final line is written. `verbose=2` writes one
 line per epoch: `469/469 - 5s - 10ms/step - accuracy: 0.9812 - loss: 0.0612`.
 
@@ -32,6 +32,18 @@ _GREEN, _GREY, _RESET = "\x1b[32m", "\x1b[37m", "\x1b[0m"
 _DONE, _TODO, _TODO_PLAIN = "━", "━", "─"
 
 
+def _is_notebook_stream(stream: TextIO) -> bool:
+    """True when `stream` is a Jupyter kernel's output (ipykernel's OutStream).
+
+    Notebook front ends apply a carriage return to the stream's text, so the bar is
+    redrawn in place there. ipykernel being imported is not enough: a script that
+    imports it while writing to a file or a pipe still gets only final lines.
+    """
+    iostream = sys.modules.get("ipykernel.iostream")
+    out_stream = getattr(iostream, "OutStream", None)
+    return isinstance(out_stream, type) and isinstance(stream, out_stream)
+
+
 def _is_dynamic(stream: TextIO) -> bool:
     """True for terminals and notebooks, where a line can be redrawn in place."""
     try:
@@ -39,7 +51,7 @@ def _is_dynamic(stream: TextIO) -> bool:
             return True
     except (AttributeError, ValueError):
         pass
-    return "ipykernel" in sys.modules
+    return _is_notebook_stream(stream)
 
 
 def format_value(value: float) -> str:
