@@ -101,10 +101,14 @@ def expanded_dataset(path: Path, spec: dict) -> tuple[np.ndarray, np.ndarray, bo
 
 
 def build_model() -> keras.Sequential:
-    """The courses' CNN: Conv 32-32, max pooling, dropout, Dense 256, dropout, softmax."""
+    """The courses' CNN: Conv 32-32, max pooling, dropout, Dense 256, dropout, softmax.
+
+    It reads the uint8 pixels and scales them itself, so the 300,000 images stay uint8
+    (235 MB) in memory instead of becoming 940 MB of float32."""
     return keras.Sequential(
         [
             layers.Input((28, 28, 1)),
+            layers.Rescaling(1.0 / 255),
             layers.Conv2D(32, (3, 3), activation="relu"),
             layers.Conv2D(32, (3, 3), activation="relu"),
             layers.MaxPooling2D(pool_size=(2, 2)),
@@ -118,7 +122,8 @@ def build_model() -> keras.Sequential:
 
 
 def to_inputs(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return images.reshape(-1, 28, 28, 1).astype("float32") / 255.0, to_categorical(labels, 10)
+    """uint8 (N, 28, 28, 1) images (the model scales them) and one-hot labels."""
+    return images.reshape(-1, 28, 28, 1), to_categorical(labels, 10)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
