@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     train_time = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
-    print(f"\nTraining images: {len(x_train)} (augmented afresh each epoch); test images: 10000")
+    print(
+        f"\nTraining images: {len(x_train)} (augmented afresh each epoch); "
+        f"test images: {len(x_test)}"
+    )
     print(f"Test accuracy: {accuracy * 100:.2f}%  (test loss {loss:.4f})")
     print(f"Training time: {train_time:.1f}s for {args.epochs} epochs")
     return {"accuracy": float(accuracy), "loss": float(loss), "seconds": train_time}
