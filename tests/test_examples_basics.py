@@ -101,8 +101,8 @@ def test_relu_mlp_learns_mnist():
 
 
 def test_dropout_narrows_the_overfitting_gap(tmp_path):
-    """On 1,000 training images the plain MLP memorises (train - test gap GAP_PLAIN points);
-    with Dropout(0.25) the gap is smaller (GAP_DROP) and the test accuracy no worse than 3
+    """On 1,000 training images the plain MLP memorises (train - test gap 14.42 points at
+    seed 0 here); with Dropout(0.25) the gap is smaller (12.96) and the test accuracy no worse than 3
     points below. With --rate 0 both runs are the same network from the same seed: equal gaps,
     and the strict comparison fails."""
     out = _run("dropout.py", tmp_path=tmp_path)
