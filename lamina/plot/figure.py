@@ -8,6 +8,7 @@ and reports can check what a picture shows, not only how it looks.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,16 @@ from lamina.io_utils import atomic_write
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on a non-interactive backend unless one was chosen already."""
+    """matplotlib.pyplot, on the off-screen Agg backend unless a backend was chosen already."""
     try:
         import matplotlib
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
             "Expected matplotlib for plots, received: not installed. pip install matplotlib"
         ) from err
-    if "matplotlib.pyplot" not in __import__("sys").modules:
+    # A backend chosen by the user or the host (MPLBACKEND, which Jupyter's kernel sets to its
+    # inline backend, or pyplot already imported) stays; otherwise draw off screen.
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

@@ -106,3 +106,27 @@ def test_errors():
 def test_matches_reference_image(tmp_path):
     fig = history(LOGS, title="6 epochs")
     assert_matches_baseline(fig, "curves", tmp_path)
+
+
+def test_pyplot_keeps_a_backend_chosen_by_the_host():
+    """Jupyter's kernel sets MPLBACKEND to its inline backend: plots must not switch it to Agg
+    (else nothing shows in a notebook); with no choice made, plots draw off screen on Agg."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import matplotlib, lamina.plot.figure as f; f.pyplot(); "
+        "print(matplotlib.get_backend().lower())"
+    )
+    env_inline = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    chosen = subprocess.run(
+        [sys.executable, "-c", probe], env={**base, **env_inline}, capture_output=True, text=True
+    )
+    default = subprocess.run(
+        [sys.executable, "-c", probe], env=base, capture_output=True, text=True
+    )
+    assert default.stdout.strip() == "agg", default.stderr[-2000:]
+    assert chosen.stdout.strip() != "agg", chosen.stderr[-2000:]
