@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import course_table as ct  # noqa: E402
@@ -126,3 +127,19 @@ def test_unknown_row_is_a_usage_error(tmp_path: Path) -> None:
             ["--rows", "nope", "--cache", str(tmp_path / "c.json"), "--doc", str(tmp_path / "d.md")]
         )
     assert err.value.code == 2
+
+
+def test_lamina_rmsprop_is_keras1s_rule() -> None:
+    """COURSE.md's finding rests on this: Lamina's RMSprop divides by sqrt(v) + epsilon (Keras 1)."""
+    import lamina
+
+    opt = ct.keras1_rmsprop(lamina)
+    start = np.array([1.0, -2.0, 3e-4], "float32")
+    var = lamina.Variable(torch.tensor(start))  # (a NumPy array is refused, unlike keras.Variable)
+    velocity = np.zeros(3)
+    expected = start.astype(np.float64)
+    for g in (np.array([0.5, -1e-5, 2.0], "float32"), np.array([-0.25, 3e-6, 1.0], "float32")):
+        opt.apply_gradients([(lamina.ops.convert_to_tensor(g), var)])
+        velocity = 0.9 * velocity + 0.1 * g.astype(np.float64) ** 2
+        expected = expected - 0.001 * g / (np.sqrt(velocity) + 1e-8)
+    np.testing.assert_allclose(var.detach().numpy(), expected, rtol=1e-5, atol=1e-7)
