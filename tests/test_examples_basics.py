@@ -53,9 +53,9 @@ def test_perceptron_separates_separable_points():
 
 
 def test_function_approximation_beats_the_baselines(tmp_path):
-    """sin: an MSE far under the least-squares line's (0.197) and the mean's (0.504); the step:
+    """sin 0.0019 and step 0.0060 here. sin: an MSE far under the least-squares line's (0.197) and the mean's (0.504); the step:
     under half the line's (0.063). An MLP that does not learn (--learning-rate 0) scores
-    about the mean baseline or worse on both."""
+    0.370 on sin and 0.412 on the step."""
     out = _run("function_approximation.py", tmp_path=tmp_path)
     for name, factor in (("sin", 0.1), ("step", 0.5)):
         pattern = (
@@ -72,7 +72,7 @@ def test_function_approximation_beats_the_baselines(tmp_path):
 def test_gradient_descent_three_ways_reach_the_optimum(tmp_path):
     """Batch and mini-batch end within 5% of the least-squares optimum (0.234), stochastic
     (a noisy step at a constant rate) within a factor 2 (0.331). With --learning-rate 0 the
-    loss stays at its start, about 16, for all three."""
+    loss stays at its start, 13.93, for all three."""
     out = _run("gradient_descent.py", tmp_path=tmp_path)
     best = _figure(r"least-squares optimum MSE ([0-9.]+)", out)
     losses = {
