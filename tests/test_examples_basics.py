@@ -34,8 +34,9 @@ def test_xor_solves_all_four_points():
     """All four points right. Without restarts, 8 of seeds 0-19 solved it in 500 full-batch
     steps here, and the same seeds failed at learning rates 0.1 and 0.3 (stuck starts); the
     example restarts until 4/4: with --quick, seeds 0-19 all reached 4/4, after 1 attempt (8
-    seeds), 2 (6), 3 (2), 4 (2) or 5 (2) of the 10 allowed. A 2-2-1 network that does not learn (--learning-rate 0,
-    no restarts) keeps its random start: 3/4 at seed 0, predictions 0.50-0.75."""
+    seeds), 2 (6), 3 (2), 4 (2) or 5 (2) of the 10 allowed. A 2-2-1 network that does not
+    learn (--learning-rate 0, no restarts) keeps its random start: 3/4 at seed 0, predictions
+    0.50-0.75."""
     out = _run("xor.py")
     assert "Accuracy: 4/4 (100%)" in out, out
     for line in ("0 XOR 0 = 0", "0 XOR 1 = 1", "1 XOR 0 = 1", "1 XOR 1 = 0"):
