@@ -165,6 +165,7 @@ class Diagnostics(Callback):
         self.epochs.append(self._epoch_entry(epoch, logs or {}))
         records = self._records(epoch)
         self.records += records
+        optimizer = getattr(self.model, "optimizer", None)
         view = EpochView(
             epoch=epoch,
             epochs=self.epochs,
@@ -174,6 +175,8 @@ class Diagnostics(Callback):
             samples=self._samples,
             parameters=sum(p.numel() for p in self.model.parameters() if p.requires_grad),
             kernels={w.name for w in self._probe.layers if hasattr(w.layer, "kernel")},
+            optimizer=type(optimizer).__name__ if optimizer is not None else None,
+            learning_rate=_learning_rate(optimizer),
         )
         found = diagnose(view, self.thresholds)
         self.findings += found
@@ -312,6 +315,14 @@ def _describe(finding: Finding) -> str:
     where = f" (layer '{finding.layer}')" if finding.layer else ""
     title = finding.kind.replace("_", " ")
     return f"  - {title}{where}: {finding.message}\n    Try: {finding.advice}"
+
+
+def _learning_rate(optimizer: Any) -> float | None:
+    """The optimizer's learning rate now (a schedule's current value), if it says."""
+    try:
+        return float(optimizer.learning_rate)
+    except (AttributeError, TypeError, ValueError, RuntimeError):
+        return None
 
 
 def _median(values: list[torch.Tensor]) -> float | None:

@@ -96,6 +96,7 @@ def test_learning_rate_too_small(digits):
     diag = fit(mlp("relu", 3), keras.optimizers.Adam(1e-7), x[:2000], y[:2000], 2)
     assert [kinds(diag, e) for e in (0, 1)] == [{"learning_rate_too_small"}] * 2, diag.summary()
     assert diag.findings[-1].evidence["update_ratio"] < 1e-5
+    assert "the learning rate (Adam's 1e-07) is too small" in diag.findings[-1].message
 
 
 def test_dead_relus_from_a_large_negative_bias(digits):
