@@ -2,9 +2,9 @@
 
 The recipe is `examples/mnist_99.py`'s (Lamina's fastest): three 3x3 convolutions
 (16, 32, 64 channels, ReLU, 'same') each followed by 2x2 max pooling and
-BatchNormalization, Flatten, Dense(10, softmax); Adam (epsilon 1e-7) whose rate rises
+BatchNormalization, Flatten, Dense(128, relu), Dense(10, softmax); Adam (epsilon 1e-7) whose rate rises
 linearly from PEAK/10 to PEAK over the first 20% of the steps, then follows a cosine
-to zero; batch 128, shuffled each epoch, float32, 2 epochs. Every peer runs the same
+to zero; batch 64, shuffled each epoch, float32, 2 epochs. Every peer runs the same
 recipe written in its own idiom:
 
 - `lamina`: the example's `build_model` / `make_optimizer`, `fit(validation_data=test)`;
@@ -56,7 +56,8 @@ TARGET = 0.99
 # The recipe's numbers, repeated from examples/mnist_99.py for the peers (which cannot
 # import Lamina); the Lamina worker checks that the example still uses them.
 FILTERS = (16, 32, 64)
-BATCH_SIZE = 128
+HIDDEN = 128  # units of the Dense(relu) layer before the softmax
+BATCH_SIZE = 64
 PEAK_RATE = 3e-3
 WARMUP = 0.2
 EPOCHS = 2
@@ -97,7 +98,7 @@ def build_keras(k: Any, total: int, warmup: int) -> tuple[Any, Any]:
             L.MaxPooling2D(2),
             L.BatchNormalization(),
         ]
-    stack += [L.Flatten(), L.Dense(10, activation="softmax")]
+    stack += [L.Flatten(), L.Dense(HIDDEN, activation="relu"), L.Dense(10, activation="softmax")]
     rate = k.optimizers.schedules.CosineDecay(
         PEAK_RATE / 10, total - warmup, warmup_target=PEAK_RATE, warmup_steps=warmup
     )
@@ -130,8 +131,14 @@ def run_keras_style(framework: str, seed: int, epochs: int, data_path: str) -> N
         spec = importlib.util.spec_from_file_location("mnist_99", EXAMPLE)
         example = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(example)
-        consts = (example.FILTERS, example.BATCH_SIZE, example.PEAK_RATE, example.WARMUP)
-        if consts != (FILTERS, BATCH_SIZE, PEAK_RATE, WARMUP):
+        consts = (
+            example.FILTERS,
+            example.HIDDEN,
+            example.BATCH_SIZE,
+            example.PEAK_RATE,
+            example.WARMUP,
+        )
+        if consts != (FILTERS, HIDDEN, BATCH_SIZE, PEAK_RATE, WARMUP):
             raise RuntimeError(f"Expected the example's recipe, received: constants={consts}")
         k.utils.set_random_seed(seed)
         model, optimizer = example.build_model(), example.make_optimizer(total)
@@ -186,7 +193,8 @@ def run_torch(seed: int, epochs: int, data_path: str) -> None:
         ]
         channels = filters
     # Keras flattens NHWC; the order of the 3x3x64 features does not matter to a fresh layer.
-    net = nn.Sequential(*body, nn.Flatten(), nn.Linear(channels * 3 * 3, 10))
+    head = [nn.Flatten(), nn.Linear(channels * 3 * 3, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 10)]
+    net = nn.Sequential(*body, *head)
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)

@@ -1,9 +1,9 @@
 """MNIST to 99% test accuracy in a minute on a 2-core CPU: `make demo`.
 
 A small CNN trained in two epochs: three 3x3 convolutions (16, 32, 64 channels,
-ReLU) each followed by 2x2 max pooling and BatchNormalization, then one softmax
-layer; Adam whose rate warms up for the first fifth of the steps and then follows
-a cosine to zero (one-cycle); batch 128. The test set is only evaluated at each
+ReLU) each followed by 2x2 max pooling and BatchNormalization, then Dense 128
+(ReLU) and softmax; Adam whose rate warms up for the first fifth of the steps and
+then follows a cosine to zero (one-cycle); batch 64. The test set is only evaluated at each
 epoch's end, to tell when 99% was first reached. Prints the test accuracy, the
 time, the learning curves' file and the HTML training report's.
 
@@ -24,7 +24,8 @@ from lamina.plot import plot_history  # noqa: E402
 from lamina.utils import set_random_seed  # noqa: E402
 
 FILTERS = (16, 32, 64)
-BATCH_SIZE = 128
+HIDDEN = 128
+BATCH_SIZE = 64
 PEAK_RATE = 3e-3
 WARMUP = 0.2  # share of the steps spent warming up
 
@@ -38,7 +39,11 @@ def build_model() -> keras.Sequential:
             layers.MaxPooling2D(2),
             layers.BatchNormalization(),
         ]
-    stack += [layers.Flatten(), layers.Dense(10, activation="softmax")]
+    stack += [
+        layers.Flatten(),
+        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ]
     return keras.Sequential(stack)
 
 
