@@ -266,7 +266,11 @@ def run_once(framework: str, python: str, seed: int, epochs: int, data: str) -> 
     load_before = os.getloadavg()[0]
     busy0, own0 = busy_seconds(), children_cpu()
     launched = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    except subprocess.TimeoutExpired as err:  # keep the epochs it reported
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
+        proc = subprocess.CompletedProcess(cmd, -9, out, "timed out after 1800 s")
     wall = time.monotonic() - launched
     other = (busy_seconds() - busy0 - (children_cpu() - own0)) / wall
     run: dict[str, Any] = {"framework": framework, "seed": seed, "wall": wall, "other": other}
