@@ -9,6 +9,7 @@ model) stay NumPy object arrays of str on the host, gathered with the same order
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -247,7 +248,7 @@ class IterableData:
         self.source = source
         self.device = torch.device(device)
         self.steps = steps
-        self._first: Any = None
+        self._peeked: Any = None  # first_x's batch from a one-shot iterator, replayed
 
     def __len__(self) -> int:
         if self.steps is not None:
@@ -291,20 +292,35 @@ class IterableData:
             if hasattr(src, "on_epoch_end"):
                 src.on_epoch_end()
         else:
-            yield from src
+            if self._peeked is not None:  # the batch first_x took from a one-shot iterator
+                batch, self._peeked = self._peeked, None
+                yield batch
+            # a for loop, not `yield from`: stopping an epoch early (steps_per_epoch) must not
+            # close a generator the next epoch goes on reading
+            for batch in src:
+                yield batch
 
     def first_x(self) -> Any:
         src = self.source
         if _is_py_dataset(src) and hasattr(src, "__getitem__") and (src.num_batches or 0) > 0:
             return self._unpack(src[0])[0]  # a peek that starts no epoch
+        if hasattr(src, "__next__"):  # a generator or iterator: take its first batch, replay it
+            if self._peeked is None:
+                try:
+                    self._peeked = next(src)
+                except StopIteration:
+                    raise ValueError(
+                        "Expected at least one batch, received: an exhausted iterator"
+                    ) from None
+            return self._unpack(self._peeked)[0]
         for batch in self._iterate():
             return self._unpack(batch)[0]
         raise ValueError("Expected at least one batch, received: an empty dataset")
 
     def _batches(self) -> Iterator[Batch]:
-        for step, batch in enumerate(self._iterate()):
-            if self.steps is not None and step >= self.steps:
-                break
+        # islice stops after `steps` batches without reading one more (which a generator
+        # shared across epochs would lose)
+        for batch in itertools.islice(self._iterate(), self.steps):
             yield self._unpack(batch)
 
     def epoch(self, start: int = 0, order: Any = None) -> Iterator[Batch]:
