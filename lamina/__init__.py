@@ -34,5 +34,5 @@ from lamina.losses import Loss  # noqa: F401
 from lamina.metrics import Metric  # noqa: F401
 from lamina.models import Model, Sequential  # noqa: F401
 from lamina.optimizers import Optimizer  # noqa: F401
-from lamina.variables import Variable  # noqa: F401
 from lamina.reporting import report  # noqa: F401
+from lamina.variables import Variable  # noqa: F401
