@@ -5,7 +5,10 @@ the parameter count and the list of weight shapes, in order (the order is what m
 Keras 3 `.weights.h5`). `check_predictions` gives Keras's network random weights,
 random batch-norm statistics included, saves them to a `.weights.h5` (and, with
 `legacy=True`, to the by-name `.h5` layout of Keras's downloadable files), loads each
-file into Lamina through `weights=path`, and compares the outputs on a random batch.
+file into Lamina (through `weights=path`, then the legacy file over weights set to NaN),
+and compares the outputs on a random batch. With `compare=same_architecture` (or another
+comparison) it also checks the architecture on the same two builds: building a large
+network costs more than anything else its test does, so each is built once.
 """
 
 from __future__ import annotations
@@ -33,15 +36,20 @@ def lamina_weight_shapes(model: Any) -> list[tuple[int, ...]]:
     return [tuple(int(d) for d in np.shape(a)) for a in model.get_weights()]
 
 
-def check_architecture(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
+def same_architecture(ours: Any, theirs: Any) -> None:
     """Same parameter count, same weight shapes in the same order, same layer names."""
+    assert ours.count_params() == theirs.count_params()
+    assert lamina_weight_shapes(ours) == keras_weight_shapes(theirs)
+    assert [la.name for la in ours.layers] == [la.name for la in theirs.layers]
+
+
+def check_architecture(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
+    """`same_architecture` of the two networks built with `weights=None`."""
     keras.backend.clear_session()  # both start their automatic names from zero
     lamina.backend.clear_session()
     theirs = keras_fn(weights=None, **kwargs)
     ours = lamina_fn(weights=None, **kwargs)
-    assert ours.count_params() == theirs.count_params()
-    assert lamina_weight_shapes(ours) == keras_weight_shapes(theirs)
-    assert [la.name for la in ours.layers] == [la.name for la in theirs.layers]
+    same_architecture(ours, theirs)
     keras.backend.clear_session()
 
 
@@ -73,6 +81,17 @@ def save_legacy_h5(model: Any, path: Path) -> None:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
 
 
+def poison(model: Any) -> None:
+    """Every float weight NaN (others zero): a weight a load then misses spoils the outputs."""
+    model.set_weights(
+        [
+            np.full(np.shape(w), np.nan, w.dtype) if np.issubdtype(w.dtype, np.floating)
+            else np.zeros_like(w)
+            for w in model.get_weights()
+        ]
+    )  # fmt: skip
+
+
 def check_predictions(
     lamina_fn: Any,
     keras_fn: Any,
@@ -81,9 +100,17 @@ def check_predictions(
     legacy: bool = False,
     atol: float = 1e-4,
     seed: int = 0,
+    compare: Any = None,
     **kwargs: Any,
 ) -> None:
-    """Keras's random weights, saved to a file, loaded into Lamina: the same outputs."""
+    """Keras's random weights, saved to a file, loaded into Lamina: the same outputs.
+
+    `compare(ours, theirs)` (e.g. `same_architecture`) also checks the two networks,
+    built from zero in both libraries' automatic names, before the outputs.
+    """
+    if compare is not None:
+        keras.backend.clear_session()
+        lamina.backend.clear_session()
     theirs = keras_fn(weights=None, **kwargs)
     randomize(theirs, seed)
     shape = tuple(int(d) if d is not None else 64 for d in theirs.input_shape[1:])
@@ -94,9 +121,15 @@ def check_predictions(
     if legacy:
         files.append(tmp_path / "keras_legacy.h5")
         save_legacy_h5(theirs, files[1])
+    ours = lamina_fn(weights=str(files[0]), **kwargs)
+    if compare is not None:
+        compare(ours, theirs)
+    del theirs
     keras.backend.clear_session()
     for file in files:
-        ours = lamina_fn(weights=str(file), **kwargs)
+        if file is not files[0]:
+            poison(ours)
+            ours.load_weights(str(file))  # what `weights=path` calls (app_builder.load)
         with torch.no_grad():
             got = np.asarray(ours.predict(x, verbose=0))
         assert got.shape == expected.shape
@@ -171,8 +204,8 @@ def keras_ordered_layers(model: Any) -> list[Any]:
     return graph_children(model)
 
 
-def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
-    """`check_architecture` for branching graphs, in the order Keras's weight files use.
+def same_architecture_keras_order(ours: Any, theirs: Any) -> None:
+    """`same_architecture` for branching graphs, in the order Keras's weight files use.
 
     Keras 3 lists a functional model's layers by graph depth; Lamina's `model.layers`
     lists a branching graph in another topological order, while its weight files use
@@ -181,14 +214,19 @@ def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any)
     """
     from lamina.saving.keras_weights_h5 import graph_children
 
-    keras.backend.clear_session()
-    lamina.backend.clear_session()
-    theirs = keras_fn(weights=None, **kwargs)
-    ours = lamina_fn(weights=None, **kwargs)
     assert ours.count_params() == theirs.count_params()
     ordered = graph_children(ours)
     shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
     assert shapes == keras_weight_shapes(theirs)
     assert [la.name for la in ordered] == [la.name for la in theirs.layers]
     assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)
+
+
+def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
+    """`same_architecture_keras_order` of the two networks built with `weights=None`."""
+    keras.backend.clear_session()
+    lamina.backend.clear_session()
+    theirs = keras_fn(weights=None, **kwargs)
+    ours = lamina_fn(weights=None, **kwargs)
+    same_architecture_keras_order(ours, theirs)
     keras.backend.clear_session()

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 from app_parity import (
-    check_architecture_keras_order,
     check_module_function,
     check_predictions,
     fresh_names,
     keras,
+    same_architecture_keras_order,
 )
 from keras.src.applications import inception_resnet_v2 as keras_irv2
 
@@ -44,15 +44,19 @@ CUSTOM_LAYER_CASES = {
 
 
 @pytest.mark.parametrize("key", APPLICATIONS_PARITY)
-def test_architecture_matches_keras(key):
-    check_architecture_keras_order(*APPLICATIONS_PARITY[key])
-
-
-@pytest.mark.apps_full
-def test_keras_weights_give_keras_predictions(tmp_path):
-    ours, theirs = APPLICATIONS_PARITY["applications.InceptionResNetV2"]
-    fresh_names()  # the legacy file's automatic names are Lamina's: it loads by name
-    check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(75, 75, 3))
+def test_architecture_and_keras_weights_match_keras(key, tmp_path):
+    """Names in Keras's layer order, weight shapes and parameter count on the builds the
+    predictions use (a global pooling: the same weights at any size); both libraries'
+    automatic names start from zero, so the legacy file loads by name."""
+    ours, theirs = APPLICATIONS_PARITY[key]
+    check_predictions(
+        ours,
+        theirs,
+        tmp_path,
+        legacy=True,
+        compare=same_architecture_keras_order,
+        input_shape=(75, 75, 3),
+    )
 
 
 def _small_model(scale_cls, lib, scale):
@@ -116,6 +120,8 @@ def test_without_top_and_argument_checks():
         )
     with pytest.raises(ValueError, match="classes=1000"):
         inception_resnet_v2.InceptionResNetV2(weights="imagenet", classes=10)
+    with pytest.raises(ValueError, match=r"\(299, 299, 3\)"):  # the default size
+        inception_resnet_v2.InceptionResNetV2(weights="imagenet", input_shape=(224, 224, 3))
 
 
 @pytest.mark.parametrize("key", MODULE_PARITY)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import h5py
 import pytest
 from app_parity import (
-    check_architecture_keras_order,
     check_module_function,
     check_predictions,
     fresh_names,
     keras,
+    same_architecture_keras_order,
 )
 
-import lamina
 from lamina.applications import inception_v3
 
 APPLICATIONS_PARITY = {
@@ -29,24 +28,26 @@ MODULE_PARITY = {
 _AUTO_NAMED = ("conv2d", "batch_normalization")
 
 
-@pytest.mark.parametrize("key", APPLICATIONS_PARITY)
-def test_architecture_matches_keras(key):
-    """Every automatic name ('conv2d_93', 'activation_93', 'concatenate_1', ...) is Keras's."""
-    check_architecture_keras_order(*APPLICATIONS_PARITY[key])
-
-
 def _saved_layer_names(tmp_path) -> set[str]:
     with h5py.File(tmp_path / "keras_legacy.h5", "r") as f:
         return {n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]}
 
 
-def test_keras_weights_give_keras_predictions(tmp_path):
-    ours, theirs = APPLICATIONS_PARITY["applications.InceptionV3"]
-    fresh_names()  # the legacy file's automatic names are Lamina's: it loads by name
-    check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(75, 75, 3))
-    lamina.backend.clear_session()
-    names = {la.name for la in ours(weights=None, input_shape=(75, 75, 3)).layers}
-    assert _saved_layer_names(tmp_path) == names
+@pytest.mark.parametrize("key", APPLICATIONS_PARITY)
+def test_architecture_and_keras_weights_match_keras(key, tmp_path):
+    """Every automatic name ('conv2d_93', 'activation_93', 'concatenate_1', ...) is Keras's
+    (both start from zero), in Keras's layer order, with the weight shapes and parameter
+    count, on the builds the predictions use (a global pooling: the same weights at any
+    size); the legacy file's names are Lamina's, so it loads by name."""
+    ours, theirs = APPLICATIONS_PARITY[key]
+    names = []
+
+    def compare(model, keras_model):
+        same_architecture_keras_order(model, keras_model)
+        names.append({la.name for la in model.layers})
+
+    check_predictions(ours, theirs, tmp_path, legacy=True, compare=compare, input_shape=(75, 75, 3))
+    assert _saved_layer_names(tmp_path) == names[0]
 
 
 def test_legacy_file_numbered_from_one_loads_by_order(tmp_path):

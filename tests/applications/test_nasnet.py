@@ -35,13 +35,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from app_parity import check_predictions, keras, keras_weight_shapes, randomize
+from app_parity import check_predictions, keras, randomize, same_architecture_keras_order
 from keras.src.applications import nasnet as keras_nasnet
 from numpy_reference import lamina_forward
 
 import lamina
 from lamina.applications import app_builder, imagenet_utils, nasnet
-from lamina.saving.keras_weights_h5 import graph_children
 
 
 def keras_nasnet_mobile(
@@ -87,17 +86,6 @@ MODULE_PARITY = {
 SMALL = {"penultimate_filters": 96, "num_blocks": 1, "stem_block_filters": 8}
 
 
-def check_architecture_keras_order(ours, theirs) -> None:
-    """Same parameter count; the same layer names and weight shapes in Keras's layer order
-    (Keras sorts a functional model's layers by depth, the order its weights files use)."""
-    assert ours.count_params() == theirs.count_params()
-    ordered = graph_children(ours)
-    assert [la.name for la in ordered] == [la.name for la in theirs.layers]
-    assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)
-    shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
-    assert shapes == keras_weight_shapes(theirs)
-
-
 def build_both(ours_fn, theirs_fn, **kwargs):
     keras.backend.clear_session(free_memory=False)  # names from zero; collecting costs ~1 s
     lamina.backend.clear_session(free_memory=False)
@@ -114,7 +102,7 @@ def test_mobile_at_default_size_matches_keras_and_numpy(tmp_path):
     # logits (no softmax to flatten the differences); the architecture is the default one
     mobile = APPLICATIONS_PARITY["applications.NASNetMobile"]
     ours, theirs = build_both(*mobile, classifier_activation=None)
-    check_architecture_keras_order(ours, theirs)
+    same_architecture_keras_order(ours, theirs)
     assert ours.input_shape == (None, 224, 224, 3)
     randomize(theirs)
     theirs.save_weights(tmp_path / "mobile.weights.h5")
@@ -130,13 +118,6 @@ def test_mobile_at_default_size_matches_keras_and_numpy(tmp_path):
     assert np.abs(keras_got - expected).max() <= 1e-5 * scale
 
 
-@pytest.mark.apps_full
-def test_large_architecture_matches_keras():
-    ours, theirs = build_both(*APPLICATIONS_PARITY["applications.NASNetLarge"])
-    check_architecture_keras_order(ours, theirs)
-    assert ours.input_shape == (None, 331, 331, 3)
-
-
 def test_keras_weights_give_keras_predictions(tmp_path):
     ours, theirs = APPLICATIONS_PARITY["applications.NASNetMobile"]
     check_predictions(
@@ -145,9 +126,16 @@ def test_keras_weights_give_keras_predictions(tmp_path):
 
 
 @pytest.mark.apps_full
-def test_large_gives_keras_predictions(tmp_path):
+def test_large_architecture_and_predictions_match_keras(tmp_path):
+    """Names in Keras's layer order, weight shapes and parameter count on the builds the
+    predictions use (a global pooling: the same weights at any size); the default size,
+    331x331, is the one ImageNet's weights require."""
     ours, theirs = APPLICATIONS_PARITY["applications.NASNetLarge"]
-    check_predictions(ours, theirs, tmp_path, input_shape=(32, 32, 3))
+    check_predictions(
+        ours, theirs, tmp_path, compare=same_architecture_keras_order, input_shape=(32, 32, 3)
+    )
+    with pytest.raises(ValueError, match=r"\(331, 331, 3\)"):
+        ours(input_shape=(224, 224, 3))
 
 
 @pytest.mark.parametrize(
@@ -168,8 +156,14 @@ def test_large_gives_keras_predictions(tmp_path):
 )
 def test_generic_builder_matches_keras(kwargs, legacy, tmp_path):
     kwargs = {**SMALL, "name": "nasnet_test", **kwargs}
-    check_architecture_keras_order(*build_both(nasnet.NASNet, keras_nasnet.NASNet, **kwargs))
-    check_predictions(nasnet.NASNet, keras_nasnet.NASNet, tmp_path, legacy=legacy, **kwargs)
+    check_predictions(
+        nasnet.NASNet,
+        keras_nasnet.NASNet,
+        tmp_path,
+        legacy=legacy,
+        compare=same_architecture_keras_order,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("key", MODULE_PARITY)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from app_parity import (
-    check_architecture_keras_order,
     check_module_function,
     check_predictions,
     fresh_names,
     keras,
+    same_architecture_keras_order,
 )
 
 from lamina.applications import xception
@@ -20,11 +20,6 @@ MODULE_PARITY = {
     "applications.xception.preprocess_input": (xception, keras.applications.xception),
     "applications.xception.decode_predictions": (xception, keras.applications.xception),
 }
-
-
-@pytest.mark.parametrize("key", APPLICATIONS_PARITY)
-def test_architecture_matches_keras(key):
-    check_architecture_keras_order(*APPLICATIONS_PARITY[key])
 
 
 @pytest.mark.apps_full
@@ -42,10 +37,19 @@ def test_keras_weights_give_keras_predictions(tmp_path):
     )
 
 
-@pytest.mark.apps_full
-def test_keras_weights_with_top_give_keras_predictions(tmp_path):
-    ours, theirs = APPLICATIONS_PARITY["applications.Xception"]
-    check_predictions(ours, theirs, tmp_path, batch=1, input_shape=(80, 72, 3))
+@pytest.mark.parametrize("key", APPLICATIONS_PARITY)
+def test_architecture_and_keras_weights_with_top_match_keras(key, tmp_path):
+    """Names in Keras's layer order, weight shapes and parameter count on the builds the
+    predictions use (a global pooling: the same weights at any size)."""
+    ours, theirs = APPLICATIONS_PARITY[key]
+    check_predictions(
+        ours,
+        theirs,
+        tmp_path,
+        batch=1,
+        compare=same_architecture_keras_order,
+        input_shape=(80, 72, 3),
+    )
 
 
 def test_without_top_and_argument_checks():
@@ -56,6 +60,8 @@ def test_without_top_and_argument_checks():
         xception.Xception(weights=None, include_top=False, input_shape=(70, 80, 3))
     with pytest.raises(ValueError, match="classes=1000"):
         xception.Xception(weights="imagenet", classes=10)
+    with pytest.raises(ValueError, match=r"\(299, 299, 3\)"):  # the default size
+        xception.Xception(weights="imagenet", input_shape=(224, 224, 3))
 
 
 @pytest.mark.parametrize("key", MODULE_PARITY)

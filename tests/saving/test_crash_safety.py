@@ -19,22 +19,32 @@ import lamina
 
 KILLS = int(os.environ.get("LAMINA_CRASH_KILLS", "8"))
 
+# One process imports Lamina and trains once; each kill round forks a child that saves in
+# a loop until the test kills it (a fresh interpreter per kill cost seconds of imports).
 _SAVER = textwrap.dedent(
     """
-    import sys, numpy as np, lamina
+    import os, sys, numpy as np, torch, lamina
     from lamina import layers
-    path, suffix = sys.argv[1], sys.argv[2]
+    torch.set_num_threads(1)  # no thread pool for the forked children to inherit
+    path = sys.argv[1]
     model = lamina.Sequential([layers.Input((512,)), layers.Dense(2048), layers.Dense(512)])
     model.compile("adam", "mse")
     x = np.zeros((4, 512), np.float32)
     model.fit(x, x, epochs=1, verbose=0)
     print("ready", flush=True)
-    i = 0
-    while True:  # alternate two states: every file on disk must be one of them, whole
-        for w in model.weights:
-            w.data.fill_(float(i % 2))
-        model.save(path)
-        i += 1
+    for _ in sys.stdin:  # a line: one more child to kill
+        child = os.fork()
+        if child == 0:
+            i = 0
+            while True:  # alternate two states: every file on disk must be one of them, whole
+                for w in model.weights:
+                    w.data.fill_(float(i % 2))
+                model.save(path)
+                if i == 0:
+                    print(os.getpid(), flush=True)  # a whole file is there from now on
+                i += 1
+        os.waitpid(child, 0)
+        print("reaped", flush=True)
     """
 )
 
@@ -44,21 +54,26 @@ def test_a_save_killed_at_random_moments_leaves_a_whole_file(tmp_path, suffix):
     path = tmp_path / f"m{suffix}"
     rng = random.Random(0)
     outcomes = {"state0": 0, "state1": 0}
-    for _ in range(KILLS):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _SAVER, str(path), suffix], stdout=subprocess.PIPE
-        )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SAVER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
         assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.05, 0.6))  # somewhere inside one of the saves
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        if not path.exists():
-            continue  # killed before the first rename
-        model = lamina.models.load_model(path)
-        values = {float(v) for w in model.get_weights() for v in np.unique(w)}
-        assert values in ({0.0}, {1.0}), values  # one whole state, never a mix
-        outcomes[f"state{int(values.pop())}"] += 1
-    assert sum(outcomes.values()) >= KILLS // 2
+        for _ in range(KILLS):
+            proc.stdin.write(b"save\n")
+            proc.stdin.flush()
+            child = int(proc.stdout.readline())  # its first save is whole on disk
+            time.sleep(rng.uniform(0.05, 0.6))  # somewhere inside one of the next saves
+            os.kill(child, signal.SIGKILL)
+            assert proc.stdout.readline().strip() == b"reaped"
+            model = lamina.models.load_model(path)
+            values = {float(v) for w in model.get_weights() for v in np.unique(w)}
+            assert values in ({0.0}, {1.0}), values  # one whole state, never a mix
+            outcomes[f"state{int(values.pop())}"] += 1
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert sum(outcomes.values()) == KILLS
     print(json.dumps({"kills": KILLS, **outcomes}))
 
 
