@@ -73,10 +73,11 @@ format: $(VENV)/.stamp
 	$(VENV)/bin/ruff check --fix lamina tests examples benchmarks
 	$(VENV)/bin/ruff format lamina tests examples benchmarks
 
-# The larger applications' Keras parity (marker apps_full) runs in `make test-apps-full`: with it the
-# suite passes CI's 15-minute budget on 2 cores.
+# The whole suite, the larger applications' Keras parity (marker apps_full) included, on two
+# workers (tests/conftest.py gives each worker one CPU's worth of threads).
+# `make test-apps-full` runs only those; `pytest -m "not apps_full"` leaves them out.
 test: setup lint
-	$(PY) -m pytest -n 2 -m "not apps_full" tests
+	$(PY) -m pytest -n 2 tests
 
 test-apps-full: setup
 	$(PY) -m pytest -n 2 -m apps_full tests/applications
