@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,11 @@ def report(
         )
     if n_mistakes < 1:
         raise ValueError(f"Expected n_mistakes >= 1, received: n_mistakes={n_mistakes}")
-    from lamina import __version__
+    # the installed distribution's version: importing the top package from here would be a cycle
+    try:
+        __version__ = metadata.version("lamina")
+    except metadata.PackageNotFoundError:
+        __version__ = "unknown"
 
     title = title or f"Training report: {getattr(model, 'name', type(model).__name__)}"
     # the confusion matrix first: the mistakes' text says how many there are in all
