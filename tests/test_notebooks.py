@@ -85,6 +85,30 @@ CHECKS: dict[str, tuple[list[Bound], int]] = {
     "06_mnist_cnn": ([Bound(r"Test accuracy: ([0-9.]+)%", at_least=65.0)], 3),
     # the same behind the augmentation layers: 74.5% here.
     "07_cnn_augmentation": ([Bound(r"Test accuracy: ([0-9.]+)%", at_least=60.0)], 2),
+    # ImageNet's weights name skimage's cat photo (3 cat classes in the top 5 here; random
+    # weights name arbitrary classes). 10 images per class at 32x32: the head on frozen features
+    # 68.5%, fine-tuned 69.0% here; an untrained head scores about 10%. Fine-tuning leaves the
+    # frozen BatchNormalization's moving statistics exactly as loaded.
+    "08_transfer_learning": (
+        [
+            Bound(r"Cat classes in the top 5: (\d)", at_least=1),
+            Bound(r"Frozen backbone, new head: test accuracy ([0-9.]+)%", at_least=45.0),
+            Bound(r"Fine-tuned: test accuracy ([0-9.]+)%", at_least=45.0),
+            Bound(r"Largest change in ImageNet's BatchNorm statistics: ([0-9.e-]+)", at_most=0.0),
+        ],
+        3,
+    ),
+    # LSTM 0.106 against the naive forecast's 0.203 here (a network that learned nothing
+    # predicts the mean: about 0.7, the sine's RMS); spam 3 epochs on the whole corpus: LSTM
+    # 99.0%, Conv1D 98.1% here, against 68% for answering "ham" every time.
+    "09_sequences_rnn_and_text": (
+        [
+            Bound(r"Chirp test RMSE: LSTM ([0-9.]+)", at_most=0.16),
+            Bound(r"Spam test accuracy \(LSTM\): ([0-9.]+)%", at_least=90.0),
+            Bound(r"Spam test accuracy \(Conv1D\): ([0-9.]+)%", at_least=90.0),
+        ],
+        3,
+    ),
 }
 
 
