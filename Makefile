@@ -77,7 +77,7 @@ format: $(VENV)/.stamp
 # workers (tests/conftest.py gives each worker one CPU's worth of threads).
 # `make test-apps-full` runs only those; `pytest -m "not apps_full"` leaves them out.
 test: setup lint
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist worksteal tests
 
 test-apps-full: setup
 	$(PY) -m pytest -n 2 -m apps_full tests/applications

@@ -265,7 +265,10 @@ def test_wrong_input_shape_names_the_layer():
         model.predict(np.zeros((2, 5), "float32"), verbose=0)
 
 
-def test_legacy_spellings_warn_once():
+def test_legacy_spellings_warn_once(monkeypatch):
+    from lamina.models import engine_utils
+
+    monkeypatch.setattr(engine_utils, "_WARNED", set())  # one warning per process: start afresh
     x, y = _blobs(16)
     model = _mlp()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", device="cpu")
@@ -305,11 +308,13 @@ def test_keras1_fit_spelling_warns_at_the_callers_line(make, monkeypatch):
     assert (warning.filename, warning.lineno) == (__file__, line)
 
 
-def test_other_keras1_spellings_warn_at_the_callers_line():
+def test_other_keras1_spellings_warn_at_the_callers_line(monkeypatch):
     """Keras 1 layer, np_utils and optimizer spellings also name the caller's line."""
     import warnings
 
     from lamina.utils import np_utils
+
+    monkeypatch.setattr(np_utils, "_warned", False)  # np_utils warns once per process
 
     calls = [
         lambda: layers.Convolution2D(4, 3, 3, border_mode="same"),
