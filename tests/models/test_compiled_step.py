@@ -206,7 +206,8 @@ def test_auto_compiles_once_eager_time_across_fits_repays_it(monkeypatch, short_
         CompilePolicy, "compile_seconds", 0.9 * runner.policy.eager_seconds * (1 - 1 / 1.4)
     )
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    assert runner.decision == "compiled" and runner.compiled is not None
+    # it compiled; measured slower than eager (possible on a busy machine) it goes back
+    assert runner.decision in ("compiled", "eager-measured") and runner.compiled is not None
 
 
 def test_jit_compile_rejects_unknown_values():
