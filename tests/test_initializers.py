@@ -195,3 +195,27 @@ def test_keras_short_names_resolve_as_in_keras(name):
     ours, theirs = initializers.get(name), keras.initializers.get(name)
     assert type(ours).__name__ == type(theirs).__name__
     assert ours.get_config() == {k: theirs.get_config()[k] for k in ours.get_config()}
+
+
+def test_skip_initialization_allocates_weights_without_drawing():
+    """Inside the scope a layer's weights are allocated, and no random generator moves;
+    outside (and after the scope, even one left by an exception) they are drawn again."""
+    from lamina import layers
+    from lamina.initializers.skipping import initialization_skipped, skip_initialization
+
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    with skip_initialization():
+        assert initialization_skipped()
+        dense = layers.Dense(64, kernel_initializer="he_normal")
+        dense.build((None, 32))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert dense.get_weights()[0].shape == (32, 64) and dense.kernel.dtype == torch.float32
+    with pytest.raises(RuntimeError, match="inside"):
+        with skip_initialization():
+            raise RuntimeError("inside")
+    assert not initialization_skipped()
+    drawn = layers.Dense(64, kernel_initializer="he_normal")
+    drawn.build((None, 32))
+    assert not torch.equal(torch.random.get_rng_state(), before)
+    assert 0.15 < float(np.std(drawn.get_weights()[0])) < 0.35  # he_normal: sqrt(2 / 32) = 0.25

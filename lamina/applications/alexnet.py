@@ -96,6 +96,7 @@ def _conv(x: Any, filters: int, kernel_size: int, name: str, **kwargs: Any) -> A
     return layers.Conv2D(filters, kernel_size, activation="relu", name=name, **kwargs)(x)
 
 
+@app_builder.loads_all_weights
 def AlexNet(
     include_top: bool = True,
     weights: Any = None,

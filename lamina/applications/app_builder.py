@@ -9,7 +9,10 @@ caches Keras and Lamina use, and otherwise says where to get it.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from lamina import layers
 from lamina.applications import imagenet_utils
 from lamina.config import image_data_format
 from lamina.datasets._common import lamina_home
+from lamina.initializers.skipping import skip_initialization
 from lamina.models import Functional
 from lamina.utils.symbolic_utils import get_source_inputs, is_keras_tensor
 
@@ -58,6 +62,27 @@ def check_arguments(
         raise ValueError(
             f"{name}: expected pooling None, 'avg' or 'max', received: pooling={pooling!r}"
         )
+
+
+def loads_all_weights(builder: Callable[..., Functional]) -> Callable[..., Functional]:
+    """Build under `skip_initialization()` when a file will supply every weight.
+
+    With `weights='imagenet'` or the path of a weights file, the builder ends in a strict
+    load (`finish`/`load`): drawing random initial values first only costs time (seconds for
+    the largest networks). With `weights=None` the weights are initialized as usual.
+    """
+    signature = inspect.signature(builder)
+
+    @functools.wraps(builder)
+    def build(*args: Any, **kwargs: Any) -> Functional:
+        arguments = signature.bind_partial(*args, **kwargs).arguments
+        weights = arguments.get("weights", signature.parameters["weights"].default)
+        if isinstance(weights, str) and weights == "imagenet" or _is_file(weights):
+            with skip_initialization():
+                return builder(*args, **kwargs)
+        return builder(*args, **kwargs)
+
+    return build
 
 
 def _is_file(weights: Any) -> bool:

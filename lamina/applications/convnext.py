@@ -131,6 +131,7 @@ def _check_imagenet(
         )
 
 
+@app_builder.loads_all_weights
 def ConvNeXt(
     depths: Sequence[int],
     projection_dims: Sequence[int],

@@ -61,6 +61,7 @@ def transition_block(x: Any, reduction: float, name: str) -> Any:
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
+@app_builder.loads_all_weights
 def DenseNet(
     blocks: Sequence[int],
     include_top: bool = True,

@@ -80,6 +80,7 @@ def round_repeats(repeats: int, depth: float) -> int:
     return int(math.ceil(depth * repeats))
 
 
+@app_builder.loads_all_weights
 def EfficientNet(
     width_coefficient: float,
     depth_coefficient: float,

@@ -190,6 +190,7 @@ def EfficientNetV2(
     )
 
 
+@app_builder.loads_all_weights
 def build(
     width_coefficient: float,
     depth_coefficient: float,

@@ -147,6 +147,7 @@ def _reduction_b(x: Any) -> Any:
     return layers.Concatenate(axis=3, name="mixed_7a")(branches)
 
 
+@app_builder.loads_all_weights
 def InceptionResNetV2(
     include_top: bool = True,
     weights: Any = "imagenet",

@@ -112,6 +112,7 @@ def block_8(x: Any, index: int) -> Any:
     return _concat([branch1x1, branch3x3, branch3x3dbl, branch_pool], f"mixed{9 + index}")
 
 
+@app_builder.loads_all_weights
 def InceptionV3(
     include_top: bool = True,
     weights: Any = "imagenet",

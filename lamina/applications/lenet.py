@@ -49,6 +49,7 @@ def grayscale_shape(input_shape: Any, default_size: int, include_top: bool) -> A
     return (1, size, size) if image_data_format() == "channels_first" else (size, size, 1)
 
 
+@app_builder.loads_all_weights
 def LeNet5(
     include_top: bool = True,
     weights: Any = None,

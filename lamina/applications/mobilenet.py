@@ -105,6 +105,7 @@ def _separable_block(
     return _conv_bn_relu6(x, pointwise, f"conv_pw_{block_id}")
 
 
+@app_builder.loads_all_weights
 def MobileNet(
     input_shape: Any = None,
     alpha: float = 1.0,

@@ -108,6 +108,7 @@ def _inverted_res_block(
     return x
 
 
+@app_builder.loads_all_weights
 def MobileNetV2(
     input_shape: Any = None,
     alpha: float = 1.0,

@@ -144,6 +144,7 @@ def imagenet_files(model_type: str, alpha: float, minimalistic: bool) -> Imagene
     return ImagenetFiles("mobilenet_v3", f"{stem}.h5", f"{stem}_no_top_v2.h5")
 
 
+@app_builder.loads_all_weights
 def mobilenet_v3(
     blocks: tuple[tuple[Any, ...], ...],
     last_point_ch: int,

@@ -177,6 +177,7 @@ def _reduction_cell(ip: Any, p: Any, filters: int, block_id: str) -> tuple[Any, 
     return x, ip
 
 
+@app_builder.loads_all_weights
 def NASNet(
     input_shape: Any = None,
     penultimate_filters: int = 4032,

@@ -50,6 +50,7 @@ def _conv_bn_relu(
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
+@app_builder.loads_all_weights
 def ResNet(
     stack_fn: Callable[[Any], Any],
     preact: bool,

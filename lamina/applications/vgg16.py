@@ -21,6 +21,7 @@ FILES = ImagenetFiles(
 _WIDTHS = (64, 128, 256, 512, 512)
 
 
+@app_builder.loads_all_weights
 def vgg_network(
     depths: tuple[int, ...],
     files: ImagenetFiles,

@@ -54,6 +54,7 @@ def middle_block(x: Any, block: int) -> Any:
     return layers.add([x, residual])
 
 
+@app_builder.loads_all_weights
 def Xception(
     include_top: bool = True,
     weights: Any = "imagenet",

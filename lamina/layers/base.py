@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from lamina import config, constraints, initializers, regularizers
+from lamina.initializers.skipping import initialization_skipped
 from lamina.layers.dtypes import dtype_name, resolve_dtype
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.mask_utils import (
@@ -207,7 +208,10 @@ class Layer(nn.Module):
         init = initializers.get(initializer)
         constraint = constraints.get(a.constraint)
         constraints.check_axis(constraint, shape, name)
-        value = init(shape, dtype=dtype) if dtype.is_floating_point else init(shape)
+        if initialization_skipped():  # every weight is about to be loaded from a file
+            value = torch.empty(shape, dtype=dtype)
+        else:
+            value = init(shape, dtype=dtype) if dtype.is_floating_point else init(shape)
         value = torch.as_tensor(value).to(dtype)
         if a.torch_layout is not None:
             value = value.permute(*a.torch_layout)
