@@ -17,29 +17,12 @@ import argparse
 import time
 
 import numpy as np
+from _mnist import load_mnist
 
 import lamina as keras
 from lamina import layers
-from lamina.datasets import mnist
 from lamina.plot.figure import finish, pyplot
-from lamina.utils import set_random_seed, to_categorical
-
-
-def load_data(
-    quick: bool = False,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """MNIST flattened to [0, 1], one-hot; with `quick`, 1,000 training and 5,000 test images."""
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    if quick:
-        x_train, y_train, x_test, y_test = (
-            x_train[:1000],
-            y_train[:1000],
-            x_test[:5000],
-            y_test[:5000],
-        )
-    x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255.0
-    x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255.0
-    return (x_train, to_categorical(y_train, 10)), (x_test, to_categorical(y_test, 10))
+from lamina.utils import set_random_seed
 
 
 def build_model(
@@ -71,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    (x_train, y_train), (x_test, y_test) = load_data(args.quick)
+    train, test = (1000, 5000) if args.quick else (None, None)
+    (x_train, y_train), (x_test, y_test) = load_mnist((784,), train=train, test=test)
     print(f"{len(x_train)} training images, {len(x_test)} test images, {args.epochs} epochs")
     plt = pyplot()
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))

@@ -13,27 +13,14 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
+from _mnist import load_mnist
 
 import lamina as keras
 from lamina import layers
-from lamina.datasets import mnist
-from lamina.utils import set_random_seed, to_categorical
+from lamina.utils import set_random_seed
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 COURSE = {"sigmoid": 97.35, "tanh": 98.06, "relu": 98.07}
-
-
-def load_data(
-    quick: bool = False,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """MNIST flattened to 784 floats in [0, 1], one-hot labels; the first 10,000 with `quick`."""
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    if quick:
-        x_train, y_train = x_train[:10000], y_train[:10000]
-    x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255.0
-    x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255.0
-    return (x_train, to_categorical(y_train, 10)), (x_test, to_categorical(y_test, 10))
 
 
 def build_model(activation: str = "relu", learning_rate: float | None = None) -> keras.Sequential:
@@ -64,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     epochs = args.epochs or (3 if args.quick else 20)
     chosen = ACTIVATIONS if args.activation == "all" else (args.activation,)
 
-    (x_train, y_train), (x_test, y_test) = load_data(args.quick)
+    (x_train, y_train), (x_test, y_test) = load_mnist((784,), train=10_000 if args.quick else None)
     for activation in chosen:
         set_random_seed(args.seed)
         model = build_model(activation, args.learning_rate)

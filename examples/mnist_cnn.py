@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+
+from _mnist import load_mnist
 
 import lamina as keras
 from lamina import layers
-from lamina.datasets import mnist
 from lamina.plot import plot_history
-from lamina.utils import set_random_seed, to_categorical
+from lamina.utils import set_random_seed
 
 QUICK_TRAIN = 10_000  # training images with --quick (the full test set is kept)
 
@@ -39,17 +39,6 @@ def build_model() -> keras.Sequential:
             layers.Dense(10, activation="softmax"),
         ]
     )
-
-
-def load_data(quick: bool = False) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """MNIST as float32 (N, 28, 28, 1) in [0, 1] with one-hot labels; `quick`: the first
-    10,000 training images (the test set is always the full 10,000)."""
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    if quick:
-        x_train, y_train = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN]
-    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    return (x_train, to_categorical(y_train, 10)), (x_test, to_categorical(y_test, 10))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
     set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = load_data(args.quick)
+    (x_train, y_train), (x_test, y_test) = load_mnist(
+        (28, 28, 1), train=QUICK_TRAIN if args.quick else None
+    )
 
     model = build_model()
     model.summary()

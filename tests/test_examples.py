@@ -33,6 +33,10 @@ def _figure(pattern: str, out: str) -> float:
 
 
 def _example_module(name: str) -> ModuleType:
+    """The example imported as its script run sees it: with examples/ on the path (its
+    shared helpers, such as `_mnist`, sit beside it)."""
+    if str(ROOT / "examples") not in sys.path:
+        sys.path.insert(0, str(ROOT / "examples"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
