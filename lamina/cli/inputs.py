@@ -1,10 +1,11 @@
 """The data commands feed a model: image files for `predict`, a dataset's test split
 for `evaluate` and `report`, and class-name files.
 
-Images are read with Pillow (`lamina.utils.load_img`): converted to the model's channels
-(grayscale, RGB or RGBA), resized to its input size with bilinear interpolation when it
-has a fixed one, then scaled: 'unit' divides by 255 (pixels in [0, 1], as the examples
-train), 'signed' maps to [-1, 1], 'raw' keeps 0..255 (for models that rescale inside).
+Image files are read by `lamina.preprocessing.image_files.read_image` (shared with
+`lamina serve`): converted to the model's channels (grayscale, RGB or RGBA), resized to
+its input size with bilinear interpolation when it has a fixed one, then scaled: 'unit'
+divides by 255 (pixels in [0, 1], as the examples train), 'signed' maps to [-1, 1],
+'raw' keeps 0..255 (for models that rescale inside).
 """
 
 from __future__ import annotations
@@ -15,42 +16,22 @@ from typing import Literal, get_args
 import numpy as np
 
 from lamina.cli.errors import USAGE, CliError
-from lamina.cli.model_files import ImageLayout
+from lamina.preprocessing.image_files import SCALES, ImageLayout, Scale, read_image, scale_pixels
 
-Scale = Literal["unit", "signed", "raw"]
+__all__ = [
+    "DATASETS",
+    "SCALES",
+    "Dataset",
+    "Scale",
+    "fit_dataset",
+    "load_test_split",
+    "one_hot",
+    "read_class_names",
+    "read_image",
+]
+
 Dataset = Literal["mnist", "fashion_mnist"]
-SCALES: tuple[str, ...] = get_args(Scale)
 DATASETS: tuple[str, ...] = get_args(Dataset)
-_COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
-
-
-def scale_pixels(pixels: np.ndarray, scale: str) -> np.ndarray:
-    """0..255 pixels -> float32 in the range `scale` names."""
-    pixels = pixels.astype(np.float32)
-    if scale == "unit":
-        return pixels / np.float32(255)
-    if scale == "signed":
-        return pixels / np.float32(127.5) - np.float32(1)
-    if scale == "raw":
-        return pixels
-    raise CliError(f"Expected a scale in {', '.join(SCALES)}, received: scale={scale!r}", USAGE)
-
-
-def read_image(path: str | Path, layout: ImageLayout, scale: str, invert: bool) -> np.ndarray:
-    """One image file as an (h, w, c) float32 array the model can read."""
-    from lamina.utils import img_to_array, load_img
-
-    size = (layout.height, layout.width)
-    image = load_img(
-        path,
-        color_mode=_COLOR_MODES[layout.channels],
-        target_size=size if None not in size else None,
-        interpolation="bilinear",
-    )
-    pixels = img_to_array(image, dtype="float32")
-    if invert:
-        pixels = 255 - pixels
-    return scale_pixels(pixels, scale)
 
 
 def read_class_names(path: str | Path | None, classes: int) -> list[str] | None:

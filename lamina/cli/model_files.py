@@ -1,21 +1,21 @@
 """Loading a model file for a command, and reading what its input and output expect.
 
 The loader is `lamina.saving.load_model` (it sniffs `.lamina`, `.keras` and `.h5` by
-their bytes and never runs code from the file). The layout helpers turn a model's
-`input_shape` into the image it reads: height, width, channels, and whether it wants
-the pixels flattened.
+their bytes and never runs code from the file). `image_layout` turns a model's
+`input_shape` into the image it reads (`lamina.preprocessing.image_files`, which
+`lamina serve` shares): height, width, channels, and whether it wants the pixels
+flattened.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lamina.cli.errors import USAGE, CliError
+from lamina.preprocessing.image_files import ImageLayout, layout_for_shape
 
 
 def load(path: str | Path) -> Any:
@@ -40,26 +40,6 @@ def check_output_suffix(path: str | Path) -> None:
         )
 
 
-@dataclass(frozen=True)
-class ImageLayout:
-    """The image a model reads: size (None where the model takes any), channels, and the
-    shape one sample has inside the model (`(h, w, c)`, `(h, w)` or `(h * w * c,)`)."""
-
-    height: int | None
-    width: int | None
-    channels: int
-    sample_shape: tuple[int | None, ...]
-
-    def arrange(self, images: np.ndarray) -> np.ndarray:
-        """(n, h, w, c) float images -> the batch the model takes."""
-        n, h, w, c = images.shape
-        if len(self.sample_shape) == 3:
-            return images
-        if len(self.sample_shape) == 2:
-            return images[..., 0]
-        return images.reshape(n, h * w * c)
-
-
 def single(shape: Any, what: str) -> tuple[Any, ...]:
     """`model.input_shape` or `output_shape` without its batch axis; one tensor only."""
     if isinstance(shape, list) or (
@@ -73,22 +53,14 @@ def single(shape: Any, what: str) -> tuple[Any, ...]:
 
 def image_layout(model: Any) -> ImageLayout:
     """How images must be shaped for `model`; a CliError for inputs that are not images."""
-    shape = single(model.input_shape, "input")
-    if len(shape) == 3 and shape[2] in (1, 3, 4):
-        return ImageLayout(shape[0], shape[1], int(shape[2]), shape)
-    if len(shape) == 2:
-        return ImageLayout(shape[0], shape[1], 1, shape)
-    if len(shape) == 1 and shape[0] is not None:
-        n = int(shape[0])
-        for channels in (1, 3):
-            side = math.isqrt(n // channels)
-            if n % channels == 0 and side * side * channels == n:
-                return ImageLayout(side, side, channels, shape)
-    raise CliError(
-        "Expected a model that reads images ((height, width, channels) with 1, 3 or 4 "
-        "channels, (height, width), or flattened square pixels), received: "
-        f"input_shape={tuple(model.input_shape)}"
-    )
+    layout = layout_for_shape(single(model.input_shape, "input"))
+    if layout is None:
+        raise CliError(
+            "Expected a model that reads images ((height, width, channels) with 1, 3 or 4 "
+            "channels, (height, width), or flattened square pixels), received: "
+            f"input_shape={tuple(model.input_shape)}"
+        )
+    return layout
 
 
 def class_probabilities(outputs: Any) -> np.ndarray:
