@@ -11,7 +11,7 @@ import typer
 
 from lamina.cli import examples as example_files
 from lamina.cli import inputs
-from lamina.cli.errors import CliError
+from lamina.cli.errors import USAGE, CliError
 from lamina.cli.model_files import (
     check_output_suffix,
     class_probabilities,
@@ -277,6 +277,9 @@ def report(
     typer.echo(f"Report written to {written}")
 
 
+EXPORT_SUFFIXES = {".onnx": "onnx", ".pt2": "torch"}
+
+
 @app.command()
 def convert(
     source: Annotated[
@@ -286,22 +289,70 @@ def convert(
     target: Annotated[
         Path,
         typer.Argument(
-            help="The file to write; its suffix (.lamina, .keras, .h5) picks the format.",
+            help=(
+                "The file to write; its suffix picks the format: .lamina, .keras, .h5, or "
+                ".onnx / .pt2 for an inference export."
+            ),
             show_default=False,
         ),
     ],
     force: Annotated[bool, typer.Option("--force", help="Replace TARGET if it exists.")] = False,
+    input_shape: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input-shape",
+            metavar="D1,D2,...",
+            help=(
+                "Export only: one sample's shape (no batch axis), once per input, for a "
+                "model that leaves axes open, e.g. a recurrent model's steps: 50,4."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Convert a model file to another format.
+    """Convert a model file to another format, or export it for inference.
 
-    Architecture, weights and compile settings; TARGET's suffix picks the format and it is
-    written atomically (an error leaves no partial file).
+    .lamina/.keras/.h5: architecture, weights and compile settings. .onnx (onnxruntime)
+    and .pt2 (torch.export, loads in plain PyTorch): the inference call, batch size open.
+    Written atomically (an error leaves no partial file).
     """
-    check_output_suffix(target)
+    fmt = EXPORT_SUFFIXES.get(target.suffix.lower())
+    if fmt is None:
+        check_output_suffix(target)
+        if input_shape:
+            raise CliError(
+                "Expected --input-shape only with an .onnx or .pt2 TARGET, received: "
+                f"target={str(target)!r}",
+                USAGE,
+            )
     if target.exists() and not force:
         raise CliError(
             f"Expected a new output file, received: target={str(target)!r} exists "
             "(--force replaces it)"
         )
-    load(source).save(target)
+    model = load(source)
+    if fmt is None:
+        model.save(target)
+    else:
+        signature = [(None, *_sample_shape(text)) for text in input_shape or []] or None
+        try:
+            model.export(target, format=fmt, verbose=False, input_signature=signature)
+        except ValueError as error:
+            if "input_signature" not in str(error):
+                raise
+            raise CliError(f"{error} On the command line: --input-shape D1,D2,...") from error
     typer.echo(f"Converted {source} -> {target}")
+
+
+def _sample_shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        dims = ()
+    if not dims or min(dims) < 1:
+        raise CliError(
+            f"Expected --input-shape as positive sizes separated by commas (50,4), "
+            f"received: {text!r}",
+            USAGE,
+        )
+    return dims

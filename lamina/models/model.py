@@ -155,6 +155,21 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def export(
+        self,
+        filepath: Any,
+        format: str | None = None,
+        verbose: bool | None = None,
+        input_signature: Any = None,
+        **kwargs: Any,
+    ) -> str:
+        """Write the inference call as `format='onnx'` or `'torch'` (a torch.export `.pt2`
+        program); None picks by the suffix. The file runs without Lamina; the batch axis
+        stays dynamic. See `lamina.models.export`."""
+        from lamina.models.export import export_model
+
+        return export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
         """Save the weights only: `.weights.h5` / `.h5` (Keras's layouts) or `.safetensors`."""
         from lamina.saving.api import save_weights

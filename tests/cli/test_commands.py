@@ -202,9 +202,63 @@ def test_convert_refuses_to_replace_a_file_without_force(capsys, saved, tmp_path
 
 
 def test_convert_refuses_an_unknown_output_suffix(capsys, saved, tmp_path):
-    code, _, err = call(capsys, "convert", str(saved.files["h5"]), str(tmp_path / "m.onnx"))
+    code, _, err = call(capsys, "convert", str(saved.files["h5"]), str(tmp_path / "m.tflite"))
     assert code == 2 and len(err.splitlines()) == 1
-    assert not (tmp_path / "m.onnx").exists()
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_convert_exports_onnx_and_torch_programs_that_match_predict(
+    capsys, saved, mnist_test, tmp_path
+):
+    ort = pytest.importorskip("onnxruntime")
+    import torch
+
+    x, _ = mnist_test
+    batch = x[:5, :, :, None].astype("float32") / 255
+    want = saved.model.predict(batch, verbose=0)
+    code, out, err = call(capsys, "convert", str(saved.files["lamina"]), str(tmp_path / "m.onnx"))
+    assert code == 0, err
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+    code, out, err = call(capsys, "convert", str(saved.files["keras"]), str(tmp_path / "m.pt2"))
+    assert code == 0, err
+    with torch.no_grad():
+        got = torch.export.load(tmp_path / "m.pt2").module()(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_convert_export_takes_the_steps_of_a_recurrent_model(capsys, tmp_path):
+    import torch
+
+    model = keras.Sequential([layers.Input((None, 2)), layers.GRU(3), layers.Dense(1)])
+    model.save(tmp_path / "gru.lamina")
+    code, _, err = call(capsys, "convert", str(tmp_path / "gru.lamina"), str(tmp_path / "a.pt2"))
+    assert code == 1 and "input_signature" in err and len(err.splitlines()) == 1
+    code, _, err = call(
+        capsys,
+        "convert",
+        str(tmp_path / "gru.lamina"),
+        str(tmp_path / "a.pt2"),
+        "--input-shape",
+        "6,2",
+    )
+    assert code == 0, err
+    x = np.random.default_rng(0).random((4, 6, 2), dtype=np.float32)
+    with torch.no_grad():
+        got = torch.export.load(tmp_path / "a.pt2").module()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
+    for bad in ("6,x", "0,2", ""):
+        code, _, err = call(
+            capsys,
+            "convert",
+            str(tmp_path / "gru.lamina"),
+            str(tmp_path / "b.pt2"),
+            "--input-shape",
+            bad,
+        )
+        assert code == 2 and "--input-shape" in err, (bad, err)
+    assert not (tmp_path / "b.pt2").exists()
 
 
 def write_examples(folder: Path) -> None:

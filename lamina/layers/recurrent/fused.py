@@ -45,13 +45,19 @@ def run(
     go_backwards: bool,
     return_sequences: bool,
     zero_output_for_mask: bool,
+    traceable: bool = False,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(output sequence or last output, final states) of a `kind` layer over `x`."""
+    """(output sequence or last output, final states) of a `kind` layer over `x`.
+
+    `traceable=True` (torch.export) takes no decision on the mask's values: a masked
+    sequence runs the step loop, which reads no tensor on the host."""
     if go_backwards:
         x = x.flip(1)
         mask = mask.flip(1) if mask is not None else None
     if mask is not None:
         mask = mask.to(device=x.device, dtype=torch.bool)
+        if traceable:
+            return _cell_loop(kind, x, mask, states, params, return_sequences, zero_output_for_mask)
         found = contiguous_runs(mask)
         if found is None:
             return _cell_loop(kind, x, mask, states, params, return_sequences, zero_output_for_mask)

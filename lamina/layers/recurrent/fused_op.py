@@ -13,6 +13,8 @@ transforms, or inside `torch.compile`.
   thread, whose thread-local state is fresh. An `autograd.Function` in the
   `setup_context` style ties them together. It costs a second forward pass.
   A functorch tensor is recognised by having no storage of its own.
+- Traced by `torch.export` (`model.export`): the plain kernels, so the file holds only ATen
+  operations (`torch.lstm`, or with a mask one `torch.*_cell` step at a time).
 - Traced by Dynamo: a graph break around the call (`torch.compiler.disable`). Traced,
   `torch.lstm` decomposes into one matrix product and a few pointwise kernels per step
   (a 20-step LSTM compiled for 140 s and ran 6x slower than eager here) or, with oneDNN,
@@ -199,6 +201,8 @@ def run(
 
     On the CPU, `tuner` picks the kernels' thread count (`thread_tuner.py`)."""
     args = (kind, x, mask, states, params, go_backwards, return_sequences, zero_output_for_mask)
+    if torch.compiler.is_exporting():  # model.export: ATen operations a file can hold
+        return fused.run(*args, traceable=True)
     if torch.compiler.is_compiling():
         return torch.compiler.disable(_eager)(*args)
     return _eager(*args, tuner=tuner)
