@@ -24,6 +24,10 @@ SCALES: tuple[str, ...] = get_args(Scale)
 COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
+class ImageTooLarge(ValueError):
+    """An image with more pixels than the caller allows (checked before decoding)."""
+
+
 @dataclass(frozen=True)
 class ImageLayout:
     """The image a model reads: size (None where the model takes any), channels, and the
@@ -117,6 +121,6 @@ def _check_pixels(source: str | os.PathLike | io.BytesIO, max_pixels: int) -> No
         if isinstance(source, io.BytesIO):
             source.seek(0)
     if width * height > max_pixels:
-        raise ValueError(
+        raise ImageTooLarge(
             f"Expected an image of at most {max_pixels:,} pixels, received: size={width}x{height}"
         )
