@@ -72,7 +72,10 @@ def serve(
     ] = 64,
     batch_timeout_ms: Annotated[
         float,
-        typer.Option(min=0, help="How long a request waits for others to batch with it."),
+        typer.Option(
+            min=0,
+            help="How long a request may wait for others, still arriving, to batch with it.",
+        ),
     ] = 2.0,
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="The largest request body accepted (413 beyond).")

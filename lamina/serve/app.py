@@ -85,16 +85,14 @@ class ServeApp:
 
     async def predict(self, request: Request, served: ServedModel) -> Response:
         """Read, check, queue for the batcher, answer with this request's rows."""
-        body = await read_body(request, self.config.max_body_bytes, self.config.body_timeout_s)
-        content_type = request.headers.get("content-type", "").lower()
-        if content_type.startswith("multipart/form-data"):
-            files, fields = await _form(request, body, self.config)
-            parsed = await run_in_threadpool(served.reader.from_files, files, fields)
-        elif len(body) > INLINE_BYTES or b'"b64"' in body:
-            parsed = await run_in_threadpool(_from_json, served, body)
-        else:
-            parsed = _from_json(served, body)
-        outputs = await asyncio.wrap_future(served.batcher.submit(parsed.inputs))
+        served.batcher.expect()
+        try:
+            parsed = await self._read(request, served)
+        except BaseException:
+            served.batcher.unexpect()
+            raise
+        future = served.batcher.submit(parsed.inputs, expected=True)
+        outputs = await asyncio.wrap_future(future)
         if sum(out.size for out in outputs) > 100_000:
             content = await run_in_threadpool(
                 response_body, outputs, served.signature, parsed.columnar
@@ -102,6 +100,17 @@ class ServeApp:
         else:
             content = response_body(outputs, served.signature, parsed.columnar)
         return json_response(content)
+
+    async def _read(self, request: Request, served: ServedModel) -> PredictRequest:
+        """The request's samples, checked (large bodies and images parsed off the loop)."""
+        body = await read_body(request, self.config.max_body_bytes, self.config.body_timeout_s)
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type.startswith("multipart/form-data"):
+            files, fields = await _form(request, body, self.config)
+            return await run_in_threadpool(served.reader.from_files, files, fields)
+        if len(body) > INLINE_BYTES or b'"b64"' in body:
+            return await run_in_threadpool(_from_json, served, body)
+        return _from_json(served, body)
 
     async def health(self, request: Request) -> Response:
         """Up and serving (no token needed, nothing about the models shown)."""

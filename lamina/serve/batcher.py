@@ -2,7 +2,9 @@
 together.
 
 The worker takes the oldest request, then waits until `max_batch_size` samples are queued
-or `timeout_s` has passed since it took it, whichever comes first; requests whose samples
+or `timeout_s` has passed since it took it, whichever comes first, but only while other
+requests to the model are still being received (`expect`): a lone request runs at once,
+without paying the timeout. Requests whose samples
 have the same shapes and dtypes are concatenated into one model call and each gets back
 exactly its own rows (offsets kept per request, never reordered). A call that fails is
 retried request by request, so one bad request cannot fail its neighbours. The model runs
@@ -86,14 +88,29 @@ class Batcher:
         self.stats = BatchStats()
         self._pending: collections.deque[Job] = collections.deque()
         self._queued_rows = 0
+        self._arriving = 0
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, inputs: list[np.ndarray]) -> concurrent.futures.Future:
-        """Queue one request; its future gets the outputs (a list of arrays, its rows)."""
+    def expect(self) -> None:
+        """A request for this model has started to arrive: a batch may wait for it."""
+        with self._cond:
+            self._arriving += 1
+
+    def unexpect(self) -> None:
+        """An expected request will not be submitted (it was refused)."""
+        with self._cond:
+            self._arriving -= 1
+            self._cond.notify_all()
+
+    def submit(self, inputs: list[np.ndarray], expected: bool = False) -> concurrent.futures.Future:
+        """Queue one request (announced by `expect` when `expected`); its future gets the
+        outputs (a list of arrays, its rows)."""
         job = Job(inputs)
         with self._cond:
+            if expected:
+                self._arriving -= 1
             if self._closed:
                 raise ServeError(503, f"Expected a running server, received: {self.name!r} stopped")
             if self._queued_rows + job.rows > self.max_queue_rows:
@@ -151,7 +168,9 @@ class Batcher:
             if self._closed:
                 return None
             deadline = time.monotonic() + self.timeout_s
-            while self._queued_rows < self.max_batch_size and not self._closed:
+            while (
+                self._queued_rows < self.max_batch_size and self._arriving > 0 and not self._closed
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -39,7 +39,7 @@ class ServeConfig:
     """What the server accepts and how it batches.
 
     - `max_batch_size` samples per model call, or `batch_timeout_ms` waited after a
-      request arrives for others to join it, whichever comes first;
+      request arrives for others still arriving to join it, whichever comes first;
     - `max_body_bytes` per request body (413 beyond), `max_instances` per request,
       `max_queue_rows` samples waiting per model (503 beyond), `max_image_pixels` per
       decoded image, `body_timeout_s` to receive a body (408 beyond);

@@ -40,7 +40,8 @@ def _submit_all(batcher: Batcher, jobs: list[np.ndarray], threads: int = 8) -> l
     def worker(k: int) -> None:
         start.wait()
         for i in range(k, len(jobs), threads):
-            futures[i] = batcher.submit([jobs[i]])
+            batcher.expect()  # as the server does when a request starts to arrive
+            futures[i] = batcher.submit([jobs[i]], expected=True)
 
     pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     for t in pool:
@@ -70,7 +71,9 @@ def test_samples_of_other_shapes_run_in_their_own_calls():
     recorder = Recorder()
     batcher = Batcher(recorder, max_batch_size=12, timeout_s=5, max_queue_rows=1000)
     jobs = [np.full((1, 2 + i % 3), i, np.float32) for i in range(12)]
-    futures = [batcher.submit([job]) for job in jobs]
+    for _ in jobs:
+        batcher.expect()
+    futures = [batcher.submit([job], expected=True) for job in jobs]
     for job, future in zip(jobs, futures):
         np.testing.assert_array_equal(future.result(timeout=30)[0], job * 2)
     batcher.close()
@@ -82,7 +85,9 @@ def test_one_poisoned_request_fails_alone():
     batcher = Batcher(recorder, max_batch_size=12, timeout_s=5, max_queue_rows=1000)
     jobs = [np.full((2, 3), i, np.float32) for i in range(6)]
     jobs[3][1, 0] = -1
-    futures = [batcher.submit([job]) for job in jobs]
+    for _ in jobs:
+        batcher.expect()
+    futures = [batcher.submit([job], expected=True) for job in jobs]
     for i, (job, future) in enumerate(zip(jobs, futures)):
         if i == 3:
             with pytest.raises(ServeError) as caught:
@@ -90,6 +95,19 @@ def test_one_poisoned_request_fails_alone():
             assert caught.value.status == 500 and "ValueError" in caught.value.message
         else:
             np.testing.assert_array_equal(future.result(timeout=30)[0], job * 2)
+    batcher.close()
+
+
+def test_a_lone_request_does_not_wait_for_the_timeout():
+    recorder = Recorder()
+    batcher = Batcher(recorder, max_batch_size=64, timeout_s=60, max_queue_rows=100)
+    batcher.expect()
+    future = batcher.submit([np.ones((1, 3), np.float32)], expected=True)
+    np.testing.assert_array_equal(future.result(timeout=10)[0], np.full((1, 3), 2))
+    batcher.expect()  # a request that starts to arrive, then is refused, holds no batch
+    waiting = batcher.submit([np.ones((1, 3), np.float32)])
+    batcher.unexpect()
+    np.testing.assert_array_equal(waiting.result(timeout=10)[0], np.full((1, 3), 2))
     batcher.close()
 
 
