@@ -230,6 +230,41 @@ def test_spam_example_numpy_auc_matches_sklearn():
         module.numpy_roc_auc(np.ones(3), np.arange(3.0))
 
 
+# -- the classic symmetric networks: Hopfield and the RBM ---------------------------------
+def test_hopfield_capacity_quick_recalls_below_the_limit_and_fails_above(tmp_path):
+    """N = 100, 4 networks per load, 10% noise: every pattern came back at 0.05 N here and
+    about 1% at 0.3 N (mean overlap 0.53); of six noisy 10x10 letters (correlated, 0.06 N),
+    Hebb's rule recalled 2 and Storkey's 6. A network that stores nothing recalls nothing."""
+    plot = tmp_path / "hopfield.png"
+    out = _run_example("hopfield_capacity.py", "--quick", "--plot", str(plot))
+    assert "Capacity: N = 100, 4 networks per load, 10% of each probe flipped" in out
+    assert _figure(r"Load 0\.050 \(5 patterns\): exact recall ([0-9.]+)", out) >= 0.9, out
+    assert _figure(r"Load 0\.050 \(5 patterns\): .*, overlap ([0-9.]+)", out) >= 0.98, out
+    assert _figure(r"Load 0\.138 \(14 patterns\): .*, overlap ([0-9.]+)", out) >= 0.8, out
+    assert _figure(r"Load 0\.300 \(30 patterns\): exact recall ([0-9.]+)", out) <= 0.2, out
+    assert _figure(r"Load 0\.300 \(30 patterns\): .*, overlap ([0-9.]+)", out) <= 0.8, out
+    hebbian = _figure(r"Hebbian recalled ([0-9]+)/6", out)
+    assert _figure(r"Storkey ([0-9]+)/6", out) >= max(5, hebbian + 1), out
+    assert plot.stat().st_size > 0
+
+
+def test_rbm_mnist_quick_reconstructs_better_than_the_pixel_means(tmp_path):
+    """CD-1, 100 hidden units, one epoch on 5,000 binarised images: test reconstruction
+    error 0.053-0.055 here (seeds 0-2), against 0.0863 for each pixel's training mean and
+    0.25 for the untrained RBM; with --learning-rate 0 (the visible biases still start at the
+    data's marginals) it prints 0.0863, the pixel-mean figure."""
+    plot = tmp_path / "rbm.png"
+    out = _run_example("rbm_mnist.py", "--quick", "--plot", str(plot))
+    assert "Training images: 5000; test images: 10000" in out
+    error = _figure(r"Test reconstruction error: ([0-9.]+)", out)
+    untrained = _figure(r"Baselines: untrained RBM ([0-9.]+)", out)
+    pixel_means = _figure(r"each pixel's training mean ([0-9.]+)", out)
+    assert 0.08 < pixel_means < 0.095 and untrained > 0.2, out
+    assert error < 0.85 * pixel_means, out
+    assert _figure(r"Test pseudo-log-likelihood: (-[0-9.]+)", out) > -784 * np.log(2)
+    assert plot.stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -242,11 +277,15 @@ def test_spam_example_numpy_auc_matches_sklearn():
         "chirp_rnn",
         "sunspots_forecast",
         "spam_classification",
+        "hopfield_capacity",
+        "rbm_mnist",
     ],
 )
 def test_example_quick_is_one_switch_and_full_sizes_stay(name):
     """`--quick` only changes defaults: it picks other sizes than the full run, and an
-    explicit flag wins over both (parsed in-process, nothing trains)."""
+    explicit flag wins over both (parsed in-process, nothing trains). The Hopfield example
+    trains nothing: its --trials (networks per load) stands in for --epochs."""
+    flag = {"hopfield_capacity": "trials"}.get(name, "epochs")
     module = _example_module(name)
 
     def parsed(*argv: str) -> dict:
@@ -256,4 +295,5 @@ def test_example_quick_is_one_switch_and_full_sizes_stay(name):
     full, quick = parsed(), parsed("--quick")
     assert quick.pop("quick") and not full.pop("quick")
     assert quick != full
-    assert parsed("--quick", "--epochs", "7")["epochs"] == parsed("--epochs", "7")["epochs"] == 7
+    option = "--" + flag.replace("_", "-")
+    assert parsed("--quick", option, "7")[flag] == parsed(option, "7")[flag] == 7

@@ -51,6 +51,7 @@ def tie_tolerance(weights: torch.Tensor) -> torch.Tensor:
 
 
 def _sign_or_keep(field: torch.Tensor, state: torch.Tensor, tol: torch.Tensor) -> torch.Tensor:
+    """sign(field), or the state itself where the field is within `tol` of zero."""
     return torch.where(field > tol, 1.0, torch.where(field < -tol, -1.0, state))
 
 
@@ -60,37 +61,46 @@ def asynchronous(
     """(final states, sweeps that changed each probe, converged) after asynchronous updates.
 
     Each sweep visits every unit once, in a fresh random order per probe (from `generator`);
-    sweeps stop once a whole sweep flips no unit of any probe, or after `max_sweeps`. The local
-    fields are kept up to date: a flip of unit i by d adds d * W[i] to its probe's fields.
+    a probe stops after a sweep that flips none of its units, all stop after `max_sweeps`.
+
+    Visiting a unit whose field agrees with its state changes nothing, and only a flip changes
+    the fields, so a sweep is computed as its flips alone: each step finds, in every probe, the
+    first unit at or after its place in the order whose field opposes its state, flips it, adds
+    2 s_i W[i] to that probe's fields and moves on. That is the unit-by-unit sweep exactly, in
+    as many steps as the busiest probe has flips, not N.
     """
     g, b, n = states.shape
-    s = states.clone()
-    fields = torch.einsum("gbi,gij->gbj", s, weights)
-    rows_g = torch.arange(g)[:, None].expand(g, b)
-    rows_b = torch.arange(b)[None, :].expand(g, b)
-    sweeps = torch.zeros(g, b, dtype=torch.int64)
-    converged = torch.zeros(g, b, dtype=torch.bool)
-    tol = tie_tolerance(weights)[:, None].expand(g, b)
+    s = states.reshape(g * b, n).clone()
+    fields = torch.einsum("gbi,gij->gbj", states, weights).reshape(g * b, n)
+    net = torch.arange(g).repeat_interleave(b)  # each probe's network
+    tol = tie_tolerance(weights)[net]
+    sweeps = torch.zeros(g * b, dtype=torch.int64)
+    converged = torch.zeros(g * b, dtype=torch.bool)
+    active = torch.arange(g * b)  # probes not yet at a fixed point
     for _ in range(max_sweeps):
-        order = torch.rand(g, b, n, generator=generator).argsort(dim=-1)
-        flipped = torch.zeros(g, b, dtype=torch.bool)
-        for t in range(n):
-            unit = order[:, :, t]
-            old = s[rows_g, rows_b, unit]
-            new = _sign_or_keep(fields[rows_g, rows_b, unit], old, tol)
-            change = new != old
-            if not change.any():
-                continue
-            gi, bi = change.nonzero(as_tuple=True)
-            ui = unit[gi, bi]
-            s[gi, bi, ui] = new[gi, bi]
-            fields[gi, bi] += (new[gi, bi] - old[gi, bi])[:, None] * weights[gi, ui]
-            flipped |= change
-        sweeps += flipped
-        converged |= ~flipped
-        if not flipped.any():
+        if len(active) == 0:
             break
-    return s, sweeps, converged
+        sa, fa, na, ta = s[active], fields[active], net[active], tol[active][:, None]
+        order = torch.rand(len(active), n, generator=generator).argsort(dim=-1)
+        rank = order.argsort(dim=-1)  # each unit's place in its probe's order
+        place = torch.zeros(len(active), 1, dtype=torch.int64)
+        flipped = torch.zeros(len(active), dtype=torch.bool)
+        while True:
+            first = torch.where((sa * fa < -ta) & (rank >= place), rank, n).min(dim=-1).values
+            rows = (first < n).nonzero().squeeze(1)
+            if len(rows) == 0:
+                break
+            units = order[rows, first[rows]]
+            new = -sa[rows, units]
+            sa[rows, units] = new
+            fa[rows] += (2 * new)[:, None] * weights[na[rows], units]
+            place[rows, 0] = first[rows] + 1
+            flipped[rows] = True
+        s[active], fields[active] = sa, fa
+        sweeps[active] += flipped
+        converged[active[~flipped]] = True
+        active = active[flipped]
+    return s.reshape(g, b, n), sweeps.reshape(g, b), converged.reshape(g, b)
 
 
 def synchronous(

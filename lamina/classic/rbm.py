@@ -31,6 +31,7 @@ from lamina.classic.arrays import (
     positive_int,
     to_output,
 )
+from lamina.runtime.cpu import cpu_run_settings
 
 
 @dataclass(frozen=True)
@@ -241,28 +242,30 @@ class RBM:
             self._trained = True
         history = History()
         history.on_train_begin()
-        for epoch in range(epochs):
-            start = time.perf_counter()
-            order = (
-                torch.randperm(len(data), generator=self._generator)
-                if shuffle
-                else torch.arange(len(data))
-            )
-            errors = [
-                self.train_step(data[order[i : i + batch_size]])
-                for i in range(0, len(data), batch_size)
-            ]
-            sizes = [min(batch_size, len(data) - i) for i in range(0, len(data), batch_size)]
-            logs = {"reconstruction_error": float(np.average(errors, weights=sizes))}
-            if pseudo_likelihood:
-                logs["pseudo_log_likelihood"] = float(
-                    self.pseudo_log_likelihood(data[:1000]).mean()
-                )
-            history.on_epoch_end(epoch, logs)
-            if verbose:
-                shown = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.1f}s - {shown}")
+        with cpu_run_settings(None):  # as Model.fit: denormals flushed, threads capped
+            for epoch in range(epochs):
+                start = time.perf_counter()
+                logs = self._epoch(data, batch_size, shuffle, pseudo_likelihood)
+                history.on_epoch_end(epoch, logs)
+                if verbose:
+                    shown = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+                    seconds = time.perf_counter() - start
+                    print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {shown}")
         return history
+
+    def _epoch(
+        self, data: torch.Tensor, batch_size: int, shuffle: bool, pseudo_likelihood: bool
+    ) -> dict[str, float]:
+        """One pass over `data` in mini-batches: the epoch's logs."""
+        n = len(data)
+        order = torch.randperm(n, generator=self._generator) if shuffle else torch.arange(n)
+        starts = range(0, n, batch_size)
+        errors = [self.train_step(data[order[i : i + batch_size]]) for i in starts]
+        sizes = [min(batch_size, n - i) for i in starts]
+        logs = {"reconstruction_error": float(np.average(errors, weights=sizes))}
+        if pseudo_likelihood:
+            logs["pseudo_log_likelihood"] = float(self.pseudo_log_likelihood(data[:1000]).mean())
+        return logs
 
     # -- inspection ----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

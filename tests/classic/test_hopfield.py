@@ -161,3 +161,24 @@ def test_constructor_errors():
         Hopfield(1)
     with pytest.raises(TypeError, match=r"Expected patterns to be numbers"):
         Hopfield(2).store(["a", "b"])
+
+
+def test_asynchronous_sweeps_equal_unit_by_unit_updates_in_the_drawn_order():
+    """The sweep runs flip by flip; a plain loop over the units, in the order the generator
+    draws (torch.rand(...).argsort), must end each sweep in the same states."""
+    n, probes_count = 30, 6
+    patterns = random_patterns(5, n, seed=9)
+    w = Hopfield(n).store(patterns).get_weights()[0].astype(np.float64)
+    states = random_patterns(probes_count, n, seed=10)
+    gen, twin = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    current = torch.as_tensor(states, dtype=torch.float32)[None]
+    for _ in range(3):
+        current, _, _ = dynamics.asynchronous(
+            torch.as_tensor(w, dtype=torch.float32)[None], current, gen, 1
+        )
+        order = torch.rand(probes_count, n, generator=twin).argsort(dim=-1).numpy()
+        for s, units in zip(states, order):
+            for i in units:
+                h = w[i] @ s
+                s[i] = np.sign(h) if abs(h) > 1e-9 else s[i]
+        np.testing.assert_array_equal(current[0].numpy(), states)
