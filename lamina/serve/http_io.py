@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -18,6 +19,8 @@ from starlette.responses import Response
 from lamina.serve.errors import ServeError
 
 REALM = 'Bearer realm="lamina serve"'
+DRAIN_BYTES = 1024 * 1024  # read past the limit at most this much so a 413 can be read
+DRAIN_S = 1.0
 _PLAIN = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -44,22 +47,34 @@ def check_token(request: Request, token: bytes | None) -> None:
 
 
 async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
-    """The whole body, at most `limit` bytes (413 beyond) within `timeout_s` (408)."""
+    """The whole body, at most `limit` bytes (413 beyond) within `timeout_s` (408).
+
+    A Content-Length far over the limit (or with `Expect: 100-continue`) is refused before
+    a byte of the body is read. A body found too large while it streams in, or announced
+    only a little over the limit, is read on and discarded for at most `DRAIN_BYTES` and
+    `DRAIN_S` more, so that a client still sending can read the 413 (a connection closed
+    with unread data reaches the client as a reset); beyond that the connection is cut."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
             raise ServeError(
                 400, f"Expected a Content-Length in digits, received: {declared[:40]!r}"
             )
-        if int(declared) > limit:
-            raise _too_large(limit, f"Content-Length={int(declared)}")
+        size = int(declared)
+        if size > limit:
+            expects = "100-continue" in request.headers.get("expect", "").lower()
+            if not expects and size - limit <= DRAIN_BYTES:
+                await _drain(request, size)
+            raise _too_large(limit, f"Content-Length={size}")
     chunks: list[bytes] = []
     size = 0
+    stream = request.stream()
     try:
         with anyio.fail_after(timeout_s):
-            async for chunk in request.stream():
+            async for chunk in stream:
                 size += len(chunk)
                 if size > limit:
+                    await _drain(request, DRAIN_BYTES, stream)
                     raise _too_large(limit, f"more than {limit} bytes sent")
                 chunks.append(chunk)
     except TimeoutError as err:
@@ -69,6 +84,18 @@ async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     except ClientDisconnect as err:
         raise ServeError(400, "Expected a whole request body, received: a disconnect") from err
     return b"".join(chunks)
+
+
+async def _drain(request: Request, budget: int, stream: AsyncIterator[bytes] | None = None) -> None:
+    """Read and drop up to `budget` bytes of the body within `DRAIN_S`, then stop."""
+    with anyio.move_on_after(DRAIN_S):
+        try:
+            async for chunk in stream if stream is not None else request.stream():
+                budget -= len(chunk)
+                if budget <= 0:
+                    return
+        except ClientDisconnect:
+            return
 
 
 def _too_large(limit: int, received: str) -> ServeError:
