@@ -190,7 +190,9 @@ class RBM:
     def train_step(self, v: ArrayLike) -> float:
         """One CD-k update on batch `v`; returns the batch's mean squared reconstruction error
         (mean-field, per unit) before the update."""
-        v0, _, _ = self._input(v, "v")
+        return self._train_step(self._input(v, "v")[0])
+
+    def _train_step(self, v0: torch.Tensor) -> float:
         grad = self._cd(v0)
         error = float(((v0 - self._visible(self._hidden(v0))) ** 2).mean())
         steps = (
@@ -260,7 +262,7 @@ class RBM:
         n = len(data)
         order = torch.randperm(n, generator=self._generator) if shuffle else torch.arange(n)
         starts = range(0, n, batch_size)
-        errors = [self.train_step(data[order[i : i + batch_size]]) for i in starts]
+        errors = [self._train_step(data[order[i : i + batch_size]]) for i in starts]
         sizes = [min(batch_size, n - i) for i in starts]
         logs = {"reconstruction_error": float(np.average(errors, weights=sizes))}
         if pseudo_likelihood:
