@@ -19,6 +19,7 @@ import torch
 
 from lamina.classic import dynamics
 from lamina.classic.arrays import generator, non_negative, positive_int
+from lamina.classic.hopfield import RULES
 
 CRITICAL_LOAD = 0.138  # Amit, Gutfreund and Sompolinsky's alpha_c for Hebbian storage
 
@@ -35,6 +36,7 @@ class CapacityCurve:
     overlap_std: np.ndarray
     trials: int
     noise: float
+    rule: str = "hebbian"
 
     def rows(self) -> list[tuple[float, int, float, float]]:
         """(load, P, exact share, mean overlap) per load, for printing."""
@@ -63,6 +65,7 @@ def hopfield_capacity(
     noise: float = 0.1,
     seed: int = 0,
     max_sweeps: int = 50,
+    rule: str = "hebbian",
 ) -> CapacityCurve:
     """Exact-recall share and mean overlap per load P/N (P = round(load * N), at least 1).
 
@@ -73,6 +76,7 @@ def hopfield_capacity(
         noise: share of each pattern's units flipped in its probe (0 probes the pattern itself).
         seed: seeds the patterns, the flips and the update orders.
         max_sweeps: cap on asynchronous sweeps per recall.
+        rule: 'hebbian' (the rule alpha_c ~ 0.138 is for) or 'storkey'.
     """
     n = positive_int(n_units, "n_units", minimum=2)
     trials = positive_int(trials, "trials")
@@ -81,6 +85,8 @@ def hopfield_capacity(
         raise ValueError(
             f"Expected noise in [0, 0.5] (a share of units to flip), received: noise={noise}"
         )
+    if rule not in RULES:
+        raise ValueError(f"Expected rule to be one of {RULES}, received: rule={rule!r}")
     loads = np.asarray(loads, dtype=np.float64).reshape(-1)
     if loads.size == 0 or not np.all(loads > 0):
         raise ValueError(f"Expected loads > 0 (P/N values), received: loads={loads.tolist()}")
@@ -90,7 +96,11 @@ def hopfield_capacity(
         p = max(1, int(round(load * n)))
         patterns = torch.randint(0, 2, (trials, p, n), generator=gen).float() * 2 - 1
         probes, _ = flip_units(patterns, noise, gen)
-        weights = dynamics.hebbian(patterns)
+        if rule == "hebbian":
+            weights = dynamics.hebbian(patterns)
+        else:
+            empty = torch.zeros(n, n)
+            weights = torch.stack([dynamics.storkey(empty, trial) for trial in patterns])
         states, _, _ = dynamics.asynchronous(weights, probes, gen, max_sweeps)
         m = (states * patterns).mean(dim=-1)
         counts.append(p)
@@ -106,4 +116,5 @@ def hopfield_capacity(
         overlap_std=np.array(spread),
         trials=trials,
         noise=noise,
+        rule=rule,
     )

@@ -22,6 +22,16 @@ def test_recall_is_high_at_a_twentieth_of_n_and_low_at_three_tenths():
     assert CRITICAL_LOAD == 0.138
 
 
+def test_storkey_storage_holds_more_than_hebbian_at_a_fifth_of_n():
+    """N = 100, 20 patterns, 10% noise: Hebb's rule recalled a third exactly here, and
+    Storkey's rule, which subtracts each new pattern's crosstalk, all of them."""
+    kwargs = {"loads": (0.2,), "trials": 3, "noise": 0.1, "seed": 1}
+    hebbian = hopfield_capacity(100, **kwargs)
+    storkey = hopfield_capacity(100, rule="storkey", **kwargs)
+    assert storkey.rule == "storkey" and hebbian.rule == "hebbian"
+    assert storkey.exact[0] >= hebbian.exact[0] + 0.3, (hebbian.exact, storkey.exact)
+
+
 def test_the_same_seed_gives_the_same_curve():
     first = hopfield_capacity(40, loads=(0.1, 0.2), trials=2, seed=3)
     second = hopfield_capacity(40, loads=(0.1, 0.2), trials=2, seed=3)
@@ -42,6 +52,7 @@ def test_noise_flips_exactly_its_share_of_each_probe():
         ({"noise": -0.1}, r"noise to be a number >= 0, received: noise=-0.1"),
         ({"loads": (0.1, 0.0)}, r"Expected loads > 0 .*received: loads=\[0.1, 0.0\]"),
         ({"trials": 0}, r"trials to be an integer >= 1, received: trials=0"),
+        ({"rule": "oja"}, r"rule to be one of \('hebbian', 'storkey'\), received: rule='oja'"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
