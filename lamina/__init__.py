@@ -11,6 +11,7 @@ from lamina import (  # noqa: F401
     applications,
     backend,
     callbacks,
+    classic,
     config,
     constraints,
     datasets,
