@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -196,6 +197,10 @@ def build_app(models: ModelSet) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The models, torch and Lamina are millions of objects that live as long as the
+        # server: frozen out of the cyclic collector, its full collections (which parsing
+        # JSON's many lists sets off) stop walking them on every pass.
+        gc.freeze()
         try:
             yield
         finally:

@@ -161,3 +161,36 @@ def test_health_needs_no_token_and_metrics_count_batches(app):
     text = call(app, "GET", "/monitoring/prometheus/metrics", headers=AUTH).text
     assert 'lamina_serve_samples_total{model="mlp"} 2' in text
     assert 'lamina_serve_responses_total{code="200"} 1' in text
+
+
+def test_the_lifespan_freezes_startup_objects_and_shutdown_stops_the_workers(models):
+    import asyncio
+    import gc
+
+    from lamina.serve.app import create_app
+    from lamina.serve.config import ServeConfig
+    from lamina.serve.errors import ServeError
+
+    app = create_app({"mlp": models["mlp"]}, ServeConfig())
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+    frozen: list[int] = []
+
+    async def receive() -> dict:
+        if not sent:
+            return messages[0]
+        frozen.append(gc.get_freeze_count())
+        return messages[1]
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    try:
+        asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    finally:
+        gc.unfreeze()
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert frozen[0] > 0
+    with pytest.raises(ServeError) as caught:
+        app.state.serve.models.models["mlp"].batcher.submit([np.zeros((1, 784), np.float32)])
+    assert caught.value.status == 503
