@@ -1,4 +1,4 @@
-"""The `lamina` command: run the examples, and summarise, evaluate, report on and convert model files.
+"""The `lamina` command: run the examples; summarise, evaluate, report on, convert and serve model files.
 
     lamina examples                       list the example scripts
     lamina run mnist-cnn --quick          run one (extra arguments go to the script)
@@ -6,7 +6,8 @@
     lamina predict model.lamina 7.png     the top classes of each image
     lamina evaluate model.keras --data mnist
     lamina report model.lamina --data mnist --out report.html
-    lamina convert model.h5 model.lamina
+    lamina convert model.h5 model.lamina  (or model.onnx / model.pt2: an inference export)
+    lamina serve model.lamina --port 8501 TF Serving's REST API on 127.0.0.1
 
 `main(argv)` runs it in-process and returns the exit code (0 ok, 1 failure, 2 usage).
 """

@@ -21,6 +21,7 @@ from lamina.cli.model_files import (
     single,
     wants_sparse_labels,
 )
+from lamina.cli.serve_command import serve
 
 
 class Options:
@@ -356,3 +357,6 @@ def _sample_shape(text: str) -> tuple[int, ...]:
             USAGE,
         )
     return dims
+
+
+app.command()(serve)

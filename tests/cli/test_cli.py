@@ -20,7 +20,7 @@ from PIL import Image
 import lamina as keras
 from tests.cli.cli_helpers import parse_predictions, run_lamina
 
-COMMANDS = ("examples", "run", "summary", "predict", "evaluate", "report", "convert")
+COMMANDS = ("examples", "run", "summary", "predict", "evaluate", "report", "convert", "serve")
 EXAMPLES = Path(keras.__file__).resolve().parents[1] / "examples"
 
 

@@ -16,7 +16,7 @@ from lamina import layers
 from lamina.cli import main
 from tests.cli.cli_helpers import parse_predictions
 
-COMMANDS = ("examples", "run", "summary", "predict", "evaluate", "report", "convert")
+COMMANDS = ("examples", "run", "summary", "predict", "evaluate", "report", "convert", "serve")
 
 
 def call(capsys, *args: str) -> tuple[int, str, str]:
