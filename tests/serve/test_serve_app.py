@@ -80,7 +80,11 @@ def test_row_format_matches_predict(app, models, url):
 
 def test_row_format_takes_instances_keyed_by_the_input_name(app, models):
     x = _x(3, 784)
-    body = {"instances": [{"input_layer": row} for row in x.tolist()]}
+    # The name is automatic (it depends on the models built before): a client reads it from
+    # the metadata.
+    meta = call(app, "GET", "/v1/models/mlp/metadata", headers=AUTH).json()
+    (name,) = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
+    body = {"instances": [{name: row} for row in x.tolist()]}
     response = call(app, "POST", "/v1/models/mlp:predict", json=body, headers=AUTH)
     assert response.status_code == 200, response.text
     np.testing.assert_allclose(
