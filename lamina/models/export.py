@@ -67,7 +67,10 @@ def export_model(
     if fmt == "torch":
         program = trace(model, inputs, **kwargs)
         _check_open_axes([_placeholder_shape(program, i) for i in range(len(inputs))], inputs)
-        with atomic_write(path) as f:
+        # fit may keep the weights as views of one flat buffer; the archive then notes that
+        # it stores the shared storage once, which is what Lamina wants.
+        with atomic_write(path) as f, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No complete tensor found in the group")
             torch.export.save(program, f)
         what = "PyTorch ExportedProgram"
     else:
@@ -276,12 +279,12 @@ def _check_open_axes(traced: list[tuple], inputs: list[ExportInput]) -> None:
 def _samples(model: nn.Module, inputs: list[ExportInput]) -> tuple[tuple, tuple]:
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     samples, dynamic = [], []
+    batch = torch.export.Dim("batch", min=1)  # one for every input: a batch has one size
     for k, spec in enumerate(inputs):
         shape, dims = [], {}
         for axis, size in enumerate(spec.shape):
             if size is None:
-                label = "batch" if axis == 0 else f"{_identifier(spec.name)}_axis{axis}"
-                dims[axis] = torch.export.Dim(label, min=1) if axis == 0 else torch.export.Dim.AUTO
+                dims[axis] = batch if axis == 0 else torch.export.Dim.AUTO
                 size = _BATCH_SAMPLE if axis == 0 else 16 + 2 * k + axis
             shape.append(size)
         if spec.dtype.is_floating_point:
@@ -291,11 +294,6 @@ def _samples(model: nn.Module, inputs: list[ExportInput]) -> tuple[tuple, tuple]
         samples.append(sample)
         dynamic.append(dims or None)
     return tuple(samples), (tuple(dynamic),)  # forward(*tensors): one varargs entry
-
-
-def _identifier(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in name)
-    return cleaned if cleaned[:1].isalpha() else f"x_{cleaned}"
 
 
 @contextlib.contextmanager
@@ -325,7 +323,9 @@ def _write_onnx(
             "(pip install 'lamina[export]'), received: ImportError: " + str(error)
         ) from error
     samples, dynamic = _samples(model, inputs)
-    with _tracing(model, inputs), _quiet_torchvision_notes():
+    with _tracing(model, inputs), _quiet_torchvision_notes(), warnings.catch_warnings():
+        # Several inputs share the one batch axis; torch.onnx notes it names it only once.
+        warnings.filterwarnings("ignore", message=".*shares the same shape constraints.*")
         onnx_program = torch.onnx.export(
             InferenceCall(model, len(inputs)).eval(),
             samples,
@@ -381,7 +381,10 @@ def _quiet_torchvision_notes() -> Iterator[None]:
         def filter(self, record: logging.LogRecord) -> bool:
             return "torchvision" not in record.getMessage()
 
-    handlers = [*logging.getLogger("torch").handlers, *logging.getLogger().handlers]
+    import torch.onnx  # noqa: F401  its logger gets its own handler on import
+
+    names = ("torch.onnx", "torch", "")
+    handlers = [h for name in names for h in logging.getLogger(name).handlers]
     note = _Filter()
     for handler in handlers:
         handler.addFilter(note)
