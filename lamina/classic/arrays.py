@@ -70,10 +70,11 @@ def check_unit_interval(tensor: torch.Tensor, name: str) -> None:
 
 
 def to_output(tensor: torch.Tensor, was_tensor: bool, single: bool) -> Any:
-    """The result in the caller's kind: a tensor for a tensor input, else a NumPy array."""
+    """The result in the caller's kind: a tensor for a tensor input (on the device the network
+    computes on), else a NumPy array."""
     if single:
         tensor = tensor[0]
-    return tensor if was_tensor else tensor.numpy()
+    return tensor if was_tensor else tensor.cpu().numpy()
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -94,9 +95,9 @@ def non_negative(value: Any, name: str) -> float:
     return float(value)
 
 
-def generator(seed: int | None) -> torch.Generator:
-    """A CPU generator seeded with `seed`; when None, seeded by a draw from torch's global
-    generator, so `lamina.utils.set_random_seed` still makes the run repeatable."""
+def generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator on `device` seeded with `seed`; when None, seeded by a draw from torch's
+    global generator, so `lamina.utils.set_random_seed` still makes the run repeatable."""
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator(device=device).manual_seed(int(seed))

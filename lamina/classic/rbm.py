@@ -59,6 +59,8 @@ class RBM:
         seed: seeds the initial weights, the Gibbs draws and the batch order (None: drawn from
             torch's global generator).
         init_std: standard deviation of the initial weights (Gaussian, zero mean).
+        device: where the weights live and the Gibbs chains run ('cpu', 'cuda', ...; None:
+            the CPU). Inputs may come from anywhere; NumPy results come back on the host.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class RBM:
         weight_decay: float = 1e-4,
         seed: int | None = None,
         init_std: float = 0.01,
+        device: str | torch.device | None = None,
     ) -> None:
         self.n_visible = positive_int(n_visible, "n_visible")
         self.n_hidden = positive_int(n_hidden, "n_hidden")
@@ -84,15 +87,17 @@ class RBM:
         self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.init_std = non_negative(init_std, "init_std")
         self.seed = seed
-        self._generator = generator(seed)
+        self.device = torch.device(device if device is not None else "cpu")
+        self._generator = generator(seed, self.device)
         shape = (self.n_visible, self.n_hidden)
-        self.weights = torch.randn(shape, generator=self._generator) * self.init_std
-        self.visible_bias = torch.zeros(self.n_visible)
-        self.hidden_bias = torch.zeros(self.n_hidden)
+        on = {"device": self.device}
+        self.weights = torch.randn(shape, generator=self._generator, **on) * self.init_std
+        self.visible_bias = torch.zeros(self.n_visible, **on)
+        self.hidden_bias = torch.zeros(self.n_hidden, **on)
         self._velocity = [
-            torch.zeros(shape),
-            torch.zeros(self.n_visible),
-            torch.zeros(self.n_hidden),
+            torch.zeros(shape, **on),
+            torch.zeros(self.n_visible, **on),
+            torch.zeros(self.n_hidden, **on),
         ]
         self._chain: torch.Tensor | None = None
         self._trained = False
@@ -127,7 +132,7 @@ class RBM:
             x = x.reshape(x.shape[0], -1)
         v, was_tensor, single = as_states(x, name, self.n_visible)
         check_unit_interval(v, name)
-        return v, was_tensor, single
+        return v.to(self.device), was_tensor, single
 
     def transform(self, v: ArrayLike) -> Any:
         """p(h = 1 | v): the hidden units' probabilities, the RBM's features of v."""
@@ -160,7 +165,7 @@ class RBM:
         v ~ Bernoulli(sigmoid(b)) (the visible biases alone); `mean` as in `gibbs_sample`."""
         n = positive_int(n, "n")
         start = self._bernoulli(torch.sigmoid(self.visible_bias).expand(n, -1))
-        return self.gibbs_sample(start, steps, mean).numpy()
+        return self.gibbs_sample(start, steps, mean).cpu().numpy()
 
     # -- training ------------------------------------------------------------------------------
     def cd_gradient(self, v: ArrayLike) -> CDGradient:
@@ -212,9 +217,11 @@ class RBM:
         with v~ the sample with one random unit flipped (cheap; the exact log-likelihood needs
         the partition function)."""
         t, was_tensor, single = self._input(v, "v")
-        unit = torch.randint(0, self.n_visible, (len(t),), generator=self._generator)
+        unit = torch.randint(
+            0, self.n_visible, (len(t),), generator=self._generator, device=self.device
+        )
         flipped = t.clone()
-        rows = torch.arange(len(t))
+        rows = torch.arange(len(t), device=self.device)
         flipped[rows, unit] = 1 - flipped[rows, unit]
         gap = self._free_energy(flipped) - self._free_energy(t)
         return to_output(self.n_visible * F.logsigmoid(gap), was_tensor, single)
@@ -244,7 +251,7 @@ class RBM:
             self._trained = True
         history = History()
         history.on_train_begin()
-        with cpu_run_settings(None):  # as Model.fit: denormals flushed, threads capped
+        with cpu_run_settings(self.device):  # as Model.fit: denormals flushed, threads capped
             for epoch in range(epochs):
                 start = time.perf_counter()
                 logs = self._epoch(data, batch_size, shuffle, pseudo_likelihood)
@@ -260,7 +267,10 @@ class RBM:
     ) -> dict[str, float]:
         """One pass over `data` in mini-batches: the epoch's logs."""
         n = len(data)
-        order = torch.randperm(n, generator=self._generator) if shuffle else torch.arange(n)
+        on = {"device": self.device}
+        order = (
+            torch.randperm(n, generator=self._generator, **on) if shuffle else torch.arange(n, **on)
+        )
         starts = range(0, n, batch_size)
         errors = [self._train_step(data[order[i : i + batch_size]]) for i in starts]
         sizes = [min(batch_size, n - i) for i in starts]
@@ -281,6 +291,7 @@ class RBM:
             "weight_decay": self.weight_decay,
             "seed": self.seed,
             "init_std": self.init_std,
+            "device": None if self.device.type == "cpu" else str(self.device),
         }
 
     @classmethod
@@ -289,7 +300,8 @@ class RBM:
 
     def get_weights(self) -> list[np.ndarray]:
         """[W (n_visible, n_hidden), visible bias b, hidden bias c] as NumPy copies."""
-        return [t.numpy().copy() for t in (self.weights, self.visible_bias, self.hidden_bias)]
+        tensors = (self.weights, self.visible_bias, self.hidden_bias)
+        return [t.cpu().numpy().copy() for t in tensors]
 
     def set_weights(self, weights: list[ArrayLike]) -> None:
         """Sets [W, b, c] (as `get_weights` returns); a model given weights counts as trained."""
@@ -306,7 +318,9 @@ class RBM:
                 raise ValueError(
                     f"Expected {name} of shape {shape}, received: {name}.shape={array.shape}"
                 )
-        self.weights, self.visible_bias, self.hidden_bias = (torch.tensor(a) for a in arrays)
+        self.weights, self.visible_bias, self.hidden_bias = (
+            torch.tensor(a, device=self.device) for a in arrays
+        )
         self._trained = True
 
     def __repr__(self) -> str:

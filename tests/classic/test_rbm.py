@@ -179,3 +179,19 @@ def test_config_round_trip_and_errors():
         RBM(6, 4, momentum=1)
     with pytest.raises(ValueError, match=r"received: hidden_bias.shape=\(5,\)"):
         rbm.set_weights([np.zeros((6, 4)), np.zeros(6), np.zeros(5)])
+
+
+def test_the_device_is_part_of_the_config_and_results_come_home():
+    """On a device other than the CPU the weights and chains live there; NumPy inputs give
+    NumPy results on the host, tensor inputs tensors on the RBM's device. (CPU here: the
+    same seed on an explicit device draws the same weights as the default.)"""
+    default, explicit = RBM(6, 3, seed=0), RBM(6, 3, seed=0, device=torch.device("cpu"))
+    assert default.get_config()["device"] is None and explicit.device == torch.device("cpu")
+    for a, b in zip(default.get_weights(), explicit.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    v = np.eye(6, dtype=np.float32)[:4]
+    assert isinstance(explicit.transform(v), np.ndarray)
+    out = explicit.transform(torch.from_numpy(v))
+    assert isinstance(out, torch.Tensor) and out.device == explicit.device
+    clone = RBM.from_config(explicit.get_config())
+    assert clone.device == explicit.device
