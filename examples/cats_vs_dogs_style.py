@@ -24,6 +24,8 @@ import argparse
 import time
 from pathlib import Path
 
+from _sizes import fill_sizes
+
 import lamina as keras
 from lamina import layers
 from lamina.preprocessing.image import ImageDataGenerator
@@ -85,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The arguments, with --quick's sizes (or the full run's) where none was given."""
     args = build_parser().parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    args = fill_sizes(args, QUICK, FULL)
     if args.quick:
         args.easy_demo = True
         if not args.data and not args.make_demo_folder:

@@ -17,6 +17,7 @@ import argparse
 import time
 
 import numpy as np
+from _sizes import parse_sized
 
 import lamina as keras
 from lamina import layers
@@ -58,11 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+    return parse_sized(parser, argv, QUICK, FULL)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 import torch
+from _sizes import parse_sized
 
 from lamina.classic import CRITICAL_LOAD, Hopfield, hopfield_capacity
 from lamina.classic.capacity import flip_units
@@ -63,11 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--letter-noise", type=float, default=0.15)
     parser.add_argument("--plot", default="artifacts/hopfield_capacity.png")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+    return parse_sized(parser, argv, QUICK, FULL)
 
 
 def recall_letters(noise: float, seed: int) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ import argparse
 import time
 
 import numpy as np
+from _sizes import parse_sized
 
 from lamina.classic import RBM
 from lamina.datasets import mnist
@@ -43,11 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chains", type=int, default=8, help="Gibbs chains shown")
     parser.add_argument("--plot", default="artifacts/rbm_mnist.png")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+    return parse_sized(parser, argv, QUICK, FULL)
 
 
 def binarised_mnist(train_images: int) -> tuple[np.ndarray, np.ndarray]:

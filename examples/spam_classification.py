@@ -20,6 +20,7 @@ import argparse
 import time
 
 import numpy as np
+from _sizes import parse_sized
 
 import lamina as keras
 from lamina import layers
@@ -101,11 +102,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--models", default="lstm,conv1d", help="lstm, conv1d or both")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+    return parse_sized(parser, argv, QUICK, FULL)
 
 
 def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _sizes import fill_sizes
 
 import lamina as keras
 from lamina import layers
@@ -247,9 +248,7 @@ def parse_args(argv: list[str] | None = None) -> Any:
     args = parser.parse_args(argv)
     if args.epochs is not None:
         args.head_epochs = args.scratch_epochs = args.fine_tune_epochs = args.epochs
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    args = fill_sizes(args, QUICK, FULL)
     return args
 
 
