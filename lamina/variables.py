@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lamina import registry
+from lamina.config import floatx, torch_dtype
 from lamina.runtime.tensor_subclass import plain_torch_function
 
 
@@ -67,7 +69,79 @@ class VariableMethods:
 
 
 class Variable(VariableMethods, nn.Parameter):
-    """A trainable weight: an `nn.Parameter` with Keras's variable methods."""
+    """A trainable weight: an `nn.Parameter` with Keras's variable methods.
+
+    Built directly it takes Keras 3's arguments: `Variable(initializer, shape=None,
+    dtype=None, trainable=True, ..., name=None)`, where `initializer` is a value (array,
+    tensor, list, number) or an initializer (name, instance, callable) with `shape`. As in
+    Keras, a NumPy array keeps its dtype and a Python number or list becomes `floatx()`.
+    `Variable(tensor, requires_grad)` keeps `nn.Parameter`'s form, which torch's copies use.
+    """
+
+    def __new__(
+        cls,
+        initializer: Any = None,
+        shape: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        aggregation: str = "none",
+        synchronization: str = "auto",
+        name: str | None = None,
+        *,
+        requires_grad: bool | None = None,
+    ) -> Variable:
+        if isinstance(shape, bool):  # nn.Parameter(data, requires_grad)
+            requires_grad, shape = shape, None
+        data = initial_value(initializer, shape, dtype)
+        grad = trainable if requires_grad is None else requires_grad
+        variable = super().__new__(cls, data, bool(grad) and data.is_floating_point())
+        if name is not None:
+            variable.variable_name = str(name)
+        return variable
+
+
+def initial_value(initializer: Any, shape: Any = None, dtype: Any = None) -> torch.Tensor:
+    """The starting tensor of a `Variable`: `initializer` as a value, or called for `shape`."""
+    if initializer is None:
+        initializer = torch.empty(0)
+    if isinstance(initializer, str) or (
+        callable(initializer) and not isinstance(initializer, (torch.Tensor, np.ndarray))
+    ):
+        if shape is None:
+            raise ValueError(
+                "Expected shape=... for a Variable made by an initializer, received: "
+                f"initializer={initializer!r}, shape=None"
+            )
+        if isinstance(initializer, str):
+            initializer = registry.get("initializer", initializer)()
+        value = initializer(tuple(shape), dtype=dtype or floatx())
+        return torch.as_tensor(value).to(torch_dtype(dtype or floatx())).detach().clone()
+    if isinstance(initializer, torch.Tensor):
+        value = initializer.detach().clone()
+    elif (
+        isinstance(initializer, np.ndarray)
+        or np.isscalar(initializer)
+        and not isinstance(initializer, (int, float))
+    ):
+        value = torch.from_numpy(np.array(initializer))
+    else:
+        array = np.asarray(initializer)
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise ValueError(
+                "Expected a Variable's value to be numbers (an array, tensor, list or number) "
+                f"or an initializer, received: {type(initializer).__name__}"
+            )
+        python_kind = {"f": floatx(), "i": "int32", "u": "int32", "b": "bool"}  # as Keras
+        value = torch.from_numpy(array.astype(python_kind[array.dtype.kind]))
+    if dtype is not None:
+        value = value.to(torch_dtype(dtype))
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise ValueError(
+            f"Expected a value of shape {tuple(shape)} for the Variable, "
+            f"received: shape={tuple(value.shape)}"
+        )
+    return value
 
 
 class NonTrainableVariable(VariableMethods, torch.Tensor):

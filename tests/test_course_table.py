@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import course_table as ct  # noqa: E402
@@ -135,7 +134,7 @@ def test_lamina_rmsprop_is_keras1s_rule() -> None:
 
     opt = ct.keras1_rmsprop(lamina)
     start = np.array([1.0, -2.0, 3e-4], "float32")
-    var = lamina.Variable(torch.tensor(start))  # (a NumPy array is refused, unlike keras.Variable)
+    var = lamina.Variable(start)
     velocity = np.zeros(3)
     expected = start.astype(np.float64)
     for g in (np.array([0.5, -1e-5, 2.0], "float32"), np.array([-0.25, 3e-6, 1.0], "float32")):

@@ -148,3 +148,60 @@ def test_plain_parameters_swaps_the_class_for_dynamo_and_back() -> None:
     after = list(layer.parameters())
     assert all(type(p) is Variable for p in after)
     assert all(a is b for a, b in zip(before, after))
+
+
+VARIABLE_CASES = {
+    "numpy float64 keeps its dtype": lambda m: m.Variable(np.ones(2)),
+    "numpy float32 matrix": lambda m: m.Variable(np.ones((2, 3), "float32")),
+    "numpy int32, not trainable": lambda m: m.Variable(
+        np.arange(3, dtype="int32"), trainable=False
+    ),
+    "python float": lambda m: m.Variable(3.0),
+    "python float list": lambda m: m.Variable([1.0, 2.0]),
+    "python int list": lambda m: m.Variable([1, 2], trainable=False),
+    "python int": lambda m: m.Variable(3, trainable=False),
+    "numpy float64 scalar": lambda m: m.Variable(np.float64(2.5)),
+    "initializer by name": lambda m: m.Variable("ones", shape=(2, 3)),
+    "initializer object": lambda m: m.Variable(
+        m.initializers.Constant(0.5), shape=(2,), dtype="float64"
+    ),
+    "dtype casts": lambda m: m.Variable(np.ones(2), dtype="float16"),
+    "not trainable": lambda m: m.Variable(np.ones(2), trainable=False, name="w"),
+}
+
+
+@pytest.mark.parametrize("case", list(VARIABLE_CASES))
+def test_variable_constructor_matches_keras(case) -> None:
+    """`keras.Variable(...)` code runs on lamina.Variable: the same dtype, shape,
+    trainability and values."""
+
+    def described(v):
+        dtype = str(v.dtype).removeprefix("torch.")
+        return dtype, tuple(v.shape), bool(v.trainable), np.asarray(v.numpy()).tolist()
+
+    assert described(VARIABLE_CASES[case](lamina)) == described(VARIABLE_CASES[case](keras))
+
+
+def test_variable_from_numpy_trains_and_copies_like_a_parameter() -> None:
+    v = lamina.Variable(np.array([1.0, -2.0], "float32"), name="w")
+    assert isinstance(v, torch.nn.Parameter) and v.requires_grad and v.variable_name == "w"
+    (v**2).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [2.0, -4.0])
+    clone = copy.deepcopy(v)
+    assert type(clone) is Variable and clone.requires_grad
+    np.testing.assert_array_equal(clone.numpy(), v.numpy())
+    assert Variable(torch.ones(2), False).requires_grad is False  # nn.Parameter's own form
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda: lamina.Variable("zeros"), "Expected shape=..."),
+        (lambda: lamina.Variable(np.ones(2), shape=(3,)), "received: shape=(2,)"),
+        (lambda: lamina.Variable(["a", "b"]), "to be numbers"),
+    ],
+)
+def test_bad_variable_arguments_say_what_is_expected(make, words) -> None:
+    with pytest.raises(ValueError, match="Expected") as info:
+        make()
+    assert words in str(info.value)
