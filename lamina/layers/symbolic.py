@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina import registry
@@ -35,13 +36,68 @@ class KerasTensor:
         src = f", from layer '{self.node.layer.name}'" if self.node else ""
         return f"<KerasTensor shape={self.shape}{src}>"
 
-    # Arithmetic on symbolic tensors is routed through merge layers, found by their
-    # registered names: the merge layers are built on Layer, which imports this module.
+    # Arithmetic in a functional graph becomes layers, found by their registered names (the
+    # layers are built on Layer, which imports this module): two symbolic tensors meet in a
+    # merge layer (Add, Subtract, Multiply), a number is a Rescaling (x * scale + offset).
+    # The graph stays made of layers, so it saves and loads as any other.
     def __add__(self, other: Any) -> KerasTensor:
-        return registry.get("layer", "Add")()([self, other])
+        return _arithmetic(self, other, "+")
+
+    def __radd__(self, other: Any) -> KerasTensor:
+        return _arithmetic(self, other, "+")
+
+    def __sub__(self, other: Any) -> KerasTensor:
+        return _arithmetic(self, other, "-")
+
+    def __rsub__(self, other: Any) -> KerasTensor:
+        return _arithmetic(self, other, "r-")
 
     def __mul__(self, other: Any) -> KerasTensor:
-        return registry.get("layer", "Multiply")()([self, other])
+        return _arithmetic(self, other, "*")
+
+    def __rmul__(self, other: Any) -> KerasTensor:
+        return _arithmetic(self, other, "*")
+
+    def __truediv__(self, other: Any) -> KerasTensor:
+        return _arithmetic(self, other, "/")
+
+    def __neg__(self) -> KerasTensor:
+        return _arithmetic(self, -1.0, "*")
+
+
+_MERGES = {"+": "Add", "-": "Subtract", "*": "Multiply"}
+
+
+def _arithmetic(x: KerasTensor, other: Any, op: str) -> KerasTensor:
+    """`x op other` as a layer call: a merge layer for two symbolic tensors, a Rescaling for
+    a number (`r-` is `other - x`)."""
+    shown = op.removeprefix("r")
+    if isinstance(other, KerasTensor):
+        if op not in _MERGES:
+            raise TypeError(
+                f"Expected a number on the right of '{shown}' between symbolic tensors (Keras "
+                f"layers add, subtract and multiply tensors), received: {other!r}; use "
+                "layers.Lambda or a custom layer to divide"
+            )
+        return registry.get("layer", _MERGES[op])()([x, other])
+    if isinstance(other, bool) or not isinstance(other, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"Expected a symbolic tensor or a number on the other side of '{shown}' in a "
+            f"functional model, received: {type(other).__name__}; for an array of constants "
+            "use layers.Rescaling(scale, offset) or a custom layer"
+        )
+    if not str(x.dtype).startswith(("float", "bfloat", "mixed")):
+        raise TypeError(
+            f"Expected a float symbolic tensor for '{shown}' with a number (it becomes a "
+            f"Rescaling layer, which computes in floats), received: dtype={x.dtype!r}"
+        )
+    c = float(other)
+    if op == "/" and c == 0:
+        raise ZeroDivisionError(f"Expected a non-zero divisor, received: {other!r}")
+    scale, offset = {"+": (1.0, c), "-": (1.0, -c), "r-": (-1.0, c), "*": (c, 0.0)}.get(
+        op, (1.0 / c, 0.0)
+    )
+    return registry.get("layer", "Rescaling")(scale, offset=offset, dtype=x.dtype)(x)
 
 
 _NODE_SERIALS = itertools.count()
