@@ -41,36 +41,36 @@ class KerasTensor:
     # merge layer (Add, Subtract, Multiply), a number is a Rescaling (x * scale + offset).
     # The graph stays made of layers, so it saves and loads as any other.
     def __add__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "+")
+        return arithmetic(self, other, "+")
 
     def __radd__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "+")
+        return arithmetic(self, other, "+")
 
     def __sub__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "-")
+        return arithmetic(self, other, "-")
 
     def __rsub__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "r-")
+        return arithmetic(self, other, "r-")
 
     def __mul__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "*")
+        return arithmetic(self, other, "*")
 
     def __rmul__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "*")
+        return arithmetic(self, other, "*")
 
     def __truediv__(self, other: Any) -> KerasTensor:
-        return _arithmetic(self, other, "/")
+        return arithmetic(self, other, "/")
 
     def __neg__(self) -> KerasTensor:
-        return _arithmetic(self, -1.0, "*")
+        return arithmetic(self, -1.0, "*")
 
 
 _MERGES = {"+": "Add", "-": "Subtract", "*": "Multiply"}
 
 
-def _arithmetic(x: KerasTensor, other: Any, op: str) -> KerasTensor:
-    """`x op other` as a layer call: a merge layer for two symbolic tensors, a Rescaling for
-    a number (`r-` is `other - x`)."""
+def arithmetic(x: KerasTensor, other: Any, op: str, name: str | None = None) -> KerasTensor:
+    """`x op other` as a layer call (named `name`, else automatically): a merge layer for two
+    symbolic tensors, a Rescaling for a number (`r-` is `other - x`)."""
     shown = op.removeprefix("r")
     if isinstance(other, KerasTensor):
         if op not in _MERGES:
@@ -79,7 +79,7 @@ def _arithmetic(x: KerasTensor, other: Any, op: str) -> KerasTensor:
                 f"layers add, subtract and multiply tensors), received: {other!r}; use "
                 "layers.Lambda or a custom layer to divide"
             )
-        return registry.get("layer", _MERGES[op])()([x, other])
+        return registry.get("layer", _MERGES[op])(name=name)([x, other])
     if isinstance(other, bool) or not isinstance(other, (int, float, np.integer, np.floating)):
         raise TypeError(
             f"Expected a symbolic tensor or a number on the other side of '{shown}' in a "
@@ -97,7 +97,7 @@ def _arithmetic(x: KerasTensor, other: Any, op: str) -> KerasTensor:
     scale, offset = {"+": (1.0, c), "-": (1.0, -c), "r-": (-1.0, c), "*": (c, 0.0)}.get(
         op, (1.0 / c, 0.0)
     )
-    return registry.get("layer", "Rescaling")(scale, offset=offset, dtype=x.dtype)(x)
+    return registry.get("layer", "Rescaling")(scale, offset=offset, dtype=x.dtype, name=name)(x)
 
 
 _NODE_SERIALS = itertools.count()

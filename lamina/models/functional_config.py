@@ -18,7 +18,8 @@ from typing import Any
 
 from lamina.layers.base import Layer
 from lamina.layers.core import InputLayer
-from lamina.layers.symbolic import KerasTensor, Node, source_tensor
+from lamina.layers.symbolic import KerasTensor, Node, arithmetic, source_tensor
+from lamina.saving.keras_config import REPLAYED_OPERATIONS
 from lamina.saving.serialization import deserialize_layer, serialize_layer
 from lamina.tree import flatten, map_structure
 
@@ -93,7 +94,11 @@ def functional_from_config(
     made: dict[str, list[Any]] = {}  # per layer, the outputs of each call made so far
     pending: dict[str, list[Any]] = {}
     for entry in config["layers"]:
-        layer = deserialize_layer(entry, custom_objects)
+        layer = (
+            KerasOperation(entry)
+            if KerasOperation.describes(entry)
+            else deserialize_layer(entry, custom_objects)
+        )
         name = entry.get("name", layer.name)
         if name in created:
             raise ValueError(
@@ -111,7 +116,9 @@ def functional_from_config(
                     args, kwargs = _resolve_call(queue[0], made, name)
                 except _NotReady:
                     break
-                made[name].append(created[name](*args, **_supported(created[name], kwargs)))
+                call = created[name]
+                kwargs = kwargs if isinstance(call, KerasOperation) else _supported(call, kwargs)
+                made[name].append(call(*args, **kwargs))
                 queue.pop(0)
                 progressed = True
         if not progressed:
@@ -193,3 +200,45 @@ def _supported(layer: Layer, kwargs: dict[str, Any]) -> dict[str, Any]:
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return kwargs
     return {k: v for k, v in kwargs.items() if v is not None or k in params or k == "training"}
+
+
+class KerasOperation:
+    """An operation node of a Keras 3 functional config (`h + 3` is saved as
+    `keras.src.ops.numpy.Add` called on a tensor and 3), replayed on the symbolic tensors:
+    Lamina builds it as a merge layer or a Rescaling, named as the node was."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.kind = str(entry.get("class_name"))
+        self.name = str(entry.get("name") or entry.get("config", {}).get("name") or "")
+        if self.kind not in REPLAYED_OPERATIONS:
+            raise ValueError(
+                "Expected Keras operations Lamina rebuilds in a functional config "
+                f"({', '.join(REPLAYED_OPERATIONS)}), received: "
+                f"{entry.get('module')}.{self.kind} named {self.name!r}"
+            )
+
+    @staticmethod
+    def describes(entry: dict[str, Any]) -> bool:
+        """Whether a config entry is an operation rather than a layer."""
+        return str(entry.get("module", "")).startswith(("keras.src.ops.", "keras.ops."))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> KerasTensor:
+        if kwargs or len(args) != (1 if self.kind == "Negative" else 2):
+            raise ValueError(
+                f"Expected the operation '{self.name}' ({self.kind}) called on "
+                f"{'one tensor' if self.kind == 'Negative' else 'two operands'}, received: "
+                f"{len(args)} argument(s), keywords {sorted(kwargs)}"
+            )
+        name = self.name or None
+        if self.kind == "Negative":
+            return arithmetic(args[0], -1.0, "*", name)
+        a, b = args
+        op = REPLAYED_OPERATIONS[self.kind]
+        if isinstance(a, KerasTensor):
+            return arithmetic(a, b, op, name)
+        if op == "/":
+            raise ValueError(
+                f"Expected a tensor on the left of the division '{self.name}', received: a "
+                f"number ({a!r}) divided by a tensor"
+            )
+        return arithmetic(b, a, "r-" if op == "-" else op, name)

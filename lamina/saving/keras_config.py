@@ -47,20 +47,35 @@ def translate(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Operation nodes a functional model replays as layers (`h + 3`: models/functional_config.py)
+# and the operator each stands for; other operations are dropped (masks) or refused.
+REPLAYED_OPERATIONS = {
+    "Add": "+",
+    "Subtract": "-",
+    "Multiply": "*",
+    "Divide": "/",
+    "TrueDivide": "/",
+    "Negative": "neg",
+}
+
+
 def without_mask_ops(config: dict[str, Any]) -> dict[str, Any]:
     """A functional config without the operation nodes Keras 3 records for masks.
 
     Keras writes `Embedding(mask_zero=True)`'s mask as a `NotEqual` node (module
     keras.src.ops...) feeding `mask=` of the next layer. Lamina's layers compute and pass
-    their masks themselves, so those nodes and the `mask=` references go; an operation
-    that feeds anything but a mask is refused, naming it."""
+    their masks themselves, so those nodes and the `mask=` references go. Arithmetic
+    (`REPLAYED_OPERATIONS`) stays, for the model to replay; any other operation that feeds
+    anything but a mask is refused, naming it."""
     layers = config.get("layers")
     if not isinstance(layers, list):
         return config
     ops = {
         e.get("name"): e.get("class_name")
         for e in layers
-        if isinstance(e, dict) and str(e.get("module") or "").startswith("keras.src.ops")
+        if isinstance(e, dict)
+        and str(e.get("module") or "").startswith("keras.src.ops")
+        and e.get("class_name") not in REPLAYED_OPERATIONS
     }
     if not ops:
         return config
@@ -75,16 +90,17 @@ def without_mask_ops(config: dict[str, Any]) -> dict[str, Any]:
         if used:
             op = sorted(used)[0]
             raise ValueError(
-                f"Layer '{entry.get('name')}' from a Keras config: expected layers as inputs "
-                f"(or operations computing masks), received: the operation '{op}' "
-                f"({ops[op]}) as an input"
+                f"Layer '{entry.get('name')}' from a Keras config: expected layers, "
+                f"arithmetic ({', '.join(REPLAYED_OPERATIONS)}) or operations computing "
+                f"masks as inputs, received: the operation '{op}' ({ops[op]}) as an input"
             )
         kept.append(entry)
     for key in ("input_layers", "output_layers"):
         if _history_names(config.get(key)) & set(ops):
             raise ValueError(
-                f"Expected a functional model's {key} to be layers, received: an operation "
-                f"among {sorted(ops)}"
+                f"Expected a functional model's {key} to be layers or arithmetic "
+                f"({', '.join(REPLAYED_OPERATIONS)}), received: an operation among "
+                f"{sorted(f'{n} ({c})' for n, c in ops.items())}"
             )
     return {**config, "layers": kept}
 

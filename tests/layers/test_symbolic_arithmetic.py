@@ -99,3 +99,31 @@ def test_a_number_with_integer_tensors_is_refused() -> None:
     with pytest.raises(TypeError, match="Expected a float symbolic tensor") as info:
         ids + 1
     assert "dtype='int32'" in str(info.value)
+
+
+def test_a_keras_file_with_operation_nodes_loads_and_predicts_as_keras(tmp_path) -> None:
+    """Keras 3 saves `h + 3` as an operation node (keras.src.ops.numpy.Add); Lamina replays
+    each as a layer named after the node."""
+    theirs = _arithmetic_model(keras)
+    theirs.save(tmp_path / "keras_ops.keras")
+    ours = lamina.models.load_model(tmp_path / "keras_ops.keras")
+    for g, w in zip(ours.predict(_inputs(), verbose=0), theirs.predict(_inputs(), verbose=0)):
+        np.testing.assert_allclose(g, np.asarray(w), rtol=1e-6, atol=1e-6)
+    operations = {
+        e["name"]: e["class_name"]
+        for e in theirs.get_config()["layers"]
+        if e["module"].startswith("keras.src.ops")
+    }
+    assert len(operations) == 13  # (h + 1) * 0.5 is two
+    kinds = {layer.name: type(layer).__name__ for layer in ours.layers}
+    for name, op in operations.items():  # each node became a layer under its own name
+        assert kinds[name] in ("Rescaling", op), (name, op, kinds.get(name))
+
+
+def test_an_operation_lamina_does_not_rebuild_is_named(tmp_path) -> None:
+    i = keras.Input((3,))
+    theirs = keras.Model(i, keras.ops.mean(keras.layers.Dense(2)(i), axis=-1))
+    theirs.save(tmp_path / "mean.keras")
+    with pytest.raises(ValueError, match="Expected a functional model's output_layers") as info:
+        lamina.models.load_model(tmp_path / "mean.keras")
+    assert "mean (Mean)" in str(info.value) and "Subtract" in str(info.value)

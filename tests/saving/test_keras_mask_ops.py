@@ -37,8 +37,8 @@ def test_a_keras_masked_functional_model_loads_with_its_masks(tmp_path):
 
 def test_an_operation_feeding_a_layer_is_refused_by_name(tmp_path):
     inputs = keras.Input((4,))
-    x = keras.ops.add(inputs, 1.0)
+    x = keras.ops.abs(inputs)  # (arithmetic such as ops.add is replayed as layers)
     outputs = keras.layers.Dense(2)(x)
     keras.Model(inputs, outputs).save(tmp_path / "op.keras")
-    with pytest.raises(FileFormatError, match=r"operation 'add(_\d+)?'"):
+    with pytest.raises(FileFormatError, match=r"operation '\w+' \(Absolute\)"):
         lamina.saving.load_model(tmp_path / "op.keras")
