@@ -20,6 +20,9 @@ from lamina.tree import flatten, map_structure
 class KerasTensor:
     """A placeholder with a shape (batch dim None) and the node that made it."""
 
+    # NumPy defers to the tensor's reflected operators: np.float32(2) * h is h.__rmul__.
+    __array_ufunc__ = None
+
     def __init__(
         self, shape: tuple, dtype: str = "float32", node: Node | None = None, index: int = 0
     ):

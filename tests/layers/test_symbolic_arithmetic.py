@@ -67,6 +67,14 @@ def test_arithmetic_models_save_and_keras_loads_them(tmp_path) -> None:
         np.testing.assert_allclose(np.asarray(g), w, rtol=1e-6, atol=1e-6)
 
 
+def test_numpy_numbers_on_either_side() -> None:
+    i = lamina.Input((2,))
+    model = lamina.Model(i, [np.float32(2) * i, i - np.float64(0.5), np.int64(3) + i])
+    x = np.array([[1.0, -2.0]], "float32")
+    for got, want in zip(model.predict(x, verbose=0), [2 * x, x - 0.5, 3 + x]):
+        np.testing.assert_allclose(got, want)
+
+
 def test_arithmetic_trains_through_the_graph() -> None:
     i = lamina.Input((3,))
     h = layers.Dense(1)(i)
