@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from lamina import registry
-from lamina.config import floatx, torch_dtype
+from lamina.config import floatx
+from lamina.ops.dtypes import to_torch_dtype
 from lamina.runtime.tensor_subclass import plain_torch_function
 
 
@@ -116,26 +117,24 @@ def initial_value(initializer: Any, shape: Any = None, dtype: Any = None) -> tor
         if isinstance(initializer, str):
             initializer = registry.get("initializer", initializer)()
         value = initializer(tuple(shape), dtype=dtype or floatx())
-        return torch.as_tensor(value).to(torch_dtype(dtype or floatx())).detach().clone()
+        return torch.as_tensor(value).to(to_torch_dtype(dtype or floatx())).detach().clone()
     if isinstance(initializer, torch.Tensor):
         value = initializer.detach().clone()
-    elif (
-        isinstance(initializer, np.ndarray)
-        or np.isscalar(initializer)
-        and not isinstance(initializer, (int, float))
-    ):
-        value = torch.from_numpy(np.array(initializer))
     else:
-        array = np.asarray(initializer)
-        if array.dtype == object or array.dtype.kind not in "biuf":
+        array = np.array(initializer)
+        if array.dtype.kind not in "biuf":
             raise ValueError(
                 "Expected a Variable's value to be numbers (an array, tensor, list or number) "
-                f"or an initializer, received: {type(initializer).__name__}"
+                f"or an initializer, received: {type(initializer).__name__} of {array.dtype}"
             )
-        python_kind = {"f": floatx(), "i": "int32", "u": "int32", "b": "bool"}  # as Keras
-        value = torch.from_numpy(array.astype(python_kind[array.dtype.kind]))
+        if not isinstance(initializer, (np.ndarray, np.generic)) or isinstance(
+            initializer, float
+        ):  # Python numbers and lists take Keras's defaults (np.float64 is a float too)
+            python_kind = {"f": floatx(), "i": "int32", "u": "int32", "b": "bool"}
+            array = array.astype(python_kind[array.dtype.kind])
+        value = torch.from_numpy(array)
     if dtype is not None:
-        value = value.to(torch_dtype(dtype))
+        value = value.to(to_torch_dtype(dtype))
     if shape is not None and tuple(value.shape) != tuple(shape):
         raise ValueError(
             f"Expected a value of shape {tuple(shape)} for the Variable, "

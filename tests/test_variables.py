@@ -166,6 +166,7 @@ VARIABLE_CASES = {
         m.initializers.Constant(0.5), shape=(2,), dtype="float64"
     ),
     "dtype casts": lambda m: m.Variable(np.ones(2), dtype="float16"),
+    "dtype casts to int": lambda m: m.Variable(np.ones(2), dtype="int32", trainable=False),
     "not trainable": lambda m: m.Variable(np.ones(2), trainable=False, name="w"),
 }
 
@@ -199,6 +200,7 @@ def test_variable_from_numpy_trains_and_copies_like_a_parameter() -> None:
         (lambda: lamina.Variable("zeros"), "Expected shape=..."),
         (lambda: lamina.Variable(np.ones(2), shape=(3,)), "received: shape=(2,)"),
         (lambda: lamina.Variable(["a", "b"]), "to be numbers"),
+        (lambda: lamina.Variable(np.array(["a"])), "ndarray of <U1"),
     ],
 )
 def test_bad_variable_arguments_say_what_is_expected(make, words) -> None:

@@ -29,6 +29,7 @@ from torch import nn
 from torch.fx.experimental.symbolic_shapes import is_concrete_int
 
 from lamina.io_utils import atomic_write
+from lamina.ops.dtypes import to_torch_dtype
 from lamina.tree import flatten
 
 FORMATS = {"onnx": ".onnx", "torch": ".pt2"}
@@ -180,16 +181,14 @@ def _is_shape(value: Any) -> bool:
 
 
 def _torch_dtype(dtype: Any, name: str) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    found = getattr(torch, str(dtype or "float32").removeprefix("torch."), None)
-    if not isinstance(found, torch.dtype):
+    try:
+        return to_torch_dtype(dtype or "float32")
+    except ValueError as error:
         raise ValueError(
             f"Expected numeric inputs (ONNX and torch.export take tensors; keep string "
             f"preprocessing such as TextVectorization outside the exported model), received: "
             f"input {name!r} dtype={dtype!r}"
-        )
-    return found
+        ) from error
 
 
 def output_names(model: nn.Module) -> list[str]:
