@@ -9,6 +9,8 @@ file into Lamina (through `weights=path`, then the legacy file over weights set 
 and compares the outputs on a random batch. With `compare=same_architecture` (or another
 comparison) it also checks the architecture on the same two builds: building a large
 network costs more than anything else its test does, so each is built once.
+`check_variant_architecture` runs that comparison alone, with no weights drawn: the
+larger variants' architectures in the default run, their predictions under `apps_full`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ def keras_weight_shapes(model: Any) -> list[tuple[int, ...]]:
 
 
 def lamina_weight_shapes(model: Any) -> list[tuple[int, ...]]:
-    return [tuple(int(d) for d in np.shape(a)) for a in model.get_weights()]
+    """The shapes `model.get_weights()` would return (Keras's layouts, in its order), read
+    from the weight tensors (a permuted view) rather than from copies of their values."""
+    from lamina.saving.weight_names import keras_layout
+
+    return [tuple(int(d) for d in keras_layout(e).shape) for e in model._weight_entries()]
 
 
 def same_architecture(ours: Any, theirs: Any) -> None:
@@ -51,6 +57,30 @@ def check_architecture(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
     ours = lamina_fn(weights=None, **kwargs)
     same_architecture(ours, theirs)
     keras.backend.clear_session()
+
+
+def check_variant_architecture(
+    lamina_fn: Any, keras_fn: Any, compare: Any = same_architecture, **kwargs: Any
+) -> None:
+    """`compare(ours, theirs)` of the two networks built with `weights=None`.
+
+    The architecture half of `check_predictions(..., compare=compare)`, for the larger
+    variants whose predictions run only under the `apps_full` marker: no weights file, no
+    random weights, no predictions. Both libraries' automatic names start from zero (the
+    previous models are left to the garbage collector: collecting costs ~1 s). Nothing
+    compared depends on the weights' values, so none are drawn: Keras builds on torch's
+    `meta` device (shapes without storage), Lamina inside `skip_initialization()`
+    (weights allocated, not initialized). ConvNeXtXLarge's check so takes ~2 s, not ~16 s.
+    """
+    from lamina.initializers.skipping import skip_initialization
+
+    keras.backend.clear_session(free_memory=False)
+    lamina.backend.clear_session(free_memory=False)
+    with keras.device("meta"):
+        theirs = keras_fn(weights=None, **kwargs)
+    with skip_initialization():
+        ours = lamina_fn(weights=None, **kwargs)
+    compare(ours, theirs)
 
 
 def randomize(model: Any, seed: int = 0) -> None:
@@ -216,7 +246,7 @@ def same_architecture_keras_order(ours: Any, theirs: Any) -> None:
 
     assert ours.count_params() == theirs.count_params()
     ordered = graph_children(ours)
-    shapes = [tuple(int(d) for d in np.shape(a)) for la in ordered for a in la.get_weights()]
+    shapes = [shape for la in ordered for shape in lamina_weight_shapes(la)]
     assert shapes == keras_weight_shapes(theirs)
     assert [la.name for la in ordered] == [la.name for la in theirs.layers]
     assert sorted(la.name for la in ours.layers) == sorted(la.name for la in theirs.layers)

@@ -15,6 +15,7 @@ import pytest
 import torch
 from app_parity import (
     check_predictions,
+    check_variant_architecture,
     keras,
     keras_weight_shapes,
     lamina_weight_shapes,
@@ -82,9 +83,18 @@ def check_architecture_with_ops(lamina_fn, keras_fn, **kwargs) -> None:
 
 
 def test_architecture_matches_keras():
-    """Tiny at its default size; the bigger variants' architectures are checked with their
-    predictions, on the same builds (a global pooling: the same weights at any size)."""
+    """Tiny at its default size; the bigger variants' below, at 32x32 (a global pooling:
+    the same weights at any size)."""
     check_architecture_with_ops(*APPLICATIONS_PARITY["applications.ConvNeXtTiny"])
+
+
+@pytest.mark.parametrize("key", [k for k in APPLICATIONS_PARITY if "Tiny" not in k])
+def test_bigger_variants_architectures_match_keras(key):
+    """Every variant's architecture in the default run; their predictions from Keras's
+    random weights run under `apps_full` (Tiny's, through the same builder, run here)."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY[key], compare=same_architecture_with_ops, input_shape=(32, 32, 3)
+    )
 
 
 def test_keras_weights_give_keras_predictions(tmp_path):

@@ -8,6 +8,7 @@ from app_parity import (
     check_architecture,
     check_module_function,
     check_predictions,
+    check_variant_architecture,
     fresh_names,
     keras,
     same_architecture,
@@ -28,8 +29,8 @@ MODULE_PARITY = {
 
 
 def test_architecture_matches_keras():
-    """DenseNet121 at its default size; 169's and 201's architectures are checked with
-    their predictions, on the same builds (a global pooling: the same weights at any size)."""
+    """DenseNet121 at its default size; 169's and 201's below, at 32x32 (a global pooling:
+    the same weights at any size)."""
     check_architecture(*APPLICATIONS_PARITY["applications.DenseNet121"])
 
 
@@ -39,6 +40,18 @@ def test_densenet121_keras_weights_give_keras_predictions(tmp_path):
     check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3))
     check_predictions(
         ours, theirs, tmp_path, include_top=False, pooling="avg", input_shape=(40, 48, 3)
+    )
+
+
+@pytest.mark.parametrize("key", ["applications.DenseNet169", "applications.DenseNet201"])
+def test_bigger_densenets_architectures_match_keras(key):
+    """Every variant's architecture in the default run; their predictions from Keras's
+    random weights run under `apps_full` (DenseNet121's, through the same builder, run here)."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY[key],
+        compare=same_architecture,
+        input_shape=(32, 32, 3),
+        classifier_activation=None,
     )
 
 

@@ -11,6 +11,7 @@ from app_parity import (
     check_architecture,
     check_module_function,
     check_predictions,
+    check_variant_architecture,
     fresh_names,
     keras,
     randomize,
@@ -82,8 +83,8 @@ def check_unscaled_predictions(ours, theirs, tmp_path, **kwargs):
 
 
 def test_architecture_matches_keras():
-    """B0 at its default size; the other variants' architectures are checked with their
-    predictions, on the same builds (a global pooling: the same weights at any size)."""
+    """B0 at its default size; the other variants' below, at 32x32 (a global pooling: the
+    same weights at any size)."""
     check_architecture(B0, KERAS_B0)
 
 
@@ -190,6 +191,15 @@ def test_imagenet_weights_load_from_keras_file_names(tmp_path, monkeypatch):
     x = np.random.default_rng(0).uniform(0, 255, (2, *size)).astype("float32")
     expected = np.asarray(theirs.predict(x, verbose=0))
     np.testing.assert_allclose(np.asarray(ours.predict(x, verbose=0)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("key", list(APPLICATIONS_PARITY)[1:])
+def test_bigger_variants_architectures_match_keras(key):
+    """B1-B3's and S/M/L's architectures in the default run; their predictions from Keras's
+    random weights run under `apps_full` (B0's, through the same builder, run here)."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY[key], compare=same_architecture, input_shape=(32, 32, 3)
+    )
 
 
 @pytest.mark.apps_full

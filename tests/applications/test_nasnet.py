@@ -35,7 +35,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from app_parity import check_predictions, keras, randomize, same_architecture_keras_order
+from app_parity import (
+    check_predictions,
+    check_variant_architecture,
+    keras,
+    randomize,
+    same_architecture_keras_order,
+)
 from keras.src.applications import nasnet as keras_nasnet
 from numpy_reference import lamina_forward
 
@@ -123,6 +129,19 @@ def test_keras_weights_give_keras_predictions(tmp_path):
     check_predictions(
         ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3), classifier_activation=None
     )
+
+
+def test_large_architecture_matches_keras():
+    """Names in Keras's layer order, weight shapes and parameter count at 32x32 (a global
+    pooling: the same weights at any size); its predictions from Keras's random weights
+    run under `apps_full` (NASNetMobile's, through the same builder, run here). The
+    default size, 331x331, is the one ImageNet's weights require."""
+    ours, theirs = APPLICATIONS_PARITY["applications.NASNetLarge"]
+    check_variant_architecture(
+        ours, theirs, compare=same_architecture_keras_order, input_shape=(32, 32, 3)
+    )
+    with pytest.raises(ValueError, match=r"\(331, 331, 3\)"):
+        ours(input_shape=(224, 224, 3))
 
 
 @pytest.mark.apps_full

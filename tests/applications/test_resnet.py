@@ -8,6 +8,7 @@ from app_parity import (
     check_architecture_keras_order,
     check_module_function,
     check_predictions,
+    check_variant_architecture,
     fresh_names,
     keras,
     keras_ordered_layers,
@@ -33,8 +34,8 @@ MODULE_PARITY = {
 
 
 def test_architecture_matches_keras():
-    """At the default size; the deeper variants' architectures are checked with their
-    predictions, on the same builds (a global pooling: the same weights at any size)."""
+    """At the default size; the deeper variants' below, at 32x32 (a global pooling: the
+    same weights at any size)."""
     check_architecture_keras_order(*APPLICATIONS_PARITY["applications.ResNet50"])
 
 
@@ -43,6 +44,17 @@ def test_resnet50_keras_weights_give_keras_predictions(tmp_path):
     check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3))
     check_predictions(
         ours, theirs, tmp_path, include_top=False, pooling="max", input_shape=(40, 48, 3)
+    )
+
+
+@pytest.mark.parametrize("key", ["applications.ResNet101", "applications.ResNet152"])
+def test_deeper_architectures_match_keras(key):
+    """Every variant's architecture in the default run; their predictions from Keras's
+    random weights run under `apps_full` (ResNet50's, through the same builder, run here)."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY[key],
+        compare=same_architecture_keras_order,
+        input_shape=(32, 32, 3),
     )
 
 

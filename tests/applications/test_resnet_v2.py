@@ -7,6 +7,7 @@ from app_parity import (
     check_architecture_keras_order,
     check_module_function,
     check_predictions,
+    check_variant_architecture,
     keras,
     keras_ordered_layers,
     same_architecture_keras_order,
@@ -26,8 +27,8 @@ MODULE_PARITY = {
 
 
 def test_architecture_matches_keras():
-    """At the default size; the deeper variants' architectures are checked with their
-    predictions, on the same builds (a global pooling: the same weights at any size)."""
+    """At the default size; the deeper variants' below, at 32x32 (a global pooling: the
+    same weights at any size)."""
     check_architecture_keras_order(*APPLICATIONS_PARITY["applications.ResNet50V2"])
 
 
@@ -36,6 +37,17 @@ def test_resnet50v2_keras_weights_give_keras_predictions(tmp_path):
     check_predictions(ours, theirs, tmp_path, legacy=True, input_shape=(32, 32, 3))
     check_predictions(
         ours, theirs, tmp_path, include_top=False, pooling="avg", input_shape=(48, 40, 3)
+    )
+
+
+@pytest.mark.parametrize("key", ["applications.ResNet101V2", "applications.ResNet152V2"])
+def test_deeper_architectures_match_keras(key):
+    """Every variant's architecture in the default run; their predictions from Keras's
+    random weights run under `apps_full` (ResNet50V2's, through the same builder, run here)."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY[key],
+        compare=same_architecture_keras_order,
+        input_shape=(32, 32, 3),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from app_parity import (
     check_module_function,
     check_predictions,
+    check_variant_architecture,
     fresh_names,
     keras,
     same_architecture_keras_order,
@@ -20,6 +21,19 @@ MODULE_PARITY = {
     "applications.xception.preprocess_input": (xception, keras.applications.xception),
     "applications.xception.decode_predictions": (xception, keras.applications.xception),
 }
+
+
+def test_architecture_without_top_matches_keras():
+    """The build whose predictions run under `apps_full` (its names are what the legacy
+    file loads by): names in Keras's layer order, weight shapes, parameter count. The
+    default run checks predictions with the top, through the same builder, below."""
+    check_variant_architecture(
+        *APPLICATIONS_PARITY["applications.Xception"],
+        compare=same_architecture_keras_order,
+        include_top=False,
+        pooling="avg",
+        input_shape=(71, 71, 3),
+    )
 
 
 @pytest.mark.apps_full
