@@ -7,10 +7,18 @@ are not probabilities (logits) are turned into them first, so confidences read a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+# (model, x, y, batch_size) by identity -> (the objects, kept alive so ids stay theirs; result)
+_REUSE: ContextVar[dict[tuple, tuple[Any, Any, Any, Classified]] | None] = ContextVar(
+    "lamina_reused_classifications", default=None
+)
 
 
 @dataclass
@@ -64,8 +72,32 @@ def _probabilities(out: np.ndarray) -> np.ndarray:
     return out
 
 
+@contextmanager
+def reusing_classifications() -> Iterator[None]:
+    """Within the block, `classify` of the same model, x and y objects and batch size runs
+    `predict` once: a report draws several plots of one classification (mistakes grid,
+    confusion matrix) of a model that does not change meanwhile."""
+    token = _REUSE.set({})
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
+
+
 def classify(model: Any, x: Any, y: Any, batch_size: int = 256) -> Classified:
-    """Run `model.predict` on `x` and compare with the labels `y`."""
+    """Run `model.predict` on `x` and compare with the labels `y` (once per
+    `reusing_classifications` block for the same objects)."""
+    cache = _REUSE.get()
+    key = (id(model), id(x), id(y), batch_size)
+    if cache is not None and key in cache:
+        return cache[key][3]
+    result = _classify(model, x, y, batch_size)
+    if cache is not None:
+        cache[key] = (model, x, y, result)
+    return result
+
+
+def _classify(model: Any, x: Any, y: Any, batch_size: int) -> Classified:
     if isinstance(x, (list, tuple, dict)):
         raise ValueError(
             "Expected x as one array of samples (a single-input model), "

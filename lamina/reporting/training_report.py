@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.io_utils import atomic_write
+from lamina.plot.classified import reusing_classifications
 from lamina.reporting import sections
 from lamina.reporting.page import page
 
@@ -57,18 +58,20 @@ def report(
         __version__ = "unknown"
 
     title = title or f"Training report: {getattr(model, 'name', type(model).__name__)}"
-    # the confusion matrix first: the mistakes' text says how many there are in all
-    confusion, wrong = sections.confusion(model, data, class_names, batch_size)
-    parts = [
-        sections.header(model, history, data, title, __version__),
-        sections.summary(model),
-        sections.curves(history),
-        sections.diagnostics(history),
-        sections.mistakes(model, data, class_names, n_mistakes, batch_size, wrong),
-        confusion,
-        sections.filters(model),
-        sections.footer(__version__),
-    ]
+    # the confusion matrix first: the mistakes' text says how many there are in all; both
+    # draw from one prediction over the data
+    with reusing_classifications():
+        confusion, wrong = sections.confusion(model, data, class_names, batch_size)
+        parts = [
+            sections.header(model, history, data, title, __version__),
+            sections.summary(model),
+            sections.curves(history),
+            sections.diagnostics(history),
+            sections.mistakes(model, data, class_names, n_mistakes, batch_size, wrong),
+            confusion,
+            sections.filters(model),
+            sections.footer(__version__),
+        ]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:

@@ -215,3 +215,20 @@ def test_report_on_one_hot_labels_counts_the_same_mistakes(trained, tmp_path):
         path = lamina.report(trained.model, data=(x, labels), path=tmp_path / "r.html")
         texts.append(parse(path.read_text()).sections["confusion"].text)
     assert texts[0] == texts[1] and "Accuracy" in texts[0]
+
+
+def test_the_confusion_matrix_and_the_mistakes_share_one_prediction(trained, tmp_path, monkeypatch):
+    """Both sections classify the same data: the report runs `predict` over it once."""
+    calls: list[int] = []
+    original = trained.model.predict
+
+    def predict(x, *args, **kwargs):
+        calls.append(len(x))
+        return original(x, *args, **kwargs)
+
+    monkeypatch.setattr(trained.model, "predict", predict)
+    x, y = trained.x, trained.y
+    parsed = parse(lamina.report(trained.model, data=(x, y), path=tmp_path / "r.html").read_text())
+    assert calls == [len(x)]
+    assert "misclassified" in parsed.sections["confusion"].text
+    assert "misclassified" in parsed.sections["mistakes"].text
