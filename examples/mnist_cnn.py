@@ -8,7 +8,7 @@ diagnostics, mistakes, confusion matrix, first filters; one self-contained HTML 
 artifacts/mnist_cnn_report.html.
 
     python examples/mnist_cnn.py --epochs 6
-    python examples/mnist_cnn.py --quick      # 1 epoch on 10,000 training images
+    python examples/mnist_cnn.py --quick      # 1 epoch on 6,000 training images
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from lamina import layers
 from lamina.plot import plot_history
 from lamina.utils import set_random_seed
 
-QUICK_TRAIN = 10_000  # training images with --quick (the full test set is kept)
+QUICK_TRAIN = 6_000  # training images with --quick (the full test set is kept)
 
 
 def build_model() -> keras.Sequential:
@@ -43,7 +43,7 @@ def build_model() -> keras.Sequential:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 epoch on 10,000 images")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 6,000 images")
     parser.add_argument("--epochs", type=int, default=None, help="default 6 (1 with --quick)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's rate")

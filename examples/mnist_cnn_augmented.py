@@ -13,7 +13,7 @@ Adam's learning rate decays by `--decay` each epoch, since the augmented data ke
 loss noisy and a smaller step late in training settles the weights.
 
     python examples/mnist_cnn_augmented.py               # 15 epochs
-    python examples/mnist_cnn_augmented.py --quick       # 1 epoch on 10,000 training images
+    python examples/mnist_cnn_augmented.py --quick       # 1 epoch on 6,000 training images
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from lamina import layers
 from lamina.callbacks import LearningRateScheduler
 from lamina.utils import set_random_seed
 
-QUICK_TRAIN = 10_000  # training images with --quick (the full test set is kept)
+QUICK_TRAIN = 6_000  # training images with --quick (the full test set is kept)
 
 
 def augmentation(seed: int | None = None) -> list[keras.layers.Layer]:
@@ -62,7 +62,7 @@ def build_model(seed: int | None = None) -> keras.Sequential:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 epoch on 10,000 images")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 6,000 images")
     parser.add_argument("--epochs", type=int, default=None, help="default 15 (1 with --quick)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's first rate")
