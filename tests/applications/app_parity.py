@@ -51,12 +51,7 @@ def same_architecture(ours: Any, theirs: Any) -> None:
 
 def check_architecture(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
     """`same_architecture` of the two networks built with `weights=None`."""
-    keras.backend.clear_session()  # both start their automatic names from zero
-    lamina.backend.clear_session()
-    theirs = keras_fn(weights=None, **kwargs)
-    ours = lamina_fn(weights=None, **kwargs)
-    same_architecture(ours, theirs)
-    keras.backend.clear_session()
+    check_variant_architecture(lamina_fn, keras_fn, compare=same_architecture, **kwargs)
 
 
 def check_variant_architecture(
@@ -64,9 +59,9 @@ def check_variant_architecture(
 ) -> None:
     """`compare(ours, theirs)` of the two networks built with `weights=None`.
 
-    The architecture half of `check_predictions(..., compare=compare)`, for the larger
-    variants whose predictions run only under the `apps_full` marker: no weights file, no
-    random weights, no predictions. Both libraries' automatic names start from zero (the
+    The architecture half of `check_predictions(..., compare=compare)`, and every
+    architecture-only check here (`check_architecture`, `check_architecture_keras_order`):
+    no weights file, no random weights, no predictions. Both libraries' automatic names start from zero (the
     previous models are left to the garbage collector: collecting costs ~1 s). Nothing
     compared depends on the weights' values, so none are drawn: Keras builds on torch's
     `meta` device (shapes without storage), Lamina inside `skip_initialization()`
@@ -254,9 +249,4 @@ def same_architecture_keras_order(ours: Any, theirs: Any) -> None:
 
 def check_architecture_keras_order(lamina_fn: Any, keras_fn: Any, **kwargs: Any) -> None:
     """`same_architecture_keras_order` of the two networks built with `weights=None`."""
-    keras.backend.clear_session()
-    lamina.backend.clear_session()
-    theirs = keras_fn(weights=None, **kwargs)
-    ours = lamina_fn(weights=None, **kwargs)
-    same_architecture_keras_order(ours, theirs)
-    keras.backend.clear_session()
+    check_variant_architecture(lamina_fn, keras_fn, compare=same_architecture_keras_order, **kwargs)

@@ -75,11 +75,7 @@ def same_architecture_with_ops(ours, theirs) -> None:
 
 def check_architecture_with_ops(lamina_fn, keras_fn, **kwargs) -> None:
     """`same_architecture_with_ops` of the two networks built with `weights=None`."""
-    keras.backend.clear_session(free_memory=False)  # names from zero; collecting costs ~1 s
-    lamina.backend.clear_session(free_memory=False)
-    theirs = keras_fn(weights=None, **kwargs)
-    ours = lamina_fn(weights=None, **kwargs)
-    same_architecture_with_ops(ours, theirs)
+    check_variant_architecture(lamina_fn, keras_fn, compare=same_architecture_with_ops, **kwargs)
 
 
 def test_architecture_matches_keras():
