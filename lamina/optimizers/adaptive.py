@@ -48,6 +48,7 @@ class RMSprop(KerasMomentum, Optimizer):
         if flat is not None and not flat.holds(params):
             flat = self._flat = None
         if flat is None and not self._state_bound:  # a compiled step's tensors stay put
+            FlatRMSprop.create_state(self, params)
             flat = self._flat = FlatRMSprop.make(self, params, grads)
         if flat is None:
             self._torch.step()

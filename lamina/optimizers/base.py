@@ -31,6 +31,7 @@ from lamina.optimizers.learning_rate import LearningRate
 from lamina.optimizers.schedules import LearningRateSchedule
 from lamina.optimizers.update import apply_update
 from lamina.optimizers.variable_paths import path_of
+from lamina.runtime.optimizer_construction import construct_optimizer
 
 # Keras 3 arguments accepted only at their defaults (features Lamina does not implement).
 _UNSUPPORTED = {"gradient_accumulation_steps": None}
@@ -244,11 +245,11 @@ class Optimizer(LearningRate):
         if self._fusable and floats and {p.device.type for p in params} <= {"cpu", "cuda"}:
             try:  # fused kernels: same results as foreach for float32/64, faster on the CPU
                 self._flags = {"fused": True}
-                return self._torch_class(params, **kwargs, fused=True)
+                return construct_optimizer(self._torch_class, params, **kwargs, fused=True)
             except (RuntimeError, ValueError):
                 pass
         self._flags = {"foreach": True}
-        return self._torch_class(params, **kwargs, foreach=True)
+        return construct_optimizer(self._torch_class, params, **kwargs, foreach=True)
 
     def build(self, params: Iterable[torch.Tensor]) -> None:
         """Create the torch optimizer for `params` (the trainable parameters, stable order).

@@ -80,6 +80,26 @@ class FlatRMSprop:
         return names + (("grad_avg",) if optimizer.centered else ())
 
     @classmethod
+    def create_state(cls, optimizer: Any, params: Sequence[torch.Tensor]) -> None:
+        """Give each of `params` without state the zero state torch.optim's RMSprop makes on
+        its first step (a scalar `step`, zero buffers shaped like the weight).
+
+        torch.optim's `step()` imports Dynamo on its first call (about a second of a short
+        eager fit); with the state made here, the first update is already the flat one.
+        """
+        torch_opt = optimizer.torch_optimizer
+        if torch_opt is None or torch_opt.param_groups[0].get("capturable"):
+            return  # a capturable step keeps `step` on the device: torch's own step makes it
+        scalar = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+        for p in params:
+            if torch_opt.state.get(p):
+                continue
+            state = {"step": torch.zeros((), dtype=scalar)}
+            for name in cls.state_names(optimizer):
+                state[name] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            torch_opt.state[p] = state
+
+    @classmethod
     def make(
         cls, optimizer: Any, params: Sequence[torch.Tensor], grads: Sequence[Any]
     ) -> FlatRMSprop | None:

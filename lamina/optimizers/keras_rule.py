@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from lamina.optimizers.base import Optimizer
+from lamina.runtime.optimizer_construction import construct_optimizer
 
 
 class KerasRule(torch.optim.Optimizer):
@@ -62,7 +63,7 @@ class RuleOptimizer(Optimizer):
 
     def _make_torch(self, params: list[torch.Tensor], lr: float) -> Any:
         self._flags = {}
-        return self._torch_class(params, lr=lr, **self._torch_hparams())
+        return construct_optimizer(self._torch_class, params, lr=lr, **self._torch_hparams())
 
     def _own_config(self) -> dict[str, Any]:
         return self._torch_hparams()

@@ -10,6 +10,7 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.base import Optimizer
+from lamina.runtime.optimizer_construction import construct_optimizer
 
 
 @registry.register("optimizer", "TorchOptimizer")
@@ -86,7 +87,7 @@ class TorchOptimizer(Optimizer):
                 self.ema.build(self._params, None)
 
     def _make_torch(self, params: list[torch.Tensor], lr: float) -> Any:
-        return self._torch_class(params, lr=lr, **self._torch_kwargs)
+        return construct_optimizer(self._torch_class, params, lr=lr, **self._torch_kwargs)
 
     def _torch_hparams(self) -> dict[str, Any]:
         return dict(self._torch_kwargs)

@@ -9,17 +9,47 @@ so a reader sees the old record or the new one, never half of one.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 from typing import Any
+
+# Inductor's module naming its cache directory, as a path under torch's package.
+_CACHE_DIR_MODULE = ("_inductor", "runtime", "cache_dir_utils")
+
+
+def _cache_dir_function() -> Any:
+    """Inductor's `cache_dir` function, without importing Inductor when it is not loaded.
+
+    `torch._inductor`'s package imports Dynamo (about a second); the module that names
+    the cache directory imports neither, so before Inductor is loaded it is loaded alone
+    from its file. Returns None where this torch has no such module.
+    """
+    if "torch._inductor" not in sys.modules:
+        import torch
+
+        path = os.path.join(os.path.dirname(torch.__file__), *_CACHE_DIR_MODULE) + ".py"
+        spec = importlib.util.spec_from_file_location("lamina_inductor_cache_dir", path)
+        if spec is not None and spec.loader is not None and os.path.exists(path):
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+                return module.cache_dir
+            except (ImportError, AttributeError):
+                pass
+    try:
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+    except ImportError:
+        return None
+    return cache_dir
 
 
 def inductor_cache_dir() -> str | None:
     """Inductor's cache directory (created if needed), or None where this torch has none."""
-    try:
-        from torch._inductor.runtime.cache_dir_utils import cache_dir
-    except ImportError:
+    cache_dir = _cache_dir_function()
+    if cache_dir is None:
         return None
     try:
         return cache_dir()

@@ -136,7 +136,8 @@ def test_stalled_loss_of_a_linear_model_on_rings():
     assert diag.chance_loss == pytest.approx(np.log(2), rel=0.01)
 
 
-def test_the_courses_mnist_cnn_gets_no_warning():
+def test_the_courses_mnist_cnn_gets_no_warning(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the example imports examples/_mnist.py
     spec = importlib.util.spec_from_file_location("mnist_cnn", EXAMPLES / "mnist_cnn.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

@@ -31,8 +31,9 @@ def _model(dtype: str | None = None) -> lamina.Sequential:
 
 
 def _train(flat: bool, monkeypatch, jit=False, epochs=3, batch=16, **rms):
-    if not flat:
+    if not flat:  # torch.optim's step makes the state and updates
         monkeypatch.setattr(flat_rmsprop.FlatRMSprop, "make", classmethod(lambda *a: None))
+        monkeypatch.setattr(flat_rmsprop.FlatRMSprop, "create_state", classmethod(lambda *a: None))
     x, y = _data()
     model = _model()
     opt = optimizers.RMSprop(**{"learning_rate": 0.01, **rms})
@@ -111,12 +112,14 @@ def test_a_reloaded_optimizer_state_is_laid_out_again(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_compiled_step_keeps_its_tensors_and_the_last_partial_batch_uses_torch(monkeypatch):
-    """After a compiled step bound the state, the eager partial batch must not re-lay it out."""
+def test_a_compiled_step_keeps_its_tensors_and_the_last_partial_batch_reuses_them(monkeypatch):
+    """After a compiled step bound the state, the eager partial batch must not re-lay it out:
+    the layout made by the first (eager) step is the one the compiled step holds, unmoved."""
     eager = _train(True, monkeypatch, batch=20)  # 96 = 4 x 20 + 16: a partial batch per epoch
     compiled = _train(True, monkeypatch, jit=True, batch=20)
     assert compiled._step_fn.compiled is not None and not compiled._step_fn.failed
-    assert compiled.optimizer._flat is None
+    flat = compiled.optimizer._flat
+    assert isinstance(flat, FlatRMSprop) and flat.holds(compiled.optimizer._params)
     for a, b in zip(eager.get_weights(), compiled.get_weights()):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
 
@@ -128,3 +131,43 @@ def test_mixed_dtypes_fall_back_to_torch_optim(monkeypatch):
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert model.optimizer._flat is None
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+_EAGER_FIT = """
+import json, sys
+import numpy as np
+{preamble}
+import lamina
+from lamina import layers
+lamina.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(96, 6)).astype("float32"), rng.integers(0, 3, size=96)
+model = lamina.Sequential([layers.Input((6,)), layers.Dense(16, activation="relu"),
+                           layers.Dense(3, activation="softmax")])
+model.compile(lamina.optimizers.RMSprop(0.01), "sparse_categorical_crossentropy", device="cpu")
+model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+print(json.dumps({{"dynamo": "torch._dynamo" in sys.modules,
+                  "weights": [w.tolist() for w in model.get_weights()]}}))
+"""
+
+
+def test_a_short_eager_fit_never_imports_dynamo_and_trains_as_with_it_loaded():
+    """Dynamo costs about a second to import; an eager fit must not pay it (its optimizer's
+    construction and first step used to), and must train exactly as when it is loaded."""
+    import json
+    import subprocess
+    import sys
+
+    runs = []
+    for preamble in ("", "import torch._dynamo"):
+        done = subprocess.run(
+            [sys.executable, "-c", _EAGER_FIT.format(preamble=preamble)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert runs[0]["dynamo"] is False and runs[1]["dynamo"] is True
+    for a, b in zip(runs[0]["weights"], runs[1]["weights"]):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
