@@ -19,7 +19,9 @@ The rule ('auto'):
 - what earlier runs measured for the same step (`know`, from the compile ledger,
   `runtime/compile_ledger.py`) replaces the assumptions: the last compile's time (a
   warm on-disk cache makes it several times cheaper than the default assumes), the
-  compiled step's time, and the time earlier runs lost by staying eager.
+  compiled step's time, and, until the step has compiled once, the time earlier runs
+  lost by staying eager. Once it has, every new process still pays a (warm) compile,
+  so a run compiles only when its own savings repay that.
 `jit_compile=True` / `False` pin the choice; the decision is reported in one line.
 """
 
@@ -174,7 +176,11 @@ class CompilePolicy:
         measured = "measured" if self.known_compile is not None else "assumed"
         remaining = max((self.planned_steps or 0) - self.done, 0)
         ahead = remaining * step * saved
-        behind = self.eager_seconds * saved + self.known_lost
+        # Earlier runs' lost time counts toward the first compile only: that one fills the
+        # on-disk cache for good. Each later process pays its own (warm) compile again, so
+        # only what this process saves can repay it.
+        carried = self.known_lost if self.known_compile is None else 0.0
+        behind = self.eager_seconds * saved + carried
         self.projected_savings = ahead
         if max(ahead, behind) > cost:
             self._set(

@@ -198,6 +198,23 @@ def test_time_lost_by_earlier_runs_counts_toward_the_compile():
     assert policy.decision == "compiled"
 
 
+def test_once_the_step_has_compiled_earlier_runs_lost_time_no_longer_counts():
+    """The courses' MLP run six epochs at a time: each process pays a warm compile (imports,
+    tracing, cached kernels) again, so the loss of earlier eager runs cannot repay it; only
+    what this run saves can."""
+    carried = CompilePolicy("auto")
+    carried.know(compile_seconds=3.0, compiled_step=0.001, lost_seconds=50.0)
+    carried.plan(6 * 469)
+    _eager_steps(carried, 0.0016, carried.warmup_steps + carried.probe_steps)
+    # this run: 2,789 remaining steps x 1.6 ms x (1 - 1/1.6) = 1.7 s, short of the 3 s compile
+    assert carried.decision == "auto" and carried.projected_savings == pytest.approx(1.673, 1e-3)
+    longer = CompilePolicy("auto")
+    longer.know(compile_seconds=3.0, compiled_step=0.001, lost_seconds=0.0)
+    longer.plan(12 * 469)  # 5,603 remaining steps: 3.4 s saved, past the 3 s compile
+    _eager_steps(longer, 0.0016, longer.warmup_steps + longer.probe_steps)
+    assert longer.decision == "compiled"
+
+
 def test_the_median_step_decides_so_one_slow_step_does_not():
     """19 steps of 2 ms and one 2 s pause: the mean (102 ms) would promise 2,789 x 29 ms = 81 s
     of savings; the median (2 ms) promises 1.6 s, short of the assumed 10 s compile."""
