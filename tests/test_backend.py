@@ -125,9 +125,9 @@ def test_get_value_of_a_weight_matches_keras():
     value = K.get_value(ours.bias)
     assert isinstance(value, np.ndarray)
     np.testing.assert_array_equal(value, keras.ops.convert_to_numpy(theirs.bias))
-    # A Lamina weight is the torch tensor, in PyTorch's layout (Dense kernel (out, in)).
+    # A Lamina weight is the torch tensor as stored: a Dense kernel in Keras's (in, out).
     np.testing.assert_array_equal(
-        K.get_value(ours.kernel).T, keras.ops.convert_to_numpy(theirs.kernel)
+        K.get_value(ours.kernel), keras.ops.convert_to_numpy(theirs.kernel)
     )
     value[:] = 7.0  # a copy: writing to it leaves the weight alone
     assert not torch.any(ours.bias == 7.0)

@@ -1,7 +1,8 @@
 """Core layers: Input, Dense, Activation.
 
-Dense stores its kernel in PyTorch's (out, in) layout so `F.linear` runs with no
-transposes; `get_weights()` returns Keras's (in, out).
+Dense stores its kernel in Keras's (in, out) layout: `x @ kernel` then runs the weight
+gradient as `x.T @ grad`, already in the kernel's layout, which MKL computes faster than
+PyTorch's `grad.T @ x` for `F.linear`'s (out, in) kernel (docs/design.md).
 
     x = Input(shape=(784,))
     y = Dense(10, activation="softmax")(x)
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, registry, regularizers
 from lamina.layers.base import Layer
@@ -131,7 +131,6 @@ class Dense(Layer):
             self.kernel_initializer,
             self.kernel_regularizer,
             self.kernel_constraint,
-            torch_layout=(1, 0),
         )
         if self.use_bias:
             self.bias = self.add_weight(
@@ -146,10 +145,17 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        out = self._activate(F.linear(inputs, self.kernel, self.bias))
+        out = self._activate(self._project(inputs))
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(out) / out.shape[0])  # per sample, as Keras
         return out
+
+    def _project(self, inputs: torch.Tensor) -> torch.Tensor:
+        """inputs @ kernel + bias over the last axis: one `addmm` for a batch of vectors."""
+        if inputs.dim() == 2 and self.bias is not None:
+            return torch.addmm(self.bias, inputs, self.kernel)
+        out = torch.matmul(inputs, self.kernel)
+        return out if self.bias is None else out + self.bias
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], self.units)

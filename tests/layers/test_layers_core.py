@@ -61,7 +61,11 @@ def test_dense_kernel_is_keras_layout():
     layer(torch.zeros(1, 3))
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 7) and bias.shape == (7,)
-    assert tuple(layer.kernel.shape) == (7, 3)  # stored as torch's (out, in)
+    assert tuple(layer.kernel.shape) == (3, 7)  # stored as Keras's (in, out) too
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(layer(x), x @ layer.kernel + layer.bias)
+    x3 = torch.randn(2, 5, 3)  # any leading axes: one matmul over the last one
+    torch.testing.assert_close(layer(x3), x3 @ layer.kernel + layer.bias)
 
 
 def test_dense_activity_regularizer_is_per_sample():

@@ -100,7 +100,7 @@ def test_a_state_dict_mismatch_names_the_key(tmp_path):
     torch.save(_model(3).state_dict(), tmp_path / "sd.pt")
     with pytest.raises(
         FileFormatError,
-        match=r"Layer 'out' expected '_stack.2.kernel' of shape \(7, 36\), received: it has shape \(3, 36\)",
+        match=r"Layer 'out' expected '_stack.2.kernel' of shape \(36, 7\), received: it has shape \(36, 3\)",
     ):
         _model(7).load_weights(tmp_path / "sd.pt")
     assert _model(7).load_weights(tmp_path / "sd.pt", skip_mismatch=True)
