@@ -151,9 +151,10 @@ class Dense(Layer):
         return out
 
     def _project(self, inputs: torch.Tensor) -> torch.Tensor:
-        """inputs @ kernel + bias over the last axis: one `addmm` for a batch of vectors."""
-        if inputs.dim() == 2 and self.bias is not None:
-            return torch.addmm(self.bias, inputs, self.kernel)
+        """inputs @ kernel + bias over the last axis: one `addmm` over all leading axes."""
+        if self.bias is not None and inputs.is_contiguous():
+            flat = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.kernel)
+            return flat.view(*inputs.shape[:-1], self.units)
         out = torch.matmul(inputs, self.kernel)
         return out if self.bias is None else out + self.bias
 

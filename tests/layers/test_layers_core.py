@@ -64,8 +64,10 @@ def test_dense_kernel_is_keras_layout():
     assert tuple(layer.kernel.shape) == (3, 7)  # stored as Keras's (in, out) too
     x = torch.randn(4, 3)
     torch.testing.assert_close(layer(x), x @ layer.kernel + layer.bias)
-    x3 = torch.randn(2, 5, 3)  # any leading axes: one matmul over the last one
+    x3 = torch.randn(2, 5, 3)  # any leading axes: one product over the last one
     torch.testing.assert_close(layer(x3), x3 @ layer.kernel + layer.bias)
+    strided = torch.randn(2, 3, 5).transpose(1, 2)  # not contiguous: matmul, then the bias
+    torch.testing.assert_close(layer(strided), strided @ layer.kernel + layer.bias)
 
 
 def test_dense_activity_regularizer_is_per_sample():
