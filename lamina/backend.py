@@ -6,9 +6,9 @@
 Settings come from `lamina.config`; `int_shape`, `count_params`, `get_value` and
 `set_value` work on torch tensors, NumPy arrays and symbolic inputs. A weight is the
 torch tensor itself, as the layer stores it (a Dense kernel is Keras's (in, out), a
-Conv2D kernel PyTorch's (out, in, h, w)); `layer.get_weights()` gives Keras's layouts. Keras 2's tensor functions (`K.mean`,
-`K.dot`, ...) are not repeated here: asking for one raises an AttributeError naming the
-torch function to call instead.
+Conv2D kernel PyTorch's (out, in, h, w)); `layer.get_weights()` gives Keras's layouts.
+Keras 2's tensor functions (`K.mean`, `K.dot`, ...) are not repeated here: asking for
+one raises an AttributeError naming the torch function to call instead.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ so a reader sees the old record or the new one, never half of one.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -20,6 +21,23 @@ from typing import Any
 _CACHE_DIR_MODULE = ("_inductor", "runtime", "cache_dir_utils")
 
 
+@functools.lru_cache(maxsize=1)
+def _standalone_cache_dir() -> Any:
+    """`cache_dir` from Inductor's cache-directory module loaded alone (once), or None."""
+    import torch
+
+    path = os.path.join(os.path.dirname(torch.__file__), *_CACHE_DIR_MODULE) + ".py"
+    spec = importlib.util.spec_from_file_location("lamina_inductor_cache_dir", path)
+    if spec is None or spec.loader is None or not os.path.exists(path):
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        return module.cache_dir
+    except (ImportError, AttributeError):
+        return None
+
+
 def _cache_dir_function() -> Any:
     """Inductor's `cache_dir` function, without importing Inductor when it is not loaded.
 
@@ -28,17 +46,9 @@ def _cache_dir_function() -> Any:
     from its file. Returns None where this torch has no such module.
     """
     if "torch._inductor" not in sys.modules:
-        import torch
-
-        path = os.path.join(os.path.dirname(torch.__file__), *_CACHE_DIR_MODULE) + ".py"
-        spec = importlib.util.spec_from_file_location("lamina_inductor_cache_dir", path)
-        if spec is not None and spec.loader is not None and os.path.exists(path):
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-                return module.cache_dir
-            except (ImportError, AttributeError):
-                pass
+        standalone = _standalone_cache_dir()
+        if standalone is not None:
+            return standalone
     try:
         from torch._inductor.runtime.cache_dir_utils import cache_dir
     except ImportError:
