@@ -31,7 +31,7 @@ from lamina.optimizers.learning_rate import LearningRate
 from lamina.optimizers.schedules import LearningRateSchedule
 from lamina.optimizers.update import apply_update
 from lamina.optimizers.variable_paths import path_of
-from lamina.runtime.optimizer_construction import construct_optimizer
+from lamina.runtime.optim_without_dynamo import construct_optimizer, step_optimizer
 
 # Keras 3 arguments accepted only at their defaults (features Lamina does not implement).
 _UNSUPPORTED = {"gradient_accumulation_steps": None}
@@ -323,7 +323,7 @@ class Optimizer(LearningRate):
 
     def _torch_step(self, params: list[torch.Tensor], grads: list[torch.Tensor], lr: Any) -> None:
         """The eager rule: torch.optim reads the gradients from `p.grad` (the same tensors)."""
-        self._torch.step()
+        step_optimizer(self._torch)
 
     def bind_state(self) -> None:
         """A compiled step now holds the weights' and state's tensor objects: from here on

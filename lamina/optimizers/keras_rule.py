@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from lamina.optimizers.base import Optimizer
-from lamina.runtime.optimizer_construction import construct_optimizer
+from lamina.runtime.optim_without_dynamo import construct_optimizer
 
 
 class KerasRule(torch.optim.Optimizer):

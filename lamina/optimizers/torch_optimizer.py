@@ -10,7 +10,7 @@ import torch
 
 from lamina import registry
 from lamina.optimizers.base import Optimizer
-from lamina.runtime.optimizer_construction import construct_optimizer
+from lamina.runtime.optim_without_dynamo import construct_optimizer
 
 
 @registry.register("optimizer", "TorchOptimizer")
