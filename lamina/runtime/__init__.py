@@ -8,6 +8,8 @@
   vector-ISA probe once an earlier one on the same machine recorded its result.
 - `conv_relu.py`: oneDNN's convolution with a fused ReLU for eager CPU steps.
 - `foreach.py`: torch's multi-tensor kernels for the optimizer update.
+- `optim_without_dynamo.py`: build and step torch.optim optimizers without importing
+  Dynamo (a second of every eager fit otherwise).
 
 Every private name is reached through a function with a public fallback for a torch
 that lacks it (tests/runtime/ removes each one and checks the fallback). Base module:
