@@ -10,9 +10,9 @@ so until then Lamina may call the plain functions:
 - `construct_optimizer`: the lazy wrapper caches its disabled function on the plain
   one as `__dynamo_disable`; pre-setting that attribute to the plain function for the
   length of the constructor skips the import.
-- `step_optimizer`: calls the optimizer's own `step` under its wrappers (found with
-  `inspect.unwrap`) with gradients off, as the wrapper would, when no step hook is
-  registered (the outer wrapper runs them).
+- `step_optimizer`: calls the optimizer's own `step` under torch's two wrappers (the
+  hook runner and the grad-mode one, which imports Dynamo) with gradients off, as they
+  would, when no step hook is registered.
 
 Once Dynamo is loaded, or on a torch whose wrappers differ, torch's own calls run.
 
@@ -23,7 +23,6 @@ Once Dynamo is loaded, or on a torch whose wrappers differ, torch's own calls ru
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 import threading
 from typing import Any
@@ -76,11 +75,14 @@ def _plain_step(optimizer: Any) -> Any:
         return None
     if any(g.get("differentiable") for g in optimizer.param_groups):
         return None
-    wrapped = type(optimizer).__dict__.get("step") or getattr(type(optimizer), "step", None)
-    if not getattr(wrapped, "hooked", False):
-        return None  # not torch's profiling wrapper around its grad-mode wrapper
-    plain = inspect.unwrap(wrapped)
-    return None if plain is wrapped else plain
+    outer = getattr(type(optimizer), "step", None)
+    if not getattr(outer, "hooked", False):
+        return None  # not torch's hook wrapper
+    middle = getattr(outer, "__wrapped__", None)
+    code = getattr(middle, "__code__", None)
+    if code is None or code.co_name != "_use_grad":
+        return None  # not torch's grad-mode wrapper under it: a subclass's own decorators stay
+    return getattr(middle, "__wrapped__", None)
 
 
 def step_optimizer(optimizer: Any) -> None:

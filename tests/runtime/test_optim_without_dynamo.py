@@ -4,6 +4,7 @@ torch's own calls give."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -159,12 +160,22 @@ def test_a_step_hook_makes_the_step_torchs_own():
     assert out["hooked"] == 12  # 96 / 16 x 2 epochs: the hook ran on every step
 
 
+class _Decorated(torch.optim.SGD):
+    """A user's optimizer whose step carries its own decorator."""
+
+    @functools.wraps(torch.optim.SGD.step)
+    def step(self, closure=None):
+        return super().step(closure)
+
+
 def test_the_plain_step_is_taken_only_without_hooks_and_differentiability(monkeypatch):
     monkeypatch.delitem(sys.modules, "torch._dynamo", raising=False)
     params = [torch.nn.Parameter(torch.ones(3))]
     opt = construct_optimizer(torch.optim.Adam, params, lr=0.1)  # torch's would import Dynamo
     plain = optim_without_dynamo._plain_step(opt)
     assert plain is inspect.unwrap(type(opt).step) and plain is not type(opt).step
+    # a subclass's own decorator under torch's wrappers is not skipped
+    assert optim_without_dynamo._plain_step(construct_optimizer(_Decorated, params)) is None
     handle = opt.register_step_pre_hook(lambda *a: None)
     assert optim_without_dynamo._plain_step(opt) is None
     handle.remove()
