@@ -21,14 +21,16 @@ from lamina.runtime import optim_without_dynamo
 from lamina.runtime.optim_without_dynamo import construct_optimizer, step_optimizer
 
 
-def _run(code: str, env: dict[str, str] | None = None) -> dict:
-    """Run `code` in a fresh interpreter; it prints one JSON object as its last line."""
+def _run(code: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()) -> dict:
+    """Run `code` in a fresh interpreter (`env` added, `unset` removed from this process's
+    environment); it prints one JSON object as its last line."""
+    environment = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, **(env or {})},
+        env=environment,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -103,15 +105,7 @@ def test_inductor_cache_dir_in_a_fresh_process_matches_inductor_without_importin
     assert with_env["inductor"] is False, "inductor_cache_dir imported torch._inductor"
     assert with_env["ours"] == with_env["torch"] == str(tmp_path / "c")
     assert (tmp_path / "c").is_dir()
-    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    default = json.loads(done.stdout.strip().splitlines()[-1])
+    default = _run(code, unset=("TORCHINDUCTOR_CACHE_DIR",))
     assert default["inductor"] is False and default["ours"] == default["torch"]
 
 
@@ -140,6 +134,7 @@ print(json.dumps({{"dynamo": "torch._dynamo" in sys.modules, "hooked": len(hooke
 OPTIMIZERS = {
     "adam_fused": "lamina.optimizers.Adam(0.01)",
     "sgd_momentum": "lamina.optimizers.SGD(0.05, momentum=0.9)",
+    "rmsprop_flat": "lamina.optimizers.RMSprop(0.01)",  # its own zero state, then the flat update
 }
 
 
