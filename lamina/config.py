@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
@@ -100,6 +101,32 @@ def set_reuse_cpu_memory(enabled: bool) -> None:
     if not isinstance(enabled, bool):
         raise TypeError(f"Expected a bool, received: enabled={enabled!r}")
     _REUSE_CPU_MEMORY = enabled
+
+
+_STEP_LIBRARY = os.environ.get("LAMINA_STEP_LIBRARY", "1") != "0"  # "0": off from the start
+
+
+def step_library() -> bool:
+    """Whether compiled train steps are kept as libraries for later runs (default True)."""
+    return _STEP_LIBRARY
+
+
+def set_step_library(enabled: bool) -> None:
+    """Turn off (or on) keeping compiled train steps as libraries in the compile cache.
+
+    Why: a new process that compiles a step compiled before still pays seconds of
+    imports and tracing; a library of the step (AOTInductor) loads in milliseconds, so
+    the second run of a script trains compiled from its first steps. Building one
+    costs about as much as a first compile. See `lamina.models.saved_step`.
+
+        lamina.config.set_step_library(False)   # compile in every process
+
+    The environment variable LAMINA_STEP_LIBRARY=0 turns it off in new processes.
+    """
+    global _STEP_LIBRARY
+    if not isinstance(enabled, bool):
+        raise TypeError(f"Expected a bool, received: enabled={enabled!r}")
+    _STEP_LIBRARY = enabled
 
 
 _CPU_THREADS: int | str | None = "auto"

@@ -4,7 +4,8 @@
 cache directory (lamina/runtime/compile_ledger.py). Shared by the whole suite, that
 memory would let one test's fits change another's decisions, and a second run of the
 suite differ from the first. Each test gets an empty ledger in its own temporary
-directory; Inductor's kernel cache stays shared, so compiles stay warm.
+directory; Inductor's kernel cache stays shared, so compiles stay warm. Compiled steps are
+not kept as libraries (a second compile each) except in tests/models/test_saved_step.py.
 
 Under pytest-xdist (`make test` runs `-n 2`), every worker process would size PyTorch's
 intra-op pool to all the CPUs: two workers on two cores run four threads, and each
@@ -20,6 +21,7 @@ import os
 import pytest
 import torch
 
+from lamina import config
 from lamina.runtime import compile_ledger
 from lamina.runtime.cpu_threads import usable_cpus
 
@@ -33,12 +35,20 @@ def worker_threads() -> int | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ["LAMINA_STEP_LIBRARY"] = "0"  # scripts the tests start: see no_step_library
     threads = worker_threads()
     if threads is None or threads >= torch.get_num_threads():
         return
     torch.set_num_threads(threads)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
+
+
+@pytest.fixture(autouse=True)
+def no_step_library(monkeypatch):
+    """Compiled steps are not kept as libraries (lamina.config.step_library): building one
+    costs a second compile of every step. tests/models/test_saved_step.py turns it on."""
+    monkeypatch.setattr(config, "_STEP_LIBRARY", False)
 
 
 @pytest.fixture(autouse=True)

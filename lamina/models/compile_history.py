@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from lamina import config
 from lamina.models.compile_policy import AUTO, CompilePolicy
 from lamina.models.compile_signature import step_signature
+from lamina.models.saved_step import SavedSteps
 from lamina.runtime.compile_ledger import CompileLedger
+
+# What 'auto' takes a saved step's load to cost before a run has measured it (seconds).
+LIBRARY_LOAD_SECONDS = 0.05
 
 
 class CompileHistory:
@@ -29,6 +34,7 @@ class CompileHistory:
         self.recorded_decision = False
         self.recorded_savings = 0.0  # what this run added to the ledger's lost time
         self.compiled_times: list[float] = []
+        self.saved: SavedSteps | None = None  # the saved steps beside the ledger
 
     @property
     def active(self) -> bool:
@@ -47,9 +53,17 @@ class CompileHistory:
         self.signature = step_signature(self.model, batches)
         if not self.active:
             return
+        self.saved = SavedSteps(self.ledger.directory)
         entry = self.ledger.get(self.signature)
-        if entry is not None:
-            self.policy.know(entry.compile_seconds, entry.compiled_step, entry.lost_seconds)
+        if entry is None:
+            return
+        compile_seconds = entry.compile_seconds
+        saved = config.step_library() and self.saved.find(self.signature) is not None
+        if saved:  # a saved library of this step loads in milliseconds: no compile to repay
+            compile_seconds = min(compile_seconds or LIBRARY_LOAD_SECONDS, LIBRARY_LOAD_SECONDS)
+        self.policy.know(
+            compile_seconds, entry.compiled_step, entry.lost_seconds, entry.eager_step, saved
+        )
 
     def after_eager_step(self) -> None:
         """Once 'auto' decided to stay eager: add what compiling would have saved."""
@@ -58,11 +72,12 @@ class CompileHistory:
         if self.policy.decision == AUTO and self.policy.timed_steps < self.policy.probe_steps:
             return
         self.recorded_decision = True
+        facts = {"eager_step": self.policy.measured_eager}
         if not self.policy.compile_now and self.policy.projected_savings > 0:
             entry = self.ledger.get(self.signature)
             self.recorded_savings = self.policy.projected_savings
-            lost = (entry.lost_seconds if entry else 0.0) + self.recorded_savings
-            self.ledger.update(self.signature, lost_seconds=lost)
+            facts["lost_seconds"] = (entry.lost_seconds if entry else 0.0) + self.recorded_savings
+        self.ledger.update(self.signature, **facts)
 
     def compiled(self, seconds: float | None) -> None:
         """The step compiled in `seconds` (its first call): the earlier loss is repaid."""

@@ -83,6 +83,7 @@ class CompilePolicy:
         self.known_step: float | None = None
         self.known_lost = 0.0
         self.projected_savings = 0.0  # set when deciding: what compiling would save here
+        self.measured_eager: float | None = None  # set when deciding: the eager step's median
         if self.decision == AUTO:
             speedup, why = self.expected_speedup()
             if speedup <= 1.0:  # known before any step: no need to time one
@@ -94,11 +95,26 @@ class CompilePolicy:
         compile_seconds: float | None,
         compiled_step: float | None,
         lost_seconds: float = 0.0,
+        eager_step: float | None = None,
+        saved: bool = False,
     ) -> None:
-        """What earlier runs measured for this train step (None: not measured)."""
+        """What earlier runs measured for this train step (None: not measured).
+
+        `saved`: the compiled step is saved as a library (`saved_step.py`) and loads in
+        milliseconds. With an earlier run's compiled step time, faster than its eager one
+        where that was measured too, 'auto' then compiles from the start.
+        """
         self.known_compile = compile_seconds if compile_seconds and compile_seconds > 0 else None
         self.known_step = compiled_step if compiled_step and compiled_step > 0 else None
         self.known_lost = max(float(lost_seconds or 0.0), 0.0)
+        if not saved or self.decision != AUTO or self.known_step is None:
+            return
+        if eager_step is None or self.known_step < self.keep_ratio * eager_step:
+            self._set(
+                COMPILED,
+                f"compiled (this step is saved compiled; an earlier run measured it at "
+                f"{self.known_step * 1e3:.1f} ms a step)",
+            )
 
     def plan(self, total_steps: int | None) -> None:
         """A fit starts and will take `total_steps` steps (None: unknown)."""
@@ -162,6 +178,7 @@ class CompilePolicy:
     def _decide(self) -> None:
         speedup, _ = self.expected_speedup()
         step = sorted(self.recent)[len(self.recent) // 2]  # median: a pause skews no decision
+        self.measured_eager = step
         if self.known_step is not None:  # measured before: this run's eager step against it
             speedup = step / self.known_step
             if speedup < 1.0 / self.keep_ratio:

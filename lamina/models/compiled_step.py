@@ -31,9 +31,12 @@ from typing import Any
 import torch
 from torch.func import grad_and_value
 
+from lamina import config
 from lamina.layers.mask_utils import get_mask, set_mask
 from lamina.models import compile_utils as cu
+from lamina.models.compile_signature import step_signature
 from lamina.models.direct_call import DirectCall, GraphCapture
+from lamina.models.saved_step import InputsChanged, LibraryCall, SavedSteps
 from lamina.models.weight_slots import WeightSlots
 from lamina.optimizers.traced_rules import traced_rule
 from lamina.optimizers.update import apply_update
@@ -69,7 +72,13 @@ class CompiledTrainStep:
     Build it after one eager step, so the optimizer state exists (`traced_rule`).
     """
 
-    def __init__(self, model: Any, options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        options: dict[str, Any] | None = None,
+        saved: SavedSteps | None = None,
+        signature: str | None = None,
+    ) -> None:
         self.model = model
         self.optimizer = model.optimizer
         self.torch_opt = self.optimizer.torch_optimizer
@@ -87,21 +96,37 @@ class CompiledTrainStep:
         lr = self.torch_opt.param_groups[0]["lr"] if self.torch_opt is not None else None
         self.lr = lr if isinstance(lr, torch.Tensor) else None
         self.rule = traced_rule(self.optimizer)
-        allow_recompiles(64)  # each model compiles the same code object
         opts = {**INDUCTOR_OPTIONS, **(options or {})}
         device = getattr(model, "_device", None)
         if device is not None and device.type == "cuda":
             # CUDA graphs replay the step's kernels with one launch: for small models the
             # launches, not the arithmetic, bound the step. Inductor skips them when unsafe.
             opts.setdefault("triton.cudagraphs", True)
-        self.capture = GraphCapture(opts)  # Inductor, keeping the graph for direct calls
-        self.compiled = torch.compile(own_code(self._steps), dynamic=False, backend=self.capture)
+        # A saved library of this very step (saved_step.py) is loaded instead of compiling;
+        # without one, the first compile also builds one for later runs.
+        self.signature = signature
+        self.saved = saved if saved is not None and signature and config.step_library() else None
+        self.recipe = self.saved.find(signature) if self.saved is not None else None
+        library = self.saved.library_path(signature) if self.saved and not self.recipe else None
+        self.capture = GraphCapture(opts, library)  # keeps the graph for direct calls
+        self._compiled: Any = None  # torch.compile of the steps, made when first needed
         # per (batches per call, schedule rates?): the graph called directly, or None
         self.direct: dict[tuple, DirectCall | None] = {}
+        self.from_library: set[tuple] = set()  # keys whose direct call is a saved library
         self.direct_allowed = True  # False for good once Dynamo had to compile again
         self.recheck = True  # the next call goes through Dynamo (its guards)
         self.key: tuple | None = None
         self.compile_seconds: float | None = None
+
+    @property
+    def compiled(self) -> Any:
+        """The steps under `torch.compile` (made on first use: it imports Dynamo)."""
+        if self._compiled is None:
+            allow_recompiles(64)  # each model compiles the same code object
+            self._compiled = torch.compile(
+                own_code(self._steps), dynamic=False, backend=self.capture
+            )
+        return self._compiled
 
     def _steps(self, batches: list[tuple], rates: torch.Tensor | None) -> Any:
         """Run the default train step on each of `batches` in order (traced: one graph for
@@ -149,9 +174,13 @@ class CompiledTrainStep:
     def _call(self, batches: list[tuple], rates: Any) -> Any:
         """The direct call when it is set up and safe, else through Dynamo (see direct_call)."""
         key = (len(batches), rates is None)
+        if key in self.from_library and self._library_call(key, batches, rates):
+            return None
         direct = self.direct.get(key)
         if direct is not None and not self.recheck and self.direct_allowed:
             direct(batches, rates)
+            return None
+        if self.recipe is not None and self._load_library(key, batches, rates):
             return None
         compiles = self.capture.calls
         start = time.perf_counter() if self.compile_seconds is None else None
@@ -165,8 +194,47 @@ class CompiledTrainStep:
                 False  # Dynamo's guards asked for another graph: trust only Dynamo
             )
         elif new:
-            self.direct[key] = DirectCall.bind(self.capture, self, batches, rates, grads)
+            direct = DirectCall.bind(self.capture, self, batches, rates, grads)
+            self.direct[key] = direct
+            if direct is not None and self.capture.library_built and self.saved is not None:
+                self.saved.publish(self.signature, direct, key, self.capture.example_inputs)
         return grads
+
+    def _load_library(self, key: tuple, batches: list[tuple], rates: Any) -> bool:
+        """Run this call from the saved library, when it serves it; False: compile instead."""
+        recipe, self.recipe = self.recipe, None  # tried once
+        start = time.perf_counter()
+        direct = LibraryCall.load(recipe, key, self, batches, rates)
+        if direct is None:
+            return False
+        self.direct[key] = direct
+        self.from_library.add(key)
+        direct(batches, rates)
+        if self.compile_seconds is None:
+            self.compile_seconds = time.perf_counter() - start
+        self.recheck = False
+        return True
+
+    def _library_call(self, key: tuple, batches: list[tuple], rates: Any) -> bool:
+        """Call the saved library; False (and the library is dropped) when it no longer
+        fits: the model's signature changed since the last epoch, or a batch's layout."""
+        direct = self.direct[key]
+        if self.recheck:  # once per epoch, in place of Dynamo's guards
+            self.recheck = False
+            if step_signature(self.model, batches) != self.signature:
+                self._drop_library(key)
+                return False
+        try:
+            direct(batches, rates)
+        except InputsChanged:
+            self._drop_library(key)
+            return False
+        return True
+
+    def _drop_library(self, key: tuple) -> None:
+        self.from_library.discard(key)
+        self.direct.pop(key, None)
+        self.recheck = True
 
     def still_valid(self) -> bool:
         """False once the optimizer was rebuilt (new torch optimizer, new state)."""

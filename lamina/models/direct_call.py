@@ -24,17 +24,29 @@ from typing import Any
 
 import torch
 
-from lamina.models import compile_utils as cu
+from lamina.models.step_inputs import Getter, getter_for, input_table
 from lamina.runtime.compiler import compile_graph
-
-Getter = Callable[[list, Any], torch.Tensor]
+from lamina.runtime.step_library import (
+    LibraryUnsupported,
+    build_library,
+    library_supported,
+    load_library,
+)
 
 
 class GraphCapture:
-    """A `torch.compile` backend that compiles with Inductor and keeps what it compiled."""
+    """A `torch.compile` backend that compiles with Inductor and keeps what it compiled.
 
-    def __init__(self, options: dict[str, Any] | None = None) -> None:
+    With `library_path`, the first graph is compiled into a step library there instead
+    (`runtime/step_library.py`), which later processes load without compiling; a graph
+    that cannot become one (random operations, another device) compiles as usual.
+    """
+
+    def __init__(self, options: dict[str, Any] | None = None, library_path: str | None = None):
         self.options = options or None
+        self.library_path = library_path
+        self.library_built = False  # the first graph runs from the library at library_path
+        self.library_error: Exception | None = None  # why it could not, when it was tried
         self.calls = 0
         self.graph_fn: Callable[..., Any] | None = None
         self.example_inputs: list[Any] = []
@@ -42,61 +54,47 @@ class GraphCapture:
     def __call__(self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Any:
         self.calls += 1
         self.example_inputs = list(example_inputs)
+        if self.library_path is not None and self.calls == 1:
+            run = self._library(gm, example_inputs)
+            if run is not None:
+                self.graph_fn = run
+                return run
         compiled, direct = compile_graph(gm, example_inputs, self.options)
         self.graph_fn = compiled if direct else None  # None: only Dynamo calls it
         return compiled
 
+    def _library(self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Any:
+        """The graph built into a library and loaded, or None (the reason is kept)."""
+        if not library_supported(example_inputs):
+            self.library_error = LibraryUnsupported("inputs other than CPU tensors")
+            return None
+        try:
+            build_library(gm, example_inputs, self.library_path)
+            run = load_library(self.library_path)
+        except Exception as err:  # noqa: BLE001  any failure: Inductor's usual compile instead
+            self.library_error = err
+            return None
+        self.library_built = True
 
-def _batch_getters(batches: list[tuple], rates: Any) -> dict[int, Getter]:
-    """Getters for the tensors that change every call: the batches' leaves, the rates."""
-    found: dict[int, Getter] = {}
-    for k, batch in enumerate(batches):
-        for j, part in enumerate(batch):
-            if part is None:
-                continue
-            for n, t in enumerate(cu.as_list(part)):
-                found[id(t)] = lambda b, r, k=k, j=j, n=n: cu.as_list(b[k][j])[n]
-    if isinstance(rates, torch.Tensor):
-        found[id(rates)] = lambda b, r: r
-    return found
+        def library_step(*args: Any) -> list[torch.Tensor]:
+            return run(list(args))
 
-
-def _state_getters(step: Any) -> dict[int, Getter]:
-    """Getters for the tensors that persist between calls, read where the step reads them."""
-    found: dict[int, Getter] = {}
-    for p in step.params:
-        found[id(p)] = lambda b, r, p=p: p
-    for buf in step.buffers.values():
-        found[id(buf)] = lambda b, r, buf=buf: buf
-    if step.torch_opt is not None:
-        for p in step.params:
-            for value in step.torch_opt.state.get(p, {}).values():
-                if isinstance(value, torch.Tensor):
-                    found[id(value)] = lambda b, r, v=value: v
-        group = step.torch_opt.param_groups[0]
-        if isinstance(group["lr"], torch.Tensor):
-            found[id(group["lr"])] = lambda b, r, g=group: g["lr"]
-    for metric in step.model.metrics:
-        for owner, name in _metric_states(metric):
-            found[id(getattr(owner, name))] = lambda b, r, m=owner, n=name: getattr(m, n)
-    return found
-
-
-def _metric_states(metric: Any) -> list[tuple[Any, str]]:
-    """(metric, state name) for a metric's states and those of the metrics it holds."""
-    out = [(metric, name) for name in getattr(metric, "_states", {})]
-    subs = getattr(metric, "_sub_metrics", None)
-    for sub in subs() if callable(subs) else []:
-        out += _metric_states(sub)
-    return out
+        return library_step
 
 
 class DirectCall:
-    """The graph of one compiled call, callable with freshly gathered inputs."""
+    """The graph of one compiled call, callable with freshly gathered inputs.
 
-    def __init__(self, graph_fn: Callable[..., Any], getters: list[Getter]) -> None:
+    `descriptors` name where each input lives (`step_inputs.py`), so the call can be
+    rebuilt in another process around a saved library of the same graph.
+    """
+
+    def __init__(
+        self, graph_fn: Callable[..., Any], getters: list[Getter], descriptors: list[list]
+    ) -> None:
         self.graph_fn = graph_fn
         self.getters = getters
+        self.descriptors = descriptors
 
     @classmethod
     def bind(
@@ -105,17 +103,33 @@ class DirectCall:
         """A DirectCall for the graph just compiled, or None when it is not safe."""
         if capture.calls != 1 or capture.graph_fn is None or output is not None:
             return None
-        table = {**_state_getters(step), **_batch_getters(batches, rates)}
-        getters = []
+        table = input_table(step, batches, rates)
+        getters, descriptors = [], []
         for t in capture.example_inputs:
-            getter = table.get(id(t)) if isinstance(t, torch.Tensor) else None
-            if getter is None:
+            found = table.get(id(t)) if isinstance(t, torch.Tensor) else None
+            if found is None:
                 return None  # an input this module cannot find again: keep Dynamo
-            getters.append(getter)
-        return cls(capture.graph_fn, getters)
+            descriptors.append(found[0])
+            getters.append(found[1])
+        return cls(capture.graph_fn, getters, descriptors)
+
+    @classmethod
+    def rebuild(
+        cls, graph_fn: Callable[..., Any], descriptors: list, step: Any
+    ) -> DirectCall | None:
+        """The call of a saved graph in this process, or None when a descriptor names
+        nothing in `step`'s model."""
+        getters = [getter_for(d, step) for d in descriptors]
+        if any(g is None for g in getters):
+            return None
+        return cls(graph_fn, getters, list(descriptors))
+
+    def inputs(self, batches: list[tuple], rates: Any) -> list[torch.Tensor]:
+        """The graph's inputs for this call, in its order."""
+        return [g(batches, rates) for g in self.getters]
 
     def __call__(self, batches: list[tuple], rates: Any) -> None:
-        out = self.graph_fn(*[g(batches, rates) for g in self.getters])
+        out = self.graph_fn(*self.inputs(batches, rates))
         if out:
             raise RuntimeError(
                 "Expected the compiled train step's graph to return nothing, received: "

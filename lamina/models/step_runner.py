@@ -131,7 +131,10 @@ class StepRunner:
         return torch_opt is None or all(p in torch_opt.state for p in params)
 
     def _build(self) -> CompiledTrainStep | CompiledCustomStep:
-        return CompiledCustomStep(self.model) if self.custom else CompiledTrainStep(self.model)
+        if self.custom:
+            return CompiledCustomStep(self.model)
+        history = self.history
+        return CompiledTrainStep(self.model, saved=history.saved, signature=history.signature)
 
     def _run_compiled(self, batches: list[tuple]) -> Any:
         step, policy, history = self.compiled, self.policy, self.history

@@ -53,6 +53,7 @@ class CompileLedger:
 
     def __init__(self, directory: str | None = None) -> None:
         directory = directory if directory is not None else inductor_cache_dir()
+        self.directory = directory or None
         self.path = os.path.join(directory, FILE) if directory else None
 
     def _entries(self) -> dict:

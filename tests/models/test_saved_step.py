@@ -1,0 +1,253 @@
+"""Saved compiled steps: the first compile builds a library, later runs load it and train
+exactly as eager, in this process and in a fresh one that never imports the compilers.
+
+One library is built for the module (a model with BatchNormalization, whose buffers
+the library updates in place, RMSprop with momentum and an accuracy metric) and shared
+by the tests that load it; the other tests check the store and the call without
+compiling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lamina
+from lamina import config
+from lamina.models import compile_history, compiled_step, saved_step
+from lamina.models.compile_history import CompileHistory
+from lamina.models.compile_policy import CompilePolicy
+from lamina.models.compile_signature import step_signature
+from lamina.models.step_inputs import getter_for, input_table
+from lamina.runtime import compile_ledger, step_library
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from saved_step_model import data, make_model, train  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _assert_same(a, b):
+    (model_a, hist_a), (model_b, hist_b) = a, b
+    for key in hist_a:
+        np.testing.assert_allclose(hist_a[key], hist_b[key], rtol=2e-5, atol=2e-6, err_msg=key)
+    for wa, wb in zip(model_a.get_weights(), model_b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=2e-4, atol=2e-5)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A cache directory holding the library of `train(True)`'s step, and that first run."""
+    directory = str(tmp_path_factory.mktemp("saved-steps"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "_STEP_LIBRARY", True)
+        mp.setattr(compile_ledger, "inductor_cache_dir", lambda: directory)
+        first = train(True, epochs=4)  # 23 compiled steps: the ledger records their time
+    return directory, first
+
+
+@pytest.fixture
+def library_dir(built, monkeypatch):
+    directory, _ = built
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    monkeypatch.setattr(compile_ledger, "inductor_cache_dir", lambda: directory)
+    return directory
+
+
+def test_first_compile_builds_the_library_and_trains_like_eager(built):
+    directory, first = built
+    step = first[0]._step_fn.compiled
+    assert step.capture.library_built, step.capture.library_error
+    assert step.from_library == set()  # this run compiled it
+    recipe = saved_step.SavedSteps(directory).find(step.signature)
+    assert recipe is not None and os.path.isfile(recipe.library)
+    assert ["param", 0] in recipe.descriptors and ["batch", 0, 0, 0] in recipe.descriptors
+    assert any(d[0] == "buffer" for d in recipe.descriptors)  # BatchNorm's moving statistics
+    _assert_same(train(False, epochs=4), first)
+
+
+def test_a_later_fit_loads_the_library_and_trains_like_eager(library_dir):
+    loaded = train(True)
+    step = loaded[0]._step_fn.compiled
+    assert step.from_library == {(1, True)}
+    assert step.capture.calls == 0  # nothing was compiled
+    _assert_same(train(False), loaded)
+
+
+def test_a_fresh_process_trains_from_the_library_without_the_compilers(library_dir, tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        f"import json, sys\nimport numpy as np\nsys.path.insert(0, {HERE!r})\n"
+        "from saved_step_model import train\n"
+        + textwrap.dedent(
+            """
+            for mode in (True, "auto"):
+                model, hist = train(mode)
+                step = model._step_fn.compiled
+                eager, eager_hist = train(False)
+                diff = max(float(np.abs(a - b).max())
+                           for a, b in zip(model.get_weights(), eager.get_weights()))
+                print(json.dumps({"mode": str(mode),
+                                  "library": sorted(map(list, step.from_library)) if step else None,
+                                  "decision": model._step_fn.decision, "diff": diff,
+                                  "dynamo": "torch._dynamo" in sys.modules,
+                                  "inductor": "torch._inductor" in sys.modules}))
+            """
+        )
+    )
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": library_dir, "LAMINA_STEP_LIBRARY": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [r["mode"] for r in runs] == ["True", "auto"]
+    for run in runs:
+        assert run["library"] == [[1, True]], run
+        assert run["decision"] == "compiled", run
+        assert run["diff"] < 1e-4, run
+        assert not run["dynamo"] and not run["inductor"], run
+
+
+def test_a_changed_model_drops_the_library_at_the_next_epoch(library_dir, monkeypatch):
+    model = make_model(True)
+    x, y = data()
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    step = model._step_fn.compiled
+    assert step.from_library == {(1, True)}
+    compiled = []
+    monkeypatch.setattr(compiled_step, "step_signature", lambda *a: "changed")
+    monkeypatch.setattr(
+        compiled_step.CompiledTrainStep,
+        "compiled",
+        property(lambda s: compiled.append(1) or s._steps),
+    )
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert step.from_library == set()
+    assert compiled  # the epoch went on through the compiler's path
+
+
+def test_a_batch_with_another_layout_is_refused_before_the_call():
+    calls = []
+    facts = [saved_step.tensor_facts(torch.zeros(4, 3)), saved_step.tensor_facts(torch.zeros(2))]
+    call = saved_step.LibraryCall(
+        lambda *a: calls.append(a) or [],
+        [lambda b, r: b[0][0], lambda b, r: b[0][1]],
+        [["batch", 0, 0, 0], ["param", 0]],
+    )
+    call.varying = [(0, facts[0])]
+    call([(torch.ones(4, 3), torch.ones(2), None)], None)
+    assert len(calls) == 1
+    with pytest.raises(saved_step.InputsChanged, match="Expected input 0"):
+        call([(torch.ones(3, 4).t(), torch.ones(2), None)], None)  # same shape, transposed
+    assert len(calls) == 1
+
+
+def _store(tmp_path, record):
+    store = saved_step.SavedSteps(str(tmp_path))
+    path = store.library_path("abc123")
+    with open(path, "wb") as f:
+        f.write(b"\0")
+    with open(path[:-3] + ".json", "w") as f:
+        f.write(record if isinstance(record, str) else json.dumps(record))
+    return store
+
+
+GOOD = {
+    "format": 1,
+    "torch": torch.__version__,
+    "descriptors": [["param", 0]],
+    "facts": [[[2], [1], "torch.float32", "cpu"]],
+    "key": [1, True],
+}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        "{not json",
+        {**GOOD, "format": 99},
+        {**GOOD, "torch": "0.0.1"},
+        {**GOOD, "facts": []},
+        {**GOOD, "key": [1]},
+        [1, 2],
+    ],
+)
+def test_a_damaged_or_foreign_recipe_is_not_used(tmp_path, record):
+    assert _store(tmp_path, record).find("abc123") is None
+
+
+def test_a_recipe_is_used_only_with_its_library(tmp_path):
+    store = _store(tmp_path, GOOD)
+    recipe = store.find("abc123")
+    assert recipe is not None and recipe.key == [1, True]
+    assert recipe.fits([torch.zeros(2)]) and not recipe.fits([torch.zeros(3)])
+    assert store.find("../abc123") is None  # a signature is a hash, never a path
+    store.forget("abc123")
+    assert store.find("abc123") is None and os.listdir(store.directory) == []
+
+
+def test_a_graph_with_random_operations_is_not_built(tmp_path):
+    gm = torch.fx.symbolic_trace(lambda x: F.dropout(x, 0.5, True) * 2)
+    path = str(tmp_path / "step.so")
+    with pytest.raises(step_library.LibraryUnsupported, match="random operations"):
+        step_library.build_library(gm, [torch.ones(4)], path)
+    assert os.listdir(tmp_path) == []
+    assert not step_library.library_supported([torch.ones(2), 3])
+
+
+def test_auto_counts_a_saved_step_as_free_to_load(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    model = make_model("auto")
+    x, y = data()
+    batches = [(torch.as_tensor(x[:16]), torch.as_tensor(y[:16]), None)]
+    signature = step_signature(model, batches)
+    ledger = compile_ledger.CompileLedger(str(tmp_path))
+    ledger.update(signature, compile_seconds=30.0, compiled_step=0.001)
+    policy = CompilePolicy("auto")
+    CompileHistory(model, policy, ledger).first_batches(batches)
+    assert policy.known_compile == 30.0  # no library yet: the measured compile
+    store = saved_step.SavedSteps(str(tmp_path))
+    with open(store.library_path(signature), "wb") as f:
+        f.write(b"\0")
+    store_record = {**GOOD, "descriptors": [], "facts": []}
+    with open(os.path.join(store.directory, signature + ".json"), "w") as f:
+        json.dump(store_record, f)
+    policy = CompilePolicy("auto")
+    CompileHistory(model, policy, ledger).first_batches(batches)
+    assert policy.known_compile == compile_history.LIBRARY_LOAD_SECONDS
+    assert policy.decision == "compiled"  # from the first step on
+    ledger.update(signature, eager_step=0.0009)  # an earlier run's eager step: hardly slower
+    policy = CompilePolicy("auto")
+    CompileHistory(model, policy, ledger).first_batches(batches)
+    assert policy.decision == "auto"  # it times its own steps first
+
+
+def test_every_descriptor_finds_the_same_tensor_again():
+    model, _ = train(False, epochs=1)
+    step = compiled_step.CompiledTrainStep(model)  # builds no graph until called
+    x, y = data()
+    batches = [(torch.as_tensor(x[:16]), torch.as_tensor(y[:16]), None)]
+    table = input_table(step, batches, None)
+    kinds = {d[0] for d, _ in table.values()}
+    assert kinds == {"param", "buffer", "state", "lr", "metric", "batch"}
+    for descriptor, getter in table.values():
+        again = getter_for(json.loads(json.dumps(descriptor)), step)
+        assert again is not None and again(batches, None) is getter(batches, None), descriptor
+    assert getter_for(["param", 99], step) is None
+    assert getter_for(["metric", 0, "no-such-state"], step) is None
+    assert getter_for("param", step) is None
+
+
+def test_set_step_library_takes_a_bool():
+    with pytest.raises(TypeError, match="Expected a bool"):
+        config.set_step_library("yes")
+    assert lamina.config.step_library() is False  # tests run without it (conftest)
