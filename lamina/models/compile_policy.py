@@ -21,7 +21,10 @@ The rule ('auto'):
   warm on-disk cache makes it several times cheaper than the default assumes), the
   compiled step's time, and, until the step has compiled once, the time earlier runs
   lost by staying eager. Once it has, every new process still pays a (warm) compile,
-  so a run compiles only when its own savings repay that.
+  so a run compiles only when its own savings repay that. A step saved as a library
+  (`saved_step.py`) costs nothing to load: it runs compiled from the start when an
+  earlier run measured it faster, else after the timed eager steps, and the compiled
+  steps' timing then decides as above.
 `jit_compile=True` / `False` pin the choice; the decision is reported in one line.
 """
 
@@ -82,6 +85,7 @@ class CompilePolicy:
         self.known_compile: float | None = None  # measured by an earlier run (ledger)
         self.known_step: float | None = None
         self.known_lost = 0.0
+        self.saved = False  # the step is saved as a library: compiling costs nothing
         self.projected_savings = 0.0  # set when deciding: what compiling would save here
         self.measured_eager: float | None = None  # set when deciding: the eager step's median
         if self.decision == AUTO:
@@ -107,6 +111,7 @@ class CompilePolicy:
         self.known_compile = compile_seconds if compile_seconds and compile_seconds > 0 else None
         self.known_step = compiled_step if compiled_step and compiled_step > 0 else None
         self.known_lost = max(float(lost_seconds or 0.0), 0.0)
+        self.saved = saved
         if not saved or self.decision != AUTO or self.known_step is None:
             return
         if eager_step is None or self.known_step < self.keep_ratio * eager_step:
@@ -179,6 +184,13 @@ class CompilePolicy:
         speedup, _ = self.expected_speedup()
         step = sorted(self.recent)[len(self.recent) // 2]  # median: a pause skews no decision
         self.measured_eager = step
+        if self.saved:  # nothing to repay: compile, and the compiled steps' timing decides
+            self._set(
+                COMPILED,
+                f"compiled (this step is saved compiled; its steps are timed against the "
+                f"eager step's {step * 1e3:.1f} ms)",
+            )
+            return
         if self.known_step is not None:  # measured before: this run's eager step against it
             speedup = step / self.known_step
             if speedup < 1.0 / self.keep_ratio:

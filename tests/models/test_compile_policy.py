@@ -254,3 +254,40 @@ def test_every_convolution_layer_counts_as_convolutional(make, expected):
     from lamina.models.step_runner import has_convolutions
 
     assert has_convolutions(lamina.Sequential([make()])) is expected
+
+
+def test_a_saved_step_measured_faster_runs_compiled_from_the_start():
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=0.05, compiled_step=0.001, eager_step=0.002, saved=True)
+    assert policy.decision == "compiled" and policy.compile_now
+    assert policy.take_message() == (
+        "compiled (this step is saved compiled; an earlier run measured it at 1.0 ms a step)"
+    )
+    unsaved = CompilePolicy("auto")
+    unsaved.know(compile_seconds=0.05, compiled_step=0.001, eager_step=0.002)
+    assert unsaved.decision == "auto"  # a compile, however cheap, waits for the timed steps
+
+
+def test_a_saved_step_once_measured_slower_is_timed_again_not_given_up():
+    """Earlier figures may come from different phases of a noisy machine: with nothing to
+    repay, this run compiles after its timed eager steps and its own timing decides."""
+    policy = CompilePolicy("auto")
+    policy.know(compile_seconds=0.05, compiled_step=0.003, eager_step=0.002, saved=True)
+    assert policy.decision == "auto"
+    policy.plan(100_000)
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    assert policy.decision == "compiled"
+    assert policy.take_message() == (
+        "compiled (this step is saved compiled; its steps are timed against the eager "
+        "step's 2.0 ms)"
+    )
+    for _ in range(policy.probe_steps):
+        policy.compiled_step(0.0025)  # slower here too: back to eager
+    assert policy.decision == "eager-measured"
+    again = CompilePolicy("auto")
+    again.know(compile_seconds=0.05, compiled_step=0.003, eager_step=0.002, saved=True)
+    again.plan(100_000)
+    _eager_steps(again, 0.002, again.warmup_steps + again.probe_steps)
+    for _ in range(again.probe_steps):
+        again.compiled_step(0.0012)  # faster in this run: it stays compiled
+    assert again.decision == "compiled"
