@@ -6,6 +6,8 @@
 - `compiler.py`: Dynamo's recompile limit, Inductor's `compile_fx` for direct calls, the
   torch convolution base class; `vec_isa_cache.py` lets a process skip Inductor's
   vector-ISA probe once an earlier one on the same machine recorded its result.
+- `step_library.py`: a captured train-step graph built into a shared library with
+  AOTInductor, and loaded again (a later process skips compiling).
 - `conv_relu.py`: oneDNN's convolution with a fused ReLU for eager CPU steps.
 - `foreach.py`: torch's multi-tensor kernels for the optimizer update.
 - `optim_without_dynamo.py`: build and step torch.optim optimizers without importing

@@ -18,7 +18,6 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import lamina
 from lamina import config
@@ -27,7 +26,7 @@ from lamina.models.compile_history import CompileHistory
 from lamina.models.compile_policy import CompilePolicy
 from lamina.models.compile_signature import step_signature
 from lamina.models.step_inputs import getter_for, input_table
-from lamina.runtime import compile_ledger, step_library
+from lamina.runtime import compile_ledger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from saved_step_model import data, make_model, train  # noqa: E402
@@ -193,15 +192,6 @@ def test_a_recipe_is_used_only_with_its_library(tmp_path):
     assert store.find("../abc123") is None  # a signature is a hash, never a path
     store.forget("abc123")
     assert store.find("abc123") is None and os.listdir(store.directory) == []
-
-
-def test_a_graph_with_random_operations_is_not_built(tmp_path):
-    gm = torch.fx.symbolic_trace(lambda x: F.dropout(x, 0.5, True) * 2)
-    path = str(tmp_path / "step.so")
-    with pytest.raises(step_library.LibraryUnsupported, match="random operations"):
-        step_library.build_library(gm, [torch.ones(4)], path)
-    assert os.listdir(tmp_path) == []
-    assert not step_library.library_supported([torch.ones(2), 3])
 
 
 def test_auto_counts_a_saved_step_as_free_to_load(tmp_path, monkeypatch):
