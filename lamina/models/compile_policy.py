@@ -15,7 +15,7 @@ The rule ('auto'):
   eager steps have lost so far (over all fits) reaches that cost: the ski-rental rule,
   which never spends more than twice the better choice;
 - once compiled it times `probe_steps` compiled steps and returns to eager for good
-  if they are not faster;
+  if their median is not below the eager steps' median;
 - what earlier runs measured for the same step (`know`, from the compile ledger,
   `runtime/compile_ledger.py`) replaces the assumptions: the last compile's time (a
   warm on-disk cache makes it several times cheaper than the default assumes), the
@@ -79,6 +79,7 @@ class CompilePolicy:
         self.timed_steps = 0
         self.recent: list[float] = []  # the latest timed eager steps (their median decides)
         self.compiled_seconds = 0.0
+        self.compiled_recent: list[float] = []  # the timed compiled steps
         self.checked = 0  # timed compiled steps
         self.message: str | None = None
         self._said_waiting = False
@@ -150,9 +151,12 @@ class CompilePolicy:
         """One timed compiled step took `seconds` ('auto' verifies the compile paid)."""
         self.checked += 1
         self.compiled_seconds += seconds
+        self.compiled_recent.append(seconds)
         if self.checked == self.probe_steps and self.timed_steps:
-            compiled = self.compiled_seconds / self.checked
-            eager = self.eager_seconds / self.timed_steps
+            # medians on both sides: the first calls of a fresh compiled step (memory not
+            # yet mapped) or one pause would otherwise send a faster step back to eager
+            compiled = _median(self.compiled_recent)
+            eager = _median(self.recent)
             if compiled > self.keep_ratio * eager:
                 self._set(
                     EAGER_MEASURED,
@@ -182,7 +186,7 @@ class CompilePolicy:
 
     def _decide(self) -> None:
         speedup, _ = self.expected_speedup()
-        step = sorted(self.recent)[len(self.recent) // 2]  # median: a pause skews no decision
+        step = _median(self.recent)  # a pause skews no decision
         self.measured_eager = step
         if self.saved:  # nothing to repay: compile, and the compiled steps' timing decides
             self._set(
@@ -227,3 +231,8 @@ class CompilePolicy:
     def _set(self, decision: str, why: str) -> None:
         self.decision = decision
         self.message = why
+
+
+def _median(values: list[float]) -> float:
+    """The middle value (the upper one of an even count)."""
+    return sorted(values)[len(values) // 2]

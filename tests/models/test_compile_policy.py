@@ -291,3 +291,16 @@ def test_a_saved_step_once_measured_slower_is_timed_again_not_given_up():
     for _ in range(again.probe_steps):
         again.compiled_step(0.0012)  # faster in this run: it stays compiled
     assert again.decision == "compiled"
+
+
+def test_a_few_slow_first_compiled_steps_do_not_send_a_faster_step_back():
+    """The keep check compares medians: two slow first calls (memory not yet mapped)
+    would lift the compiled mean above the eager one (mean 3.0 ms here, eager 2.0 ms)."""
+    policy = CompilePolicy("auto")
+    policy.compile_seconds = 0.0
+    policy.plan(10_000)
+    _eager_steps(policy, 0.002, policy.warmup_steps + policy.probe_steps)
+    assert policy.decision == "compiled"
+    for k in range(policy.probe_steps):
+        policy.compiled_step(0.0155 if k < 2 else 0.0015)
+    assert policy.decision == "compiled"
