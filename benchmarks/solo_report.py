@@ -10,6 +10,7 @@ run's fit seconds are shown apart.
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,10 @@ def run_table(runs: list[SoloRun]) -> str:
     rows = []
     for r in runs:
         cold = "" if r.cold is None else ("cold" if r.cold else "warm") + f" (+{r.cache_files})"
+        step = re.search(r"train step: ([\w-]+)", r.setup or "")
+        if step:  # what this run's fit chose, and whether it loaded a saved step
+            saved = " saved" if "saved library" in r.setup else ""
+            cold += f"; {step.group(1)}{saved}"
         loads = f"{fmt(r.load_before, 2)} / {fmt(r.load_during, 2)}"
         per = r.error and f"failed: {r.error}" or ", ".join(fmt(v) for v in r.per_epoch)
         rows.append(
@@ -245,7 +250,7 @@ def run_table(runs: list[SoloRun]) -> str:
             ]
         )
     header = ["round", "peer", "loadavg", "other cores before / during", "probe GFLOP/s"]
-    header += ["quiet?", "cache (+files)", "fit s", "import s", "process s"]
+    header += ["quiet?", "cache (+files); step", "fit s", "import s", "process s"]
     return table(rows, [*header, "per-epoch samples/s"])
 
 

@@ -132,6 +132,8 @@ def lamina_setup(lamina: Any, model: Any) -> str:
     runner = getattr(model, "_step_fn", None)
     decision = getattr(runner, "decision", None)
     text += f" (train step: {decision})" if isinstance(decision, str) else ""
+    if getattr(getattr(runner, "compiled", None), "from_library", None):
+        text += " (loaded from a saved library)"
     return text + (" (compile FAILED: trained eagerly)" if getattr(runner, "failed", False) else "")
 
 
