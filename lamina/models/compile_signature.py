@@ -3,7 +3,8 @@
 Two processes that compile the same model with the same optimizer, loss, metrics,
 batch shapes and settings trace the same graph, which Inductor's on-disk cache then
 serves warm. The signature hashes exactly those facts (layer classes and configs,
-weight shapes, optimizer config, batch shapes, torch and Lamina versions), without
+weight shapes, optimizer config, batch shapes, torch and Lamina versions, a hash of
+Lamina's source), without
 generated names or object addresses, so it is the same in every process. A fact
 that cannot be read makes the signature None: the policy then uses its defaults.
 
@@ -12,10 +13,12 @@ that cannot be read makes the signature None: the policy then uses its defaults.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -69,6 +72,25 @@ def _lamina_version() -> str:
         return "unknown"
 
 
+@functools.lru_cache(maxsize=1)
+def lamina_source_hash() -> str:
+    """A hash of Lamina's own source files, read once per process.
+
+    The version number stays the same while the code changes (a development checkout, a
+    patched install), but a saved compiled step (`saved_step.py`) holds the code it was
+    traced from: any edit to Lamina must give its steps another signature.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
 def step_signature(model: Any, batches: list[tuple]) -> str | None:
     """The signature of `model`'s compiled train step on `batches`, or None."""
     try:
@@ -87,7 +109,7 @@ def step_signature(model: Any, batches: list[tuple]) -> str | None:
             "batches": _batches(batches),
             "precision": getattr(model, "_mixed_precision", None),
             "device": str(getattr(model, "_device", None)),
-            "versions": [torch.__version__, _lamina_version()],
+            "versions": [torch.__version__, _lamina_version(), lamina_source_hash()],
         }
         return hashlib.sha256(_text(facts).encode()).hexdigest()
     except Exception:  # noqa: BLE001  no signature: the policy falls back to its defaults

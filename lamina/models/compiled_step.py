@@ -196,8 +196,11 @@ class CompiledTrainStep:
         elif new:
             direct = DirectCall.bind(self.capture, self, batches, rates, grads)
             self.direct[key] = direct
-            if direct is not None and self.capture.library_built and self.saved is not None:
-                self.saved.publish(self.signature, direct, key, self.capture.example_inputs)
+            if self.capture.library_built and self.saved is not None:
+                if direct is not None:
+                    self.saved.publish(self.signature, direct, key, self.capture.example_inputs)
+                else:  # a graph no later run could call: keep no library of it
+                    self.saved.forget(self.signature)
         return grads
 
     def _load_library(self, key: tuple, batches: list[tuple], rates: Any) -> bool:

@@ -20,6 +20,7 @@ whose tensors differ from the ones found now, is not used.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,11 @@ import torch
 
 from lamina.models.direct_call import DirectCall
 from lamina.runtime.json_records import read_record, write_record
-from lamina.runtime.step_library import load_library
+from lamina.runtime.step_library import load_library, machine_key
 
 SUBDIRECTORY = "lamina-steps"
 FORMAT = 1
+MAX_SAVED = 32  # libraries kept per directory; the least recently used go first
 
 
 def tensor_facts(t: torch.Tensor) -> list:
@@ -138,7 +140,7 @@ class SavedSteps:
         record = read_record(paths[1])
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             return None
-        if record.get("torch") != torch.__version__:
+        if record.get("torch") != torch.__version__ or record.get("machine") != machine_key():
             return None
         descriptors, facts, key = (record.get(k) for k in ("descriptors", "facts", "key"))
         if not (
@@ -147,6 +149,10 @@ class SavedSteps:
             return None
         if len(descriptors) != len(facts) or len(key) != 2:
             return None
+        try:
+            os.utime(paths[1])  # recently used: pruned last
+        except OSError:
+            pass
         return Recipe(paths[0], descriptors, facts, key)
 
     def publish(self, signature: str, direct: Any, key: tuple, inputs: list[Any]) -> bool:
@@ -159,11 +165,40 @@ class SavedSteps:
         record = {
             "format": FORMAT,
             "torch": torch.__version__,
+            "machine": machine_key(),
             "descriptors": direct.descriptors,
             "facts": [tensor_facts(t) for t in inputs],
             "key": [int(key[0]), bool(key[1])],
         }
-        return write_record(paths[1], record)
+        if not write_record(paths[1], record):
+            return False
+        self.prune()
+        return True
+
+    def prune(self, keep: int = MAX_SAVED) -> None:
+        """Keep the `keep` most recently used saved steps (each library is megabytes)."""
+        try:
+            names = [n for n in os.listdir(self.directory) if n.endswith(".json")]
+            used = sorted(names, key=lambda n: os.path.getmtime(os.path.join(self.directory, n)))
+        except OSError:
+            return
+        for name in used[: max(len(used) - keep, 0)]:
+            self.forget(name[: -len(".json")])
+        self._drop_orphans()
+
+    def _drop_orphans(self, age: float = 3600.0) -> None:
+        """Remove libraries left without a recipe for an hour (a build that was cut off;
+        younger ones may be another process's build about to be published)."""
+        now = time.time()
+        try:
+            for name in os.listdir(self.directory):
+                path = os.path.join(self.directory, name)
+                if not name.endswith(".so") or os.path.exists(path[:-3] + ".json"):
+                    continue
+                if now - os.path.getmtime(path) > age:
+                    os.unlink(path)
+        except OSError:
+            pass
 
     def forget(self, signature: str) -> None:
         """Remove the saved step of `signature` (its recipe first, so no reader is misled)."""

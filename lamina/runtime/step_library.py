@@ -19,7 +19,10 @@ directory are loaded (`models/saved_step.py`), never a file from elsewhere.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import platform
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -43,6 +46,27 @@ def library_supported(example_inputs: Sequence[Any]) -> bool:
     if len(tensors) != len(example_inputs):
         return False  # a symbolic size or a Python value among the inputs
     return all(t.device.type == "cpu" and t.layout == torch.strided for t in tensors)
+
+
+@functools.lru_cache(maxsize=1)
+def machine_key() -> str:
+    """A hash of what a library built here assumes of the CPU: architecture, model, flags.
+
+    The library is machine code for this CPU's vector instructions; a cache directory
+    shared with another machine (a network home) must not hand it to a CPU without them.
+    """
+    parts = [platform.machine(), platform.processor()]
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name = line.split(":", 1)[0].strip()
+                if name in ("model name", "flags", "Features", "CPU part"):
+                    parts.append(line.strip())
+                elif not line.strip() and len(parts) > 2:
+                    break  # the first processor's entry is enough
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _seeded_ops(graph: torch.fx.Graph) -> list[str]:

@@ -26,7 +26,7 @@ from lamina.models.compile_history import CompileHistory
 from lamina.models.compile_policy import CompilePolicy
 from lamina.models.compile_signature import step_signature
 from lamina.models.step_inputs import getter_for, input_table
-from lamina.runtime import compile_ledger
+from lamina.runtime import compile_ledger, step_library
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from saved_step_model import data, make_model, train  # noqa: E402
@@ -163,6 +163,7 @@ def _store(tmp_path, record):
 GOOD = {
     "format": 1,
     "torch": torch.__version__,
+    "machine": step_library.machine_key(),
     "descriptors": [["param", 0]],
     "facts": [[[2], [1], "torch.float32", "cpu"]],
     "key": [1, True],
@@ -175,6 +176,7 @@ GOOD = {
         "{not json",
         {**GOOD, "format": 99},
         {**GOOD, "torch": "0.0.1"},
+        {**GOOD, "machine": "another cpu"},
         {**GOOD, "facts": []},
         {**GOOD, "key": [1]},
         [1, 2],
@@ -241,3 +243,34 @@ def test_set_step_library_takes_a_bool():
     with pytest.raises(TypeError, match="Expected a bool"):
         config.set_step_library("yes")
     assert lamina.config.step_library() is False  # tests run without it (conftest)
+
+
+def test_only_the_most_recently_used_steps_are_kept(tmp_path):
+    store = saved_step.SavedSteps(str(tmp_path))
+    for k, name in enumerate(["a1", "b2", "c3", "d4"]):
+        for ext in (".so", ".json"):
+            path = os.path.join(store.library_path(name)[:-3] + ext)
+            with open(path, "w") as f:
+                f.write("{}" if ext == ".json" else "")
+            os.utime(path, (1000 + k, 1000 + k))
+    orphan = os.path.join(store.directory, "e5.so")
+    open(orphan, "w").close()
+    os.utime(orphan, (1000, 1000))  # a build cut off long ago
+    fresh = os.path.join(store.directory, "f6.so")
+    open(fresh, "w").close()  # another process's build, not yet published
+    store.prune(keep=2)
+    assert sorted(os.listdir(store.directory)) == ["c3.json", "c3.so", "d4.json", "d4.so", "f6.so"]
+
+
+def test_any_edit_to_lamina_gives_its_steps_another_signature(monkeypatch):
+    from lamina.models import compile_signature
+
+    model = make_model(True)
+    x, y = data()
+    batches = [(torch.as_tensor(x[:16]), torch.as_tensor(y[:16]), None)]
+    before = step_signature(model, batches)
+    assert compile_signature.lamina_source_hash() in json.dumps(
+        compile_signature.lamina_source_hash()
+    )
+    monkeypatch.setattr(compile_signature, "lamina_source_hash", lambda: "edited")
+    assert step_signature(model, batches) != before
