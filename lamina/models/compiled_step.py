@@ -107,7 +107,9 @@ class CompiledTrainStep:
         self.signature = signature
         self.saved = saved if saved is not None and signature and config.step_library() else None
         self.recipe = self.saved.find(signature) if self.saved is not None else None
-        library = self.saved.library_path(signature) if self.saved and not self.recipe else None
+        # (only a step whose update is traced can be saved: the graph must return nothing)
+        buildable = self.saved is not None and not self.recipe and self.rule is not None
+        library = self.saved.library_path(signature) if buildable else None
         self.capture = GraphCapture(opts, library)  # keeps the graph for direct calls
         self._compiled: Any = None  # torch.compile of the steps, made when first needed
         # per (batches per call, schedule rates?): the graph called directly, or None

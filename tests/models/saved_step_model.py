@@ -42,3 +42,26 @@ def train(jit, epochs=3):
     x, y = data()
     hist = model.fit(x, y, batch_size=16, epochs=epochs, shuffle=False, verbose=0)
     return model, hist.history
+
+
+def train_fused(jit, epochs=2):
+    """Four steps per call with a decaying rate: the saved graph takes the rates too."""
+    lamina.utils.set_random_seed(0)
+    model = lamina.Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(6,)),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    schedule = optimizers.schedules.ExponentialDecay(0.1, 2, 0.7)
+    model.compile(
+        optimizer=optimizers.SGD(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+        steps_per_execution=4,
+        device="cpu",
+    )
+    x, y = data()
+    hist = model.fit(x, y, batch_size=8, epochs=epochs, shuffle=False, verbose=0)
+    return model, hist.history

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import lamina
-from lamina import config
+from lamina import config, optimizers
 from lamina.models import compile_history, compiled_step, saved_step
 from lamina.models.compile_history import CompileHistory
 from lamina.models.compile_policy import CompilePolicy
@@ -29,7 +29,7 @@ from lamina.models.step_inputs import getter_for, input_table
 from lamina.runtime import compile_ledger, step_library
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from saved_step_model import data, make_model, train  # noqa: E402
+from saved_step_model import data, make_model, train, train_fused  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -114,6 +114,23 @@ def test_a_fresh_process_trains_from_the_library_without_the_compilers(library_d
         assert run["decision"] == "compiled", run
         assert run["diff"] < 1e-4, run
         assert not run["dynamo"] and not run["inductor"], run
+
+
+def test_fused_steps_with_a_schedule_are_saved_and_loaded(tmp_path, monkeypatch):
+    """steps_per_execution=4: one library call runs four steps, their rates an input."""
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    monkeypatch.setattr(compile_ledger, "inductor_cache_dir", lambda: str(tmp_path))
+    built = train_fused(True)
+    assert built[0]._step_fn.compiled.capture.library_built
+    loaded = train_fused(True)
+    step = loaded[0]._step_fn.compiled
+    assert step.from_library == {(4, False)} and step.capture.calls == 0
+    recipe = saved_step.SavedSteps(str(tmp_path)).find(step.signature)
+    assert ["rates"] in recipe.descriptors
+    eager = train_fused(False)
+    _assert_same(eager, built)
+    _assert_same(eager, loaded)
+    assert loaded[0].optimizer.iterations.item() == 2 * 12
 
 
 def test_a_changed_model_drops_the_library_at_the_next_epoch(library_dir, monkeypatch):
@@ -274,3 +291,21 @@ def test_any_edit_to_lamina_gives_its_steps_another_signature(monkeypatch):
     )
     monkeypatch.setattr(compile_signature, "lamina_source_hash", lambda: "edited")
     assert step_signature(model, batches) != before
+
+
+def test_a_step_without_a_traced_update_builds_no_library(tmp_path, monkeypatch):
+    """Adagrad's update runs eagerly after the graph (no traced rule): no later run could
+    call that graph alone, so no library is built for it."""
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    monkeypatch.setattr(compile_ledger, "inductor_cache_dir", lambda: str(tmp_path))
+    model = make_model(True)
+    model.compile(
+        optimizer=optimizers.Adagrad(0.05), loss="sparse_categorical_crossentropy", jit_compile=True
+    )
+    x, y = data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    step = model._step_fn.compiled
+    assert step.rule is None and step.capture.library_path is None
+    assert not os.path.exists(os.path.join(tmp_path, "lamina-steps")) or not os.listdir(
+        os.path.join(tmp_path, "lamina-steps")
+    )
