@@ -4,7 +4,7 @@ Two processes that compile the same model with the same optimizer, loss, metrics
 batch shapes and settings trace the same graph, which Inductor's on-disk cache then
 serves warm. The signature hashes exactly those facts (layer classes and configs,
 weight shapes, optimizer config, batch shapes, torch and Lamina versions, a hash of
-Lamina's source), without
+Lamina's source and of the user's own layers, losses and metrics), without
 generated names or object addresses, so it is the same in every process. A fact
 that cannot be read makes the signature None: the policy then uses its defaults.
 
@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from lamina.models import compile_utils as cu
+from lamina.models.user_code import user_code_hash
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -110,6 +111,7 @@ def step_signature(model: Any, batches: list[tuple]) -> str | None:
             "precision": getattr(model, "_mixed_precision", None),
             "device": str(getattr(model, "_device", None)),
             "versions": [torch.__version__, _lamina_version(), lamina_source_hash()],
+            "user_code": user_code_hash(model),
         }
         return hashlib.sha256(_text(facts).encode()).hexdigest()
     except Exception:  # noqa: BLE001  no signature: the policy falls back to its defaults
