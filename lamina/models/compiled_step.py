@@ -195,6 +195,8 @@ class CompiledTrainStep:
             self.direct_allowed = (
                 False  # Dynamo's guards asked for another graph: trust only Dynamo
             )
+            if self.capture.library_built and self.saved is not None and key not in self.direct:
+                self.saved.forget(self.signature)  # a step in pieces: no later run calls it
         elif new:
             direct = DirectCall.bind(self.capture, self, batches, rates, grads)
             self.direct[key] = direct

@@ -309,3 +309,47 @@ def test_a_step_without_a_traced_update_builds_no_library(tmp_path, monkeypatch)
     assert not os.path.exists(os.path.join(tmp_path, "lamina-steps")) or not os.listdir(
         os.path.join(tmp_path, "lamina-steps")
     )
+
+
+def test_a_step_split_by_a_graph_break_keeps_no_library(tmp_path, monkeypatch):
+    """A layer Dynamo does not trace (marked torch.compiler.disable, as the fused recurrent
+    layers are) leaves part of the step outside the captured graph: no later run may call
+    that graph alone, so its library is removed, and the step trains like eager."""
+    from lamina import layers
+
+    class Opaque(layers.Layer):
+        @torch.compiler.disable
+        def call(self, x, training=None):
+            return x * 1.0
+
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    monkeypatch.setattr(compile_ledger, "inductor_cache_dir", lambda: str(tmp_path))
+    x, y = data()
+
+    def fit(jit):
+        lamina.utils.set_random_seed(0)
+        model = lamina.Sequential(
+            [
+                layers.Dense(8, activation="relu", input_shape=(6,)),
+                Opaque(),
+                layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=optimizers.RMSprop(0.01),
+            loss="sparse_categorical_crossentropy",
+            jit_compile=jit,
+        )
+        model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        return model
+
+    model = fit(True)
+    step = model._step_fn.compiled
+    assert step.direct[(1, True)] is None  # no direct call: part of the step runs outside
+    assert step.capture.library_built  # the captured piece was built, then dropped
+    assert saved_step.SavedSteps(str(tmp_path)).find(step.signature) is None
+    assert [
+        f for f in os.listdir(os.path.join(tmp_path, "lamina-steps")) if not f.startswith(".")
+    ] == []
+    for a, b in zip(model.get_weights(), fit(False).get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
