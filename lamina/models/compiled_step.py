@@ -109,6 +109,7 @@ class CompiledTrainStep:
         self.recipe = self.saved.find(signature) if self.saved is not None else None
         # (only a step whose update is traced can be saved: the graph must return nothing)
         buildable = self.saved is not None and not self.recipe and self.rule is not None
+        buildable = buildable and not self.saved.refused(signature)
         library = self.saved.library_path(signature) if buildable else None
         self.capture = GraphCapture(opts, library)  # keeps the graph for direct calls
         self._compiled: Any = None  # torch.compile of the steps, made when first needed
@@ -196,7 +197,7 @@ class CompiledTrainStep:
                 False  # Dynamo's guards asked for another graph: trust only Dynamo
             )
             if self.capture.library_built and self.saved is not None and key not in self.direct:
-                self.saved.forget(self.signature)  # a step in pieces: no later run calls it
+                self.saved.refuse(self.signature)  # a step in pieces: no later run calls it
         elif new:
             direct = DirectCall.bind(self.capture, self, batches, rates, grads)
             self.direct[key] = direct
@@ -204,7 +205,7 @@ class CompiledTrainStep:
                 if direct is not None:
                     self.saved.publish(self.signature, direct, key, self.capture.example_inputs)
                 else:  # a graph no later run could call: keep no library of it
-                    self.saved.forget(self.signature)
+                    self.saved.refuse(self.signature)
         return grads
 
     def _load_library(self, key: tuple, batches: list[tuple], rates: Any) -> bool:

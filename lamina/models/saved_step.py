@@ -110,7 +110,9 @@ class LibraryCall(DirectCall):
 
 
 class SavedSteps:
-    """The saved steps in one directory (a no-op store when it is None)."""
+    """The saved steps in one directory (a no-op store when it is None). Each signature
+    has a recipe (`.json`) and its library (`.so`), or a recipe that only says the step
+    cannot be saved (`refuse`)."""
 
     def __init__(self, directory: str | None) -> None:
         self.directory = os.path.join(directory, SUBDIRECTORY) if directory else None
@@ -174,6 +176,25 @@ class SavedSteps:
             return False
         self.prune()
         return True
+
+    def refuse(self, signature: str) -> None:
+        """Remember that `signature`'s step cannot be saved (Dynamo captured it in pieces,
+        or part of it runs outside the graph): later runs build no library for it."""
+        paths = self._paths(signature)
+        if paths is None:
+            return
+        self.forget(signature)
+        write_record(paths[1], {"format": FORMAT, "unsaveable": True})
+
+    def refused(self, signature: str) -> bool:
+        """True when an earlier run found `signature`'s step cannot be saved."""
+        paths = self._paths(signature)
+        record = read_record(paths[1]) if paths is not None else None
+        return (
+            isinstance(record, dict)
+            and record.get("format") == FORMAT
+            and (record.get("unsaveable") is True)
+        )
 
     def prune(self, keep: int = MAX_SAVED) -> None:
         """Keep the `keep` most recently used saved steps (each library is megabytes)."""

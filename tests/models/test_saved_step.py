@@ -347,9 +347,10 @@ def test_a_step_split_by_a_graph_break_keeps_no_library(tmp_path, monkeypatch):
     step = model._step_fn.compiled
     assert step.direct[(1, True)] is None  # no direct call: part of the step runs outside
     assert step.capture.library_built  # the captured piece was built, then dropped
-    assert saved_step.SavedSteps(str(tmp_path)).find(step.signature) is None
-    assert [
-        f for f in os.listdir(os.path.join(tmp_path, "lamina-steps")) if not f.startswith(".")
-    ] == []
+    store = saved_step.SavedSteps(str(tmp_path))
+    assert store.find(step.signature) is None and store.refused(step.signature)
+    assert not any(f.endswith(".so") for f in os.listdir(store.directory))
     for a, b in zip(model.get_weights(), fit(False).get_weights()):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    again = fit(True)._step_fn.compiled  # a later run does not build it again
+    assert again.capture.library_path is None and not again.capture.library_built
