@@ -41,6 +41,7 @@ from lamina.models.weight_slots import WeightSlots
 from lamina.optimizers.traced_rules import traced_rule
 from lamina.optimizers.update import apply_update
 from lamina.runtime.compiler import allow_recompiles, own_code
+from lamina.runtime.step_library import LibraryUnsupported
 from lamina.utils.packing import pack_x_y_sample_weight
 
 
@@ -192,6 +193,8 @@ class CompiledTrainStep:
             self.compile_seconds = time.perf_counter() - start
         self.recheck = False
         new = self.capture.calls - compiles
+        if isinstance(self.capture.library_error, LibraryUnsupported) and self.saved is not None:
+            self.saved.refuse(self.signature)  # random or custom operators: never saved
         if new and (key in self.direct or new > 1):
             self.direct_allowed = (
                 False  # Dynamo's guards asked for another graph: trust only Dynamo

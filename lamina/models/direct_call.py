@@ -71,6 +71,7 @@ class GraphCapture:
         try:
             build_library(gm, example_inputs, self.library_path)
             run = load_library(self.library_path)
+            run([t.detach().clone() for t in example_inputs])  # one trial step, on copies
         except Exception as err:  # noqa: BLE001  any failure: Inductor's usual compile instead
             self.library_error = err
             return None

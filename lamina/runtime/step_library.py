@@ -32,6 +32,9 @@ import torch
 
 from lamina.runtime.vec_isa_cache import settle_vec_isa
 
+# torch's class of higher-order operators (control flow, wrapped regions), where it has one.
+_HIGHER_ORDER = getattr(getattr(torch, "_ops", None), "HigherOrderOperator", None)
+
 
 class LibraryUnsupported(Exception):
     """The graph cannot become a library (the caller compiles it the usual way)."""
@@ -69,14 +72,27 @@ def machine_key() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _seeded_ops(graph: torch.fx.Graph) -> list[str]:
-    """The graph's random operations (a library would draw other numbers than eager)."""
-    found = []
+def _refused_ops(graph: torch.fx.Graph) -> list[str]:
+    """Why the graph cannot become a library, one entry per reason (empty: it can).
+
+    Random operations: a library would draw other numbers than eager. Operators outside
+    ATen (custom operators such as the recurrent layers' `lamina::recurrence`): the
+    library would call them through a proxy executor that needs files beside it.
+    """
+    seeded, custom = set(), set()
     for node in graph.nodes:
-        tags = getattr(node.target, "tags", ()) if node.op == "call_function" else ()
-        if torch.Tag.nondeterministic_seeded in tags:
-            found.append(str(node.target))
-    return found
+        if node.op != "call_function":
+            continue
+        target = node.target
+        if torch.Tag.nondeterministic_seeded in getattr(target, "tags", ()):
+            seeded.add(str(target))
+        namespace = getattr(target, "namespace", None)
+        if namespace is not None and namespace not in ("aten", "prims"):
+            custom.add(str(target))
+        elif namespace is None and _HIGHER_ORDER is not None and isinstance(target, _HIGHER_ORDER):
+            custom.add(str(target))
+    reasons = [f"random operations: {', '.join(sorted(seeded))}"] if seeded else []
+    return reasons + ([f"operators outside ATen: {', '.join(sorted(custom))}"] if custom else [])
 
 
 def build_library(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], path: str) -> None:
@@ -93,9 +109,9 @@ def build_library(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], path:
     real = [t.detach() for t in example_inputs]
     with tracing(None):  # outside Dynamo's tracing context: a graph of its own
         aten_graph = make_fx(gm, tracing_mode="fake")(*[t.clone() for t in real])
-        seeded = _seeded_ops(aten_graph.graph)
-        if seeded:
-            raise LibraryUnsupported(f"random operations: {', '.join(sorted(set(seeded)))}")
+        refused = _refused_ops(aten_graph.graph)
+        if refused:
+            raise LibraryUnsupported("; ".join(refused))
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         work = tempfile.mkdtemp(prefix=".lamina-build-", dir=directory)

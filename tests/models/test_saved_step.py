@@ -354,3 +354,37 @@ def test_a_step_split_by_a_graph_break_keeps_no_library(tmp_path, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
     again = fit(True)._step_fn.compiled  # a later run does not build it again
     assert again.capture.library_path is None and not again.capture.library_built
+
+
+def test_a_recurrent_model_compiles_as_before_and_is_never_built(tmp_path, monkeypatch):
+    """The fused recurrent layers run as custom operators, which a library could only call
+    through files kept beside it: such a step is refused before building, compiles with
+    Inductor as without saved steps, trains like eager, and later runs skip the attempt."""
+    import warnings
+
+    from lamina import layers
+
+    monkeypatch.setattr(config, "_STEP_LIBRARY", True)
+    monkeypatch.setattr(compile_ledger, "inductor_cache_dir", lambda: str(tmp_path))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 5, 4)).astype("float32")
+    y = rng.normal(size=(32, 1)).astype("float32")
+
+    def fit(jit):
+        lamina.utils.set_random_seed(0)
+        model = lamina.Sequential([layers.LSTM(6, input_shape=(5, 4)), layers.Dense(1)])
+        model.compile(optimizer=optimizers.Adam(0.01), loss="mse", jit_compile=jit)
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit(True)
+    assert not [w for w in caught if "could not compile" in str(w.message)]
+    step = model._step_fn.compiled
+    assert not model._step_fn.failed and not step.capture.library_built
+    assert "operators outside ATen" in str(step.capture.library_error)
+    assert saved_step.SavedSteps(str(tmp_path)).refused(step.signature)
+    for a, b in zip(model.get_weights(), fit(False).get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    assert fit(True)._step_fn.compiled.capture.library_path is None
