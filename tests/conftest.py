@@ -35,7 +35,8 @@ def worker_threads() -> int | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ["LAMINA_STEP_LIBRARY"] = "0"  # scripts the tests start: see no_step_library
+    if os.environ.get("LAMINA_TEST_STEP_LIBRARY") != "1":
+        os.environ["LAMINA_STEP_LIBRARY"] = "0"  # scripts the tests start: see no_step_library
     threads = worker_threads()
     if threads is None or threads >= torch.get_num_threads():
         return
@@ -47,8 +48,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def no_step_library(monkeypatch):
     """Compiled steps are not kept as libraries (lamina.config.step_library): building one
-    costs a second compile of every step. tests/models/test_saved_step.py turns it on."""
-    monkeypatch.setattr(config, "_STEP_LIBRARY", False)
+    costs a second compile of every step. tests/models/test_saved_step.py turns it on;
+    LAMINA_TEST_STEP_LIBRARY=1 runs the whole suite with it."""
+    if os.environ.get("LAMINA_TEST_STEP_LIBRARY") != "1":  # "1": the whole suite with them
+        monkeypatch.setattr(config, "_STEP_LIBRARY", False)
 
 
 @pytest.fixture(autouse=True)

@@ -256,10 +256,14 @@ def test_every_descriptor_finds_the_same_tensor_again():
     assert getter_for("param", step) is None
 
 
-def test_set_step_library_takes_a_bool():
-    with pytest.raises(TypeError, match="Expected a bool"):
+def test_set_step_library_takes_a_bool(monkeypatch):
+    monkeypatch.setattr(config, "_STEP_LIBRARY", config.step_library())  # restored after
+    with pytest.raises(TypeError, match="Expected a bool, received: enabled='yes'"):
         config.set_step_library("yes")
-    assert lamina.config.step_library() is False  # tests run without it (conftest)
+    lamina.config.set_step_library(True)
+    assert config.step_library() is True
+    lamina.config.set_step_library(False)
+    assert config.step_library() is False
 
 
 def test_only_the_most_recently_used_steps_are_kept(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import lamina
-from lamina import layers, optimizers
+from lamina import config, layers, optimizers
 from lamina.models import compiled_step, direct_call, step_runner
 from lamina.runtime import compiler
 
@@ -90,6 +90,7 @@ def test_compiled_fit_without_inductor_compile_fx_keeps_dynamo_and_matches_eager
     """Without `torch._inductor.compile_fx.compile_fx` the step compiles through the public
     `torch.compile(backend='inductor')`: same numbers, and no direct graph calls."""
     monkeypatch.setattr(compiler, "_inductor_compile_fx", lambda: None)
+    monkeypatch.setattr(config, "_STEP_LIBRARY", False)  # a saved step needs Inductor too
     direct = []
     monkeypatch.setattr(direct_call.DirectCall, "__call__", lambda self, *a: direct.append(1))
     eager_model, eager = _train(False)
