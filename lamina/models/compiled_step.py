@@ -41,7 +41,6 @@ from lamina.models.weight_slots import WeightSlots
 from lamina.optimizers.traced_rules import traced_rule
 from lamina.optimizers.update import apply_update
 from lamina.runtime.compiler import allow_recompiles, own_code
-from lamina.runtime.step_library import LibraryUnsupported
 from lamina.utils.packing import pack_x_y_sample_weight
 
 
@@ -193,23 +192,27 @@ class CompiledTrainStep:
             self.compile_seconds = time.perf_counter() - start
         self.recheck = False
         new = self.capture.calls - compiles
-        if isinstance(self.capture.library_error, LibraryUnsupported) and self.saved is not None:
-            self.saved.refuse(self.signature)  # random or custom operators: never saved
+        bound = None
         if new and (key in self.direct or new > 1):
             self.direct_allowed = (
                 False  # Dynamo's guards asked for another graph: trust only Dynamo
             )
-            if self.capture.library_built and self.saved is not None and key not in self.direct:
-                self.saved.refuse(self.signature)  # a step in pieces: no later run calls it
         elif new:
-            direct = DirectCall.bind(self.capture, self, batches, rates, grads)
-            self.direct[key] = direct
-            if self.capture.library_built and self.saved is not None:
-                if direct is not None:
-                    self.saved.publish(self.signature, direct, key, self.capture.example_inputs)
-                else:  # a graph no later run could call: keep no library of it
-                    self.saved.refuse(self.signature)
+            bound = DirectCall.bind(self.capture, self, batches, rates, grads)
+            self.direct[key] = bound
+        if new and not compiles and self.capture.library_path is not None:
+            self._settle_library(key, bound)
         return grads
+
+    def _settle_library(self, key: tuple, bound: DirectCall | None) -> None:
+        """After the first compile: publish the library built for it, when a later run can
+        call it alone (one graph, bound directly); else remember that this step cannot be
+        saved (random or custom operators, a step in pieces, a failed build), so later runs
+        do not build again."""
+        if self.capture.library_built and bound is not None:
+            self.saved.publish(self.signature, bound, key, self.capture.example_inputs)
+        else:
+            self.saved.refuse(self.signature)
 
     def _load_library(self, key: tuple, batches: list[tuple], rates: Any) -> bool:
         """Run this call from the saved library, when it serves it; False: compile instead."""

@@ -40,6 +40,11 @@ def tensor_facts(t: torch.Tensor) -> list:
     return [list(t.shape), list(t.stride()), str(t.dtype), t.device.type]
 
 
+def layout(t: torch.Tensor) -> tuple:
+    """A tensor's shape, strides, dtype and device, cheap to compare on every step."""
+    return (t.shape, t.stride(), t.dtype, t.device)
+
+
 @dataclass
 class Recipe:
     """A saved step: its library, its inputs' descriptors and facts, the call it serves."""
@@ -68,7 +73,7 @@ class LibraryCall(DirectCall):
     compiled for, so a batch laid out otherwise raises `InputsChanged` before the call.
     """
 
-    varying: list[tuple[int, list]]
+    varying: list[tuple[int, tuple]]  # (input index, layout) of the batch and rates
 
     @classmethod
     def load(
@@ -86,21 +91,22 @@ class LibraryCall(DirectCall):
             return run(list(args))
 
         direct = cls.rebuild(library_step, recipe.descriptors, step)
-        if direct is None or not recipe.fits(direct.inputs(batches, rates)):
+        inputs = direct.inputs(batches, rates) if direct is not None else []
+        if direct is None or not recipe.fits(inputs):
             return None
         direct.varying = [
-            (i, f)
-            for i, (d, f) in enumerate(zip(recipe.descriptors, recipe.facts))
+            (i, layout(t))
+            for i, (d, t) in enumerate(zip(recipe.descriptors, inputs))
             if d[0] in ("batch", "rates")
         ]
         return direct
 
     def __call__(self, batches: list[tuple], rates: Any) -> None:
         inputs = self.inputs(batches, rates)
-        for i, facts in self.varying:
-            if tensor_facts(inputs[i]) != facts:
+        for i, expected in self.varying:  # per step: compared without building lists
+            if layout(inputs[i]) != expected:
                 raise InputsChanged(
-                    f"Expected input {i} as {facts}, received: {tensor_facts(inputs[i])}"
+                    f"Expected input {i} laid out as {expected}, received: {layout(inputs[i])}"
                 )
         out = self.graph_fn(*inputs)
         if out:

@@ -40,6 +40,22 @@ def _all_metric_states(step: Any) -> list[tuple[Any, str]]:
     return found
 
 
+def _descriptors(step: Any, batches: list[tuple], rates: Any) -> list[Descriptor]:
+    """Every place a tensor the step may read can live, in a fixed order."""
+    found: list[Descriptor] = [["param", i] for i in range(len(step.params))]
+    found += [["buffer", name] for name in step.buffers]
+    if step.torch_opt is not None:
+        for i, p in enumerate(step.params):
+            found += [["state", i, str(key)] for key in step.torch_opt.state.get(p, {})]
+        found.append(["lr"])
+    found += [["metric", i, name] for i, (_, name) in enumerate(_all_metric_states(step))]
+    for k, batch in enumerate(batches):
+        for j, part in enumerate(batch):
+            if part is not None:
+                found += [["batch", k, j, n] for n in range(len(cu.as_list(part)))]
+    return [*found, ["rates"]] if isinstance(rates, torch.Tensor) else found
+
+
 def input_table(
     step: Any, batches: list[tuple], rates: Any
 ) -> dict[int, tuple[Descriptor, Getter]]:
@@ -49,34 +65,10 @@ def input_table(
     arguments); weights, buffers, optimizer and metric states persist between calls.
     """
     found: dict[int, tuple[Descriptor, Getter]] = {}
-    for i, p in enumerate(step.params):
-        found[id(p)] = (["param", i], lambda b, r, p=p: p)
-    for name, buf in step.buffers.items():
-        found[id(buf)] = (["buffer", name], lambda b, r, buf=buf: buf)
-    if step.torch_opt is not None:
-        for i, p in enumerate(step.params):
-            for key, value in step.torch_opt.state.get(p, {}).items():
-                if isinstance(value, torch.Tensor):
-                    found[id(value)] = (["state", i, str(key)], lambda b, r, v=value: v)
-        group = step.torch_opt.param_groups[0]
-        if isinstance(group["lr"], torch.Tensor):
-            found[id(group["lr"])] = (["lr"], lambda b, r, g=group: g["lr"])
-    for i, (owner, name) in enumerate(_all_metric_states(step)):
-        found[id(getattr(owner, name))] = (
-            ["metric", i, name],
-            lambda b, r, m=owner, n=name: getattr(m, n),
-        )
-    for k, batch in enumerate(batches):
-        for j, part in enumerate(batch):
-            if part is None:
-                continue
-            for n, t in enumerate(cu.as_list(part)):
-                found[id(t)] = (
-                    ["batch", k, j, n],
-                    lambda b, r, k=k, j=j, n=n: cu.as_list(b[k][j])[n],
-                )
-    if isinstance(rates, torch.Tensor):
-        found[id(rates)] = (["rates"], lambda b, r: r)
+    for descriptor in _descriptors(step, batches, rates):
+        getter = getter_for(descriptor, step)
+        if getter is not None:
+            found[id(getter(batches, rates))] = (descriptor, getter)
     return found
 
 

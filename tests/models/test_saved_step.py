@@ -153,13 +153,12 @@ def test_a_changed_model_drops_the_library_at_the_next_epoch(library_dir, monkey
 
 def test_a_batch_with_another_layout_is_refused_before_the_call():
     calls = []
-    facts = [saved_step.tensor_facts(torch.zeros(4, 3)), saved_step.tensor_facts(torch.zeros(2))]
     call = saved_step.LibraryCall(
         lambda *a: calls.append(a) or [],
         [lambda b, r: b[0][0], lambda b, r: b[0][1]],
         [["batch", 0, 0, 0], ["param", 0]],
     )
-    call.varying = [(0, facts[0])]
+    call.varying = [(0, saved_step.layout(torch.zeros(4, 3)))]
     call([(torch.ones(4, 3), torch.ones(2), None)], None)
     assert len(calls) == 1
     with pytest.raises(saved_step.InputsChanged, match="Expected input 0"):
