@@ -191,13 +191,12 @@ def use_loopback() -> None:
         os.environ["GLOO_SOCKET_IFNAME"] = lo
 
 
-def shutdown() -> None:
-    """Destroy the process group if `initialize()` created it (safe to call twice).
+def meet() -> None:
+    """Wait until every rank is done talking (a monitored gloo barrier, 10 s at most).
 
-    The ranks first meet at a monitored barrier (a few seconds at most): a rank that
-    tears gloo down while its peer still talks to it can abort at exit ("terminate
-    called without an active exception"). A peer that is gone only shortens the wait."""
-    global _owned
+    A rank that tears gloo down while its peer still talks to it can abort at exit
+    ("terminate called without an active exception"). A peer that is gone only
+    shortens the wait."""
     if _owned and is_initialized():
         dist = _dist()
         try:
@@ -205,7 +204,15 @@ def shutdown() -> None:
                 dist.monitored_barrier(timeout=datetime.timedelta(seconds=10))
         except RuntimeError:
             pass  # a peer already exited or failed: nothing left to wait for
-        dist.destroy_process_group()
+
+
+def shutdown() -> None:
+    """Destroy the process group if `initialize()` created it (safe to call twice),
+    after the ranks `meet()`."""
+    global _owned
+    if _owned and is_initialized():
+        meet()
+        _dist().destroy_process_group()
     _owned = False
 
 

@@ -128,6 +128,12 @@ def run(args: WorkerArgs) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1)
+    # Done: the result is written and every rank has met (env.meet). Leave without the
+    # interpreter's teardown, whose C++ destructors (gloo's threads, the process group)
+    # could abort the process after a successful fit when a peer is already gone.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _train(args: WorkerArgs) -> None:
@@ -154,4 +160,4 @@ def _train(args: WorkerArgs) -> None:
     history = model.fit(**fit_kwargs)
     if args.rank == 0:
         payload.write_result(model, history, args.workdir)
-    env.shutdown()
+    env.meet()  # then run() exits without destroying the group (see there)
