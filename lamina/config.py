@@ -129,6 +129,33 @@ def set_step_library(enabled: bool) -> None:
     _STEP_LIBRARY = enabled
 
 
+_NATIVE_KERNELS = os.environ.get("LAMINA_NATIVE_KERNELS", "1") != "0"  # "0": off from the start
+
+
+def native_kernels() -> bool:
+    """Whether Lamina's own C++ kernels (the CPU GRU) may be built and used (default True)."""
+    return _NATIVE_KERNELS
+
+
+def set_native_kernels(enabled: bool) -> None:
+    """Turn off (or on) Lamina's C++ kernels; PyTorch's own kernels run instead.
+
+    Why: on the CPU, `torch.gru` runs each step's gate arithmetic as separate kernels
+    and records a dozen autograd nodes per step; Lamina's GRU kernel
+    (`layers/recurrent/gru_kernel.cpp`) fuses them. It is compiled once per machine,
+    torch version and source (seconds, with the C++ compiler and ninja) into the
+    compile cache. Where it cannot be built, layers warn once and use PyTorch's.
+
+        lamina.config.set_native_kernels(False)   # torch.gru, as nn.GRU runs it
+
+    The environment variable LAMINA_NATIVE_KERNELS=0 turns them off in new processes.
+    """
+    global _NATIVE_KERNELS
+    if not isinstance(enabled, bool):
+        raise TypeError(f"Expected a bool, received: enabled={enabled!r}")
+    _NATIVE_KERNELS = enabled
+
+
 _CPU_THREADS: int | str | None = "auto"
 
 

@@ -3,7 +3,8 @@
 `run` computes a whole LSTM, GRU (reset_after) or SimpleRNN (tanh / relu) layer with
 `torch.lstm` / `torch.gru` / `torch.rnn_tanh` / `torch.rnn_relu`, the kernels behind
 `nn.LSTM` and friends (oneDNN's on the CPU, cuDNN's on CUDA): the time loop runs in C++,
-so a step costs no Python.
+so a step costs no Python. A GRU on the CPU runs on Lamina's own kernel instead
+(`native_gru.py`: torch.gru's CPU path is the slow one).
 
 Masks, as Keras defines them (`step_loop.py`): at a masked step the state stays and the
 output repeats the previous one (zeros before the first unmasked step, or always with
@@ -19,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from lamina.layers.recurrent import native_gru
 from lamina.layers.recurrent.step_loop import kept
 
 KINDS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -75,7 +77,7 @@ def run(
                 zero_output_for_mask,
             )
     sequence, finals = _kernel(kind, x, states, params)
-    return (sequence if return_sequences else finals[0]), finals
+    return (sequence.contiguous() if return_sequences else finals[0]), finals
 
 
 def contiguous_runs(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -98,6 +100,9 @@ def _kernel(
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The fused kernel over all of `x` (batch first): (outputs, final states)."""
     has_biases, train = len(params) == 4, _train(x, params)
+    if kind == "gru" and native_gru.usable(x, states[0], params):
+        out, h = native_gru.run(x, states[0], params, _train(x, [*params, *states]))
+        return out, [h]
     hx = [s.unsqueeze(0) for s in states]
     if kind == "lstm":
         out, h, c = torch.lstm(x, (hx[0], hx[1]), params, has_biases, 1, 0.0, train, False, True)

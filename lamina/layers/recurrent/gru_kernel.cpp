@@ -1,0 +1,251 @@
+// A GRU (reset_after, PyTorch's gate order r, z, n) over a whole sequence on the CPU,
+// forward and backward, for `native_gru.py` (built by `lamina/runtime/native_build.py`).
+//
+// torch.gru on the CPU records about fifteen autograd nodes per time step and runs its
+// gate arithmetic as separate ATen kernels; here each step is one matrix product (ATen's
+// addmm, so the BLAS PyTorch uses) and a few passes over the step's gates, and the
+// backward takes its weight gradients as single products over all steps.
+//
+// Layouts (T steps, B samples, H units, I features):
+//   xt  (T, B, I)    the input, time major
+//   hs  (T+1, B, H)  hs[0] = h0, hs[t+1] = the state after step t
+//   g   (T, B, 3H)   per row: r, z (after the sigmoid), n (after the tanh)
+//   gh  (T, B, 3H)   W_hh h of each step; its n part holds W_hn h + b_hn (the backward
+//                    needs it)
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <torch/library.h>
+
+#include <tuple>
+
+namespace {
+
+using at::Tensor;
+
+void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh) {
+  TORCH_CHECK(x.dim() == 3 && x.device().is_cpu(),
+              "Expected x of shape (batch, time, features) on the CPU, received: x.shape=",
+              x.sizes());
+  const int64_t H = w_hh.size(1);
+  TORCH_CHECK(w_hh.size(0) == 3 * H && w_ih.size(0) == 3 * H && w_ih.size(1) == x.size(2),
+              "Expected w_ih (3H, features) and w_hh (3H, H), received: w_ih.shape=",
+              w_ih.sizes(), ", w_hh.shape=", w_hh.sizes());
+  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == x.size(0) && h0.size(1) == H,
+              "Expected h0 of shape (batch, units), received: h0.shape=", h0.sizes());
+}
+
+// gi = xt W_ih^T + b_ih for all steps at once: (T, B, 3H). The r and z parts of b_hh are
+// added here too (they only ever meet the sum), so a step's product needs no bias.
+Tensor input_projection(const Tensor& xt, const Tensor& w_ih, const c10::optional<Tensor>& b_ih,
+                        const c10::optional<Tensor>& b_hh) {
+  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = w_ih.size(0) / 3;
+  Tensor flat = xt.reshape({T * B, I});
+  if (!b_ih.has_value()) return at::mm(flat, w_ih.t()).view({T, B, 3 * H});
+  Tensor bias = b_ih->clone();
+  bias.narrow(0, 0, 2 * H).add_(b_hh->narrow(0, 0, 2 * H));
+  return at::addmm(bias, flat, w_ih.t()).view({T, B, 3 * H});
+}
+
+// g[:, 0:2H] = gi + gh (before the sigmoid).
+template <typename scalar_t>
+void sum_rz(const scalar_t* __restrict__ gi, const scalar_t* __restrict__ gh,
+            scalar_t* __restrict__ g, int64_t B, int64_t H) {
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t o = b * 3 * H;
+    for (int64_t j = 0; j < 2 * H; ++j) g[o + j] = gi[o + j] + gh[o + j];
+  }
+}
+
+// gh[:, 2H:] += b_hn (kept for the backward); g[:, 2H:] = 2 (gi_n + r gh_n), so that
+// tanh(a) = 2 sigmoid(2a) - 1 takes ATen's vectorized sigmoid (its tanh is ~3x slower).
+template <typename scalar_t>
+void candidate(const scalar_t* __restrict__ gi, scalar_t* __restrict__ gh,
+               const scalar_t* __restrict__ b_hn, scalar_t* __restrict__ g, int64_t B,
+               int64_t H) {
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t o = b * 3 * H;
+    const scalar_t* r = g + o;
+    scalar_t* ghn = gh + o + 2 * H;
+    scalar_t* a = g + o + 2 * H;
+    const scalar_t* gin = gi + o + 2 * H;
+    if (b_hn != nullptr) {
+      for (int64_t j = 0; j < H; ++j) ghn[j] += b_hn[j];
+    }
+    for (int64_t j = 0; j < H; ++j) a[j] = scalar_t(2) * (gin[j] + r[j] * ghn[j]);
+  }
+}
+
+// n = 2 s - 1 (stored in place of s) and h_next = n + z (h - n).
+template <typename scalar_t>
+void update(scalar_t* __restrict__ g, const scalar_t* __restrict__ h,
+            scalar_t* __restrict__ h_next, int64_t B, int64_t H) {
+  for (int64_t b = 0; b < B; ++b) {
+    const scalar_t* z = g + b * 3 * H + H;
+    scalar_t* n = g + b * 3 * H + 2 * H;
+    const scalar_t* h_b = h + b * H;
+    scalar_t* out = h_next + b * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const scalar_t nj = scalar_t(2) * n[j] - scalar_t(1);
+      n[j] = nj;
+      out[j] = nj + z[j] * (h_b[j] - nj);
+    }
+  }
+}
+
+// One step's gate gradients. d: dL/dh_t (B, H). Writes dgh = dL/d(W_hh h + b_hh) (B, 3H),
+// da = dL/d(W_in x + b_in) (B, H; dL/d(W_ih x + b_ih) is dgh with da as its n part),
+// base = dL/dh_{t-1} without the product through W_hh, plus `carry` (the output gradient
+// at step t-1, or null), and adds the step's bias gradients to db_hh (3H) and db_in (H).
+template <typename scalar_t>
+void gate_grads(const scalar_t* __restrict__ g, const scalar_t* __restrict__ gh,
+                const scalar_t* __restrict__ h_prev, const scalar_t* __restrict__ d,
+                const scalar_t* __restrict__ carry, int64_t carry_stride,
+                scalar_t* __restrict__ dgh, scalar_t* __restrict__ da_out,
+                scalar_t* __restrict__ base, scalar_t* __restrict__ db_hh,
+                scalar_t* __restrict__ db_in, int64_t B, int64_t H) {
+  for (int64_t b = 0; b < B; ++b) {
+    const scalar_t* r = g + b * 3 * H;
+    const scalar_t* z = r + H;
+    const scalar_t* n = z + H;
+    const scalar_t* ghn = gh + b * 3 * H + 2 * H;
+    const scalar_t* hp = h_prev + b * H;
+    const scalar_t* d_b = d + b * H;
+    scalar_t* dr = dgh + b * 3 * H;
+    scalar_t* dz = dr + H;
+    scalar_t* dn = dz + H;
+    scalar_t* da_b = da_out + b * H;
+    scalar_t* base_b = base + b * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const scalar_t dh = d_b[j];
+      const scalar_t zj = z[j], nj = n[j], rj = r[j];
+      const scalar_t da = dh * (scalar_t(1) - zj) * (scalar_t(1) - nj * nj);
+      const scalar_t dpz = dh * (hp[j] - nj) * zj * (scalar_t(1) - zj);
+      const scalar_t dpr = da * ghn[j] * rj * (scalar_t(1) - rj);
+      dr[j] = dpr;
+      dz[j] = dpz;
+      dn[j] = da * rj;
+      da_b[j] = da;
+      base_b[j] = dh * zj;
+      db_hh[j] += dpr;
+      db_hh[H + j] += dpz;
+      db_hh[2 * H + j] += da * rj;
+      db_in[j] += da;
+    }
+    if (carry != nullptr) {
+      const scalar_t* c = carry + b * carry_stride;
+      for (int64_t j = 0; j < H; ++j) base_b[j] += c[j];
+    }
+  }
+}
+
+// Returns (hs, g, gh, xt). With keep=false (inference) g and gh hold one step, reused.
+std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Tensor& h0,
+                                                   const Tensor& w_ih_in, const Tensor& w_hh_in,
+                                                   const c10::optional<Tensor>& b_ih,
+                                                   const c10::optional<Tensor>& b_hh, bool keep) {
+  check(x_in, h0, w_ih_in, w_hh_in);
+  TORCH_CHECK(b_ih.has_value() == b_hh.has_value(), "Expected both biases or neither");
+  const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1);
+  Tensor xt = x_in.transpose(0, 1).contiguous();
+  Tensor w_ih = w_ih_in.contiguous(), w_hh_t = w_hh_in.t();
+  Tensor gi = input_projection(xt, w_ih, b_ih, b_hh);
+  Tensor b_hn = b_hh.has_value() ? b_hh->narrow(0, 2 * H, H).contiguous() : Tensor();
+  Tensor hs = at::empty({T + 1, B, H}, x_in.options());
+  hs[0].copy_(h0);
+  const int64_t kept = keep ? T : 1;
+  Tensor g = at::empty({kept, B, 3 * H}, x_in.options());
+  Tensor gh = at::empty({kept, B, 3 * H}, x_in.options());
+  const int64_t step = B * 3 * H;
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t k = keep ? t : 0;
+    Tensor g_t = g[k], gh_t = gh[k];
+    at::mm_out(gh_t, hs[t], w_hh_t);
+    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
+      sum_rz(gi.const_data_ptr<scalar_t>() + t * step, gh_t.const_data_ptr<scalar_t>(),
+             g_t.data_ptr<scalar_t>(), B, H);
+    });
+    g_t.narrow(1, 0, 2 * H).sigmoid_();
+    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_candidate", [&] {
+      candidate(gi.const_data_ptr<scalar_t>() + t * step, gh_t.data_ptr<scalar_t>(),
+                b_hn.defined() ? b_hn.const_data_ptr<scalar_t>() : nullptr,
+                g_t.data_ptr<scalar_t>(), B, H);
+    });
+    g_t.narrow(1, 2 * H, H).sigmoid_();
+    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_update", [&] {
+      update(g_t.data_ptr<scalar_t>(), hs.const_data_ptr<scalar_t>() + t * B * H,
+             hs.data_ptr<scalar_t>() + (t + 1) * B * H, B, H);
+    });
+  }
+  return {hs, g, gh, xt};
+}
+
+// Gradients (dx, dh0, dw_ih, dw_hh, db_ih, db_hh) from the output sequence's gradient
+// (B, T, H) and the final state's (B, H); either may be missing.
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
+    const Tensor& hs, const Tensor& g, const Tensor& gh, const Tensor& xt, const Tensor& w_ih,
+    const Tensor& w_hh_in, const c10::optional<Tensor>& d_out_in,
+    const c10::optional<Tensor>& d_last, bool need_dx, bool has_bias) {
+  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = hs.size(2);
+  Tensor w_hh = w_hh_in.contiguous();
+  Tensor d_out;
+  if (d_out_in.has_value()) d_out = d_out_in->contiguous();  // (B, T, H)
+  Tensor dh = d_last.has_value() ? d_last->contiguous().clone() : at::zeros({B, H}, hs.options());
+  if (d_out.defined()) dh.add_(d_out.select(1, T - 1));
+  Tensor base = at::empty({B, H}, hs.options());
+  Tensor dgh = at::empty({T, B, 3 * H}, hs.options());
+  Tensor da = at::empty({T, B, H}, hs.options());
+  Tensor db_hh = at::zeros({3 * H}, hs.options());
+  Tensor db_in = at::zeros({H}, hs.options());
+  const int64_t step = B * 3 * H;
+  for (int64_t t = T - 1; t >= 0; --t) {
+    AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "lamina_gru_backward", [&] {
+      const scalar_t* carry = nullptr;
+      if (d_out.defined() && t > 0) carry = d_out.const_data_ptr<scalar_t>() + (t - 1) * H;
+      gate_grads(g.const_data_ptr<scalar_t>() + t * step,
+                 gh.const_data_ptr<scalar_t>() + t * step,
+                 hs.const_data_ptr<scalar_t>() + t * B * H, dh.const_data_ptr<scalar_t>(), carry,
+                 T * H, dgh.data_ptr<scalar_t>() + t * step, da.data_ptr<scalar_t>() + t * B * H,
+                 base.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(),
+                 db_in.data_ptr<scalar_t>(), B, H);
+    });
+    base.addmm_(dgh[t], w_hh);  // + dL/dh_{t-1} through W_hh
+    std::swap(dh, base);
+  }
+  Tensor dgh2 = dgh.view({T * B, 3 * H});
+  Tensor dgh_rz = dgh2.narrow(1, 0, 2 * H);
+  Tensor da2 = da.view({T * B, H});
+  Tensor x2 = xt.reshape({T * B, I});
+  Tensor dw_hh = at::mm(dgh2.t(), hs.narrow(0, 0, T).reshape({T * B, H}));
+  Tensor dw_ih = at::cat({at::mm(dgh_rz.t(), x2), at::mm(da2.t(), x2)});
+  // Gradients nobody needs come back empty (an operator returns defined tensors).
+  Tensor dx = at::empty({0}, hs.options());
+  if (need_dx) {
+    Tensor w = w_ih.contiguous();
+    dx = at::mm(dgh_rz, w.narrow(0, 0, 2 * H)).addmm_(da2, w.narrow(0, 2 * H, H));
+    dx = dx.view({T, B, I}).transpose(0, 1);
+  }
+  Tensor db_ih = at::empty({0}, hs.options());
+  if (has_bias) {
+    db_ih = at::cat({db_hh.narrow(0, 0, 2 * H), db_in});
+  } else {
+    db_hh = at::empty({0}, hs.options());
+  }
+  return {dx, dh, dw_ih, dw_hh, db_ih, db_hh};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(lamina_native_gru, m) {
+  m.def(
+      "forward(Tensor x, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh, "
+      "bool keep) -> (Tensor, Tensor, Tensor, Tensor)");
+  m.def(
+      "backward(Tensor hs, Tensor g, Tensor gh, Tensor xt, Tensor w_ih, Tensor w_hh, "
+      "Tensor? d_out, Tensor? d_last, bool need_dx, bool has_bias) "
+      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(lamina_native_gru, CPU, m) {
+  m.impl("forward", &forward);
+  m.impl("backward", &backward);
+}

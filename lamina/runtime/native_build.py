@@ -1,0 +1,76 @@
+"""Lamina's own C++ operators: built once per machine, loaded in later processes.
+
+A few kernels PyTorch runs slowly on the CPU are written in C++ against ATen
+(`layers/recurrent/gru_kernel.cpp`). `load_operators(name, source)` compiles such a file
+with `torch.utils.cpp_extension` (the C++ compiler and ninja; seconds) into a directory
+named after a hash of the source, the torch version and the CPU (`machine_key`), inside
+the compile cache, and loads it as a library of `torch.ops` operators. A later process
+finds the built library and only loads it. Concurrent builds of one directory wait on
+torch's lock file.
+
+Loading runs machine code built on this machine from Lamina's own source, the trust
+Inductor's cache already asks for. Where nothing can be built (no compiler), the
+reason is kept and callers use PyTorch's kernels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+
+import torch
+
+from lamina.runtime.json_records import inductor_cache_dir
+from lamina.runtime.step_library import machine_key
+
+FLAGS = ("-O3", "-march=native")  # built per CPU: the directory name hashes machine_key()
+_LOCK = threading.Lock()
+_LOADED: dict[str, bool] = {}
+_FAILED: dict[str, str] = {}
+
+
+def build_directory(name: str, source: str) -> str:
+    """Where `source` is built: one directory per source text, torch version and CPU."""
+    with open(source, "rb") as f:
+        text = f.read()
+    key = hashlib.sha256(
+        b"\n".join(
+            [text, torch.__version__.encode(), machine_key().encode(), " ".join(FLAGS).encode()]
+        )
+    ).hexdigest()[:20]
+    root = inductor_cache_dir() or os.path.join(tempfile.gettempdir(), "lamina-cache")
+    return os.path.join(root, "lamina-native", f"{name}-{key}")
+
+
+def load_operators(name: str, source: str) -> bool:
+    """Build (first time only) and load the operators in `source`; False when it cannot.
+
+    `name` is the library's name in its TORCH_LIBRARY block (`torch.ops.<name>`)."""
+    with _LOCK:
+        if name in _LOADED:
+            return _LOADED[name]
+        try:
+            from torch.utils import cpp_extension
+
+            directory = build_directory(name, source)
+            os.makedirs(directory, exist_ok=True)
+            cpp_extension.load(
+                name=name,
+                sources=[source],
+                extra_cflags=list(FLAGS),
+                build_directory=directory,
+                is_python_module=False,
+                verbose=False,
+            )
+            _LOADED[name] = True
+        except Exception as err:  # no compiler, no ninja, a failed build: PyTorch's kernels
+            _FAILED[name] = f"{type(err).__name__}: {err}".strip()[:2000]
+            _LOADED[name] = False
+        return _LOADED[name]
+
+
+def failure(name: str) -> str | None:
+    """Why `name` could not be built or loaded (None when it was, or was not tried)."""
+    return _FAILED.get(name)
