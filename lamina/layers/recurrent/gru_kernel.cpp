@@ -17,6 +17,7 @@
 #include <torch/library.h>
 
 #include <tuple>
+#include <utility>
 
 namespace {
 
@@ -34,44 +35,43 @@ void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& 
               "Expected h0 of shape (batch, units), received: h0.shape=", h0.sizes());
 }
 
-// gi = xt W_ih^T + b_ih for all steps at once: (T, B, 3H). The r and z parts of b_hh are
-// added here too (they only ever meet the sum), so a step's product needs no bias.
-Tensor input_projection(const Tensor& xt, const Tensor& w_ih, const c10::optional<Tensor>& b_ih,
-                        const c10::optional<Tensor>& b_hh) {
-  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = w_ih.size(0) / 3;
-  Tensor flat = xt.reshape({T * B, I});
-  if (!b_ih.has_value()) return at::mm(flat, w_ih.t()).view({T, B, 3 * H});
-  Tensor bias = b_ih->clone();
-  bias.narrow(0, 0, 2 * H).add_(b_hh->narrow(0, 0, 2 * H));
-  return at::addmm(bias, flat, w_ih.t()).view({T, B, 3 * H});
+// gi = xt W_ih^T for all steps at once: (T, B, 3H). The biases are added in the gate
+// passes, which read gi anyway (addmm would first write the broadcast bias, 10 MB).
+Tensor input_projection(const Tensor& xt, const Tensor& w_ih) {
+  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2);
+  return at::mm(xt.reshape({T * B, I}), w_ih.t()).view({T, B, w_ih.size(0)});
 }
 
-// g[:, 0:2H] = gi + gh (before the sigmoid).
+// g[:, 0:2H] = gi + gh + bias (before the sigmoid); bias = b_ih + b_hh over r and z.
 template <typename scalar_t>
 void sum_rz(const scalar_t* __restrict__ gi, const scalar_t* __restrict__ gh,
-            scalar_t* __restrict__ g, int64_t B, int64_t H) {
+            const scalar_t* __restrict__ bias, scalar_t* __restrict__ g, int64_t B, int64_t H) {
   for (int64_t b = 0; b < B; ++b) {
     const int64_t o = b * 3 * H;
-    for (int64_t j = 0; j < 2 * H; ++j) g[o + j] = gi[o + j] + gh[o + j];
+    for (int64_t j = 0; j < 2 * H; ++j) g[o + j] = gi[o + j] + gh[o + j] + bias[j];
   }
 }
 
-// gh[:, 2H:] += b_hn (kept for the backward); g[:, 2H:] = 2 (gi_n + r gh_n), so that
-// tanh(a) = 2 sigmoid(2a) - 1 takes ATen's vectorized sigmoid (its tanh is ~3x slower).
+// gh[:, 2H:] += b_hn (kept for the backward); g[:, 2H:] = 2 (gi_n + b_in + r gh_n), so
+// that tanh(a) = 2 sigmoid(2a) - 1 takes ATen's vectorized sigmoid (its tanh is ~3x
+// slower). bias: the 3H-long b_ih + b_hh over r, z, then b_in, then b_hn.
 template <typename scalar_t>
 void candidate(const scalar_t* __restrict__ gi, scalar_t* __restrict__ gh,
-               const scalar_t* __restrict__ b_hn, scalar_t* __restrict__ g, int64_t B,
+               const scalar_t* __restrict__ bias, scalar_t* __restrict__ g, int64_t B,
                int64_t H) {
+  const scalar_t* b_in = bias + 2 * H;
+  const scalar_t* b_hn = bias + 3 * H;
   for (int64_t b = 0; b < B; ++b) {
     const int64_t o = b * 3 * H;
     const scalar_t* r = g + o;
     scalar_t* ghn = gh + o + 2 * H;
     scalar_t* a = g + o + 2 * H;
     const scalar_t* gin = gi + o + 2 * H;
-    if (b_hn != nullptr) {
-      for (int64_t j = 0; j < H; ++j) ghn[j] += b_hn[j];
+    for (int64_t j = 0; j < H; ++j) {
+      const scalar_t hn = ghn[j] + b_hn[j];
+      ghn[j] = hn;
+      a[j] = scalar_t(2) * (gin[j] + b_in[j] + r[j] * hn);
     }
-    for (int64_t j = 0; j < H; ++j) a[j] = scalar_t(2) * (gin[j] + r[j] * ghn[j]);
   }
 }
 
@@ -148,30 +148,34 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
   const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1);
   Tensor xt = x_in.transpose(0, 1).contiguous();
   Tensor w_ih = w_ih_in.contiguous(), w_hh_t = w_hh_in.t();
-  Tensor gi = input_projection(xt, w_ih, b_ih, b_hh);
-  Tensor b_hn = b_hh.has_value() ? b_hh->narrow(0, 2 * H, H).contiguous() : Tensor();
+  Tensor gi = input_projection(xt, w_ih);
+  // r and z: b_ih + b_hh; n: b_in, then b_hn (4H values, zeros without biases).
+  Tensor bias = at::zeros({4 * H}, x_in.options());
+  if (b_ih.has_value()) {
+    bias.narrow(0, 0, 3 * H).copy_(*b_ih);
+    bias.narrow(0, 0, 2 * H).add_(b_hh->narrow(0, 0, 2 * H));
+    bias.narrow(0, 3 * H, H).copy_(b_hh->narrow(0, 2 * H, H));
+  }
   Tensor hs = at::empty({T + 1, B, H}, x_in.options());
   hs[0].copy_(h0);
   const int64_t kept = keep ? T : 1;
   Tensor g = at::empty({kept, B, 3 * H}, x_in.options());
   Tensor gh = at::empty({kept, B, 3 * H}, x_in.options());
+  // One product per step on the intra-op threads: cutting the batch in parts run side by
+  // side (one thread each, no barrier per step) measured slower here, as a 32-row product
+  // on one thread takes as long as the 64-row product on two.
   const int64_t step = B * 3 * H;
   for (int64_t t = 0; t < T; ++t) {
     const int64_t k = keep ? t : 0;
     Tensor g_t = g[k], gh_t = gh[k];
     at::mm_out(gh_t, hs[t], w_hh_t);
     AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
-      sum_rz(gi.const_data_ptr<scalar_t>() + t * step, gh_t.const_data_ptr<scalar_t>(),
-             g_t.data_ptr<scalar_t>(), B, H);
-    });
-    g_t.narrow(1, 0, 2 * H).sigmoid_();
-    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_candidate", [&] {
-      candidate(gi.const_data_ptr<scalar_t>() + t * step, gh_t.data_ptr<scalar_t>(),
-                b_hn.defined() ? b_hn.const_data_ptr<scalar_t>() : nullptr,
-                g_t.data_ptr<scalar_t>(), B, H);
-    });
-    g_t.narrow(1, 2 * H, H).sigmoid_();
-    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_update", [&] {
+      const scalar_t* gi_t = gi.const_data_ptr<scalar_t>() + t * step;
+      const scalar_t* bias_p = bias.const_data_ptr<scalar_t>();
+      sum_rz(gi_t, gh_t.const_data_ptr<scalar_t>(), bias_p, g_t.data_ptr<scalar_t>(), B, H);
+      g_t.narrow(1, 0, 2 * H).sigmoid_();
+      candidate(gi_t, gh_t.data_ptr<scalar_t>(), bias_p, g_t.data_ptr<scalar_t>(), B, H);
+      g_t.narrow(1, 2 * H, H).sigmoid_();
       update(g_t.data_ptr<scalar_t>(), hs.const_data_ptr<scalar_t>() + t * B * H,
              hs.data_ptr<scalar_t>() + (t + 1) * B * H, B, H);
     });

@@ -157,3 +157,20 @@ def test_a_kernel_that_cannot_be_built_warns_once_and_torch_gru_runs(monkeypatch
     torch.testing.assert_close(first, second)
     monkeypatch.undo()
     torch.testing.assert_close(layer(x), first, rtol=1e-5, atol=2e-6)
+
+
+def test_a_large_batch_and_odd_length_match_torch_gru():
+    """Batches past a few rows and an odd number of steps (the backward swaps its two
+    state buffers each step) give torch.gru's values too."""
+    torch.manual_seed(2)
+    x = torch.randn(40, 5, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(40, 7, dtype=torch.float64, requires_grad=True)
+    params = _weights(3, 7, torch.float64, True)
+    out, h = native_gru.run(x, h0, params, True)
+    ref_out, ref_h = _reference(x, h0, params)
+    torch.testing.assert_close(out, ref_out)
+    d_out, d_h = torch.randn_like(out), torch.randn_like(h)
+    got = torch.autograd.grad((out * d_out).sum() + (h * d_h).sum(), [x, h0, *params])
+    want = torch.autograd.grad((ref_out * d_out).sum() + (ref_h * d_h).sum(), [x, h0, *params])
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
