@@ -76,7 +76,7 @@ def run(
                 return_sequences,
                 zero_output_for_mask,
             )
-    sequence, finals = _kernel(kind, x, states, params)
+    sequence, finals = _kernel(kind, x, states, params, native=not traceable)
     return (sequence.contiguous() if return_sequences else finals[0]), finals
 
 
@@ -96,11 +96,17 @@ def _train(x: torch.Tensor, params: list[torch.Tensor]) -> bool:
 
 
 def _kernel(
-    kind: str, x: torch.Tensor, states: list[torch.Tensor], params: list[torch.Tensor]
+    kind: str,
+    x: torch.Tensor,
+    states: list[torch.Tensor],
+    params: list[torch.Tensor],
+    native: bool = True,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The fused kernel over all of `x` (batch first): (outputs, final states)."""
+    """The fused kernel over all of `x` (batch first): (outputs, final states).
+
+    `native=False` (torch.export) keeps to ATen's kernels, which an exported file holds."""
     has_biases, train = len(params) == 4, _train(x, params)
-    if kind == "gru" and native_gru.usable(x, states[0], params):
+    if native and kind == "gru" and native_gru.usable(x, states[0], params):
         out, h = native_gru.run(x, states[0], params, _train(x, [*params, *states]))
         return out, [h]
     hx = [s.unsqueeze(0) for s in states]
