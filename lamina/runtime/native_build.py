@@ -25,7 +25,9 @@ import torch
 from lamina.runtime.json_records import inductor_cache_dir
 from lamina.runtime.step_library import machine_key
 
-FLAGS = ("-O3", "-march=native")  # built per CPU: the directory name hashes machine_key()
+# -march=native: built per CPU (the directory name hashes machine_key()); the math flags are
+# torch's own, and let the gate loop's floor vectorize.
+FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math")
 _LOCK = threading.Lock()
 _LOADED: dict[str, bool] = {}
 _FAILED: dict[str, str] = {}

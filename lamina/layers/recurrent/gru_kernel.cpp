@@ -16,7 +16,12 @@
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace {
@@ -42,53 +47,70 @@ Tensor input_projection(const Tensor& xt, const Tensor& w_ih) {
   return at::mm(xt.reshape({T * B, I}), w_ih.t()).view({T, B, w_ih.size(0)});
 }
 
-// g[:, 0:2H] = gi + gh + bias (before the sigmoid); bias = b_ih + b_hh over r and z.
+// exp for float in plain arithmetic, so the gate loop vectorizes (libm's expf does not
+// without -ffast-math): Cody-Waite reduction x = k ln2 + r, a degree-6 polynomial for
+// e^r (Cephes' expf coefficients, about 1 ulp), and 2^k written into the exponent bits.
+inline float exp_float(float x) {
+  x = std::min(std::max(x, -87.3f), 88.3f);  // keeps 2^k a normal float
+  const float k = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
 template <typename scalar_t>
-void sum_rz(const scalar_t* __restrict__ gi, const scalar_t* __restrict__ gh,
-            const scalar_t* __restrict__ bias, scalar_t* __restrict__ g, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t o = b * 3 * H;
-    for (int64_t j = 0; j < 2 * H; ++j) g[o + j] = gi[o + j] + gh[o + j] + bias[j];
+inline scalar_t sigmoid(scalar_t x) {
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    return 1.0f / (1.0f + exp_float(-x));
+  } else {
+    return scalar_t(1) / (scalar_t(1) + std::exp(-x));
   }
 }
 
-// gh[:, 2H:] += b_hn (kept for the backward); g[:, 2H:] = 2 (gi_n + b_in + r gh_n), so
-// that tanh(a) = 2 sigmoid(2a) - 1 takes ATen's vectorized sigmoid (its tanh is ~3x
-// slower). bias: the 3H-long b_ih + b_hh over r, z, then b_in, then b_hn.
+// One row of one step's gates and new state (gi: the step's input projection; gh: W_hh h,
+// whose n part gets b_hn added and is kept for the backward):
+//   r = s(gi_r + gh_r + b_r), z = s(gi_z + gh_z + b_z), b_r and b_z the two biases summed,
+//   n = tanh(gi_n + b_in + r (gh_n + b_hn)) = 2 s(2a) - 1, h_next = n + z (h - n).
+// Every array is its own restrict argument, so the loop vectorizes.
 template <typename scalar_t>
-void candidate(const scalar_t* __restrict__ gi, scalar_t* __restrict__ gh,
-               const scalar_t* __restrict__ bias, scalar_t* __restrict__ g, int64_t B,
-               int64_t H) {
-  const scalar_t* b_in = bias + 2 * H;
-  const scalar_t* b_hn = bias + 3 * H;
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t o = b * 3 * H;
-    const scalar_t* r = g + o;
-    scalar_t* ghn = gh + o + 2 * H;
-    scalar_t* a = g + o + 2 * H;
-    const scalar_t* gin = gi + o + 2 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const scalar_t hn = ghn[j] + b_hn[j];
-      ghn[j] = hn;
-      a[j] = scalar_t(2) * (gin[j] + b_in[j] + r[j] * hn);
-    }
+inline void gate_row(const scalar_t* __restrict__ gi_r, const scalar_t* __restrict__ gi_z,
+                     const scalar_t* __restrict__ gi_n, const scalar_t* __restrict__ gh_r,
+                     const scalar_t* __restrict__ gh_z, scalar_t* __restrict__ gh_n,
+                     const scalar_t* __restrict__ b_r, const scalar_t* __restrict__ b_z,
+                     const scalar_t* __restrict__ b_in, const scalar_t* __restrict__ b_hn,
+                     const scalar_t* __restrict__ h, scalar_t* __restrict__ r,
+                     scalar_t* __restrict__ z, scalar_t* __restrict__ n,
+                     scalar_t* __restrict__ h_next, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const scalar_t rj = sigmoid(gi_r[j] + gh_r[j] + b_r[j]);
+    const scalar_t zj = sigmoid(gi_z[j] + gh_z[j] + b_z[j]);
+    const scalar_t hn = gh_n[j] + b_hn[j];
+    const scalar_t nj =
+        scalar_t(2) * sigmoid(scalar_t(2) * (gi_n[j] + b_in[j] + rj * hn)) - scalar_t(1);
+    r[j] = rj;
+    z[j] = zj;
+    n[j] = nj;
+    gh_n[j] = hn;
+    h_next[j] = nj + zj * (h[j] - nj);
   }
 }
 
-// n = 2 s - 1 (stored in place of s) and h_next = n + z (h - n).
+// One step over the batch: g (B, 3H) gets r, z, n; bias holds b_r, b_z, b_in, b_hn (4H).
 template <typename scalar_t>
-void update(scalar_t* __restrict__ g, const scalar_t* __restrict__ h,
-            scalar_t* __restrict__ h_next, int64_t B, int64_t H) {
+void gate_step(const scalar_t* gi, scalar_t* gh, const scalar_t* bias, const scalar_t* h,
+               scalar_t* g, scalar_t* h_next, int64_t B, int64_t H) {
   for (int64_t b = 0; b < B; ++b) {
-    const scalar_t* z = g + b * 3 * H + H;
-    scalar_t* n = g + b * 3 * H + 2 * H;
-    const scalar_t* h_b = h + b * H;
-    scalar_t* out = h_next + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const scalar_t nj = scalar_t(2) * n[j] - scalar_t(1);
-      n[j] = nj;
-      out[j] = nj + z[j] * (h_b[j] - nj);
-    }
+    const int64_t o = b * 3 * H;
+    gate_row(gi + o, gi + o + H, gi + o + 2 * H, gh + o, gh + o + H, gh + o + 2 * H, bias,
+             bias + H, bias + 2 * H, bias + 3 * H, h + b * H, g + o, g + o + H, g + o + 2 * H,
+             h_next + b * H, H);
   }
 }
 
@@ -170,14 +192,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
     Tensor g_t = g[k], gh_t = gh[k];
     at::mm_out(gh_t, hs[t], w_hh_t);
     AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
-      const scalar_t* gi_t = gi.const_data_ptr<scalar_t>() + t * step;
-      const scalar_t* bias_p = bias.const_data_ptr<scalar_t>();
-      sum_rz(gi_t, gh_t.const_data_ptr<scalar_t>(), bias_p, g_t.data_ptr<scalar_t>(), B, H);
-      g_t.narrow(1, 0, 2 * H).sigmoid_();
-      candidate(gi_t, gh_t.data_ptr<scalar_t>(), bias_p, g_t.data_ptr<scalar_t>(), B, H);
-      g_t.narrow(1, 2 * H, H).sigmoid_();
-      update(g_t.data_ptr<scalar_t>(), hs.const_data_ptr<scalar_t>() + t * B * H,
-             hs.data_ptr<scalar_t>() + (t + 1) * B * H, B, H);
+      gate_step(gi.const_data_ptr<scalar_t>() + t * step, gh_t.data_ptr<scalar_t>(),
+                bias.const_data_ptr<scalar_t>(), hs.const_data_ptr<scalar_t>() + t * B * H,
+                g_t.data_ptr<scalar_t>(), hs.data_ptr<scalar_t>() + (t + 1) * B * H, B, H);
     });
   }
   return {hs, g, gh, xt};
