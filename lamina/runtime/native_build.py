@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import tempfile
 import threading
 
@@ -25,9 +26,12 @@ import torch
 from lamina.runtime.json_records import inductor_cache_dir
 from lamina.runtime.step_library import machine_key
 
-# -march=native: built per CPU (the directory name hashes machine_key()); the math flags are
-# torch's own, and let the gate loop's floor vectorize.
-FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math")
+# The math flags are torch's own, and let the gate loop's floor vectorize. -march=native on
+# x86-64 only (some compilers for ARM refuse it): the build is per CPU anyway, as the
+# directory name hashes machine_key().
+FLAGS = ("-O3", "-fno-math-errno", "-fno-trapping-math") + (
+    ("-march=native",) if platform.machine().lower() in ("x86_64", "amd64") else ()
+)
 _LOCK = threading.Lock()
 _LOADED: dict[str, bool] = {}
 _FAILED: dict[str, str] = {}

@@ -182,3 +182,26 @@ def test_a_large_batch_and_odd_length_match_torch_gru():
     want = torch.autograd.grad((ref_out * d_out).sum() + (ref_h * d_h).sum(), [x, h0, *params])
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b)
+
+
+def test_nan_in_the_input_comes_out_as_nan_like_torch_gru():
+    """The kernel's own exp must not turn a NaN into a number (TerminateOnNaN relies on it)."""
+    x, h0 = torch.randn(2, 4, 3), torch.zeros(2, 5)
+    x[1, 2, 0] = float("nan")
+    params = [p.detach() for p in _weights(3, 5, torch.float32, True)]
+    with torch.no_grad():
+        out, h = native_gru.run(x, h0, params, False)
+        ref_out, ref_h = _reference(x, h0, params)
+    assert torch.equal(out.isnan(), ref_out.isnan()) and bool(out[1, 2:].isnan().all())
+    torch.testing.assert_close(out[0], ref_out[0], rtol=1e-5, atol=2e-6)
+
+
+def test_extreme_pre_activations_saturate_like_torch_gru():
+    """Gates pushed far past exp's float range saturate at 0 and 1 (no inf or NaN)."""
+    x, h0 = torch.randn(3, 5, 4) * 1e4, torch.randn(3, 6)
+    params = [p.detach() for p in _weights(4, 6, torch.float32, True)]
+    with torch.no_grad():
+        out, h = native_gru.run(x, h0, params, False)
+        ref_out, ref_h = _reference(x, h0, params)
+    assert bool(out.isfinite().all())
+    torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=2e-6)
