@@ -57,6 +57,11 @@ def run(
     """(output sequence (batch, time, units), final state) of a GRU over `x` (batch first).
 
     The sequence is a view of the kernel's state buffer (time major), not contiguous."""
+    if not native_build.load_operators(LIBRARY, SOURCE):  # usable() said yes: loaded, cached
+        raise RuntimeError(
+            "Expected Lamina's GRU kernel to be built (check native_gru.usable first), "
+            f"received: {native_build.failure(LIBRARY)}"
+        )
     w_ih, w_hh = params[0], params[1]
     b_ih, b_hh = (params[2], params[3]) if len(params) == 4 else (None, None)
     if train:

@@ -205,3 +205,29 @@ def test_extreme_pre_activations_saturate_like_torch_gru():
         ref_out, ref_h = _reference(x, h0, params)
     assert bool(out.isfinite().all())
     torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=2e-6)
+
+
+def test_bidirectional_gru_runs_each_direction_on_the_kernel(monkeypatch):
+    """Bidirectional(GRU) leaves torch.gru's two-direction call for two kernel calls, with
+    the same outputs and gradients."""
+    from lamina.layers import Bidirectional
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 9, 3)
+    layer = Bidirectional(GRU(5, return_sequences=True), merge_mode="concat")
+    calls = []
+    run = native_gru.run
+    monkeypatch.setattr(native_gru, "run", lambda *a: calls.append(1) or run(*a))
+    out = layer(x)
+    assert len(calls) == 2
+    grads = torch.autograd.grad(out.square().sum(), list(layer.parameters()))
+    config.set_native_kernels(False)
+    try:
+        ref = layer(x)
+        ref_grads = torch.autograd.grad(ref.square().sum(), list(layer.parameters()))
+    finally:
+        config.set_native_kernels(True)
+    assert len(calls) == 2
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=2e-6)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
