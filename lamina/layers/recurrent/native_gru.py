@@ -19,7 +19,6 @@ import warnings
 from typing import Any
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from lamina import config
 from lamina.runtime import native_build
@@ -71,7 +70,11 @@ def run(
 
 
 class _GRU(torch.autograd.Function):
-    """The kernel's forward and backward as one autograd node."""
+    """The kernel's forward and backward as one autograd node.
+
+    A backward that must itself be differentiable (`create_graph=True`, e.g. a gradient
+    penalty) recomputes the forward with `torch.gru` and differentiates that, so second
+    derivatives work as they do on `torch.gru`; the usual backward runs the kernel."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, h0: torch.Tensor, *weights: Any) -> Any:
@@ -79,16 +82,36 @@ class _GRU(torch.autograd.Function):
         hs, g, gh, xt = torch.ops.lamina_native_gru.forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)
         ctx.set_materialize_grads(False)
         ctx.has_bias = b_ih is not None
-        ctx.save_for_backward(hs, g, gh, xt, w_ih, w_hh)
+        ctx.save_for_backward(hs, g, gh, xt, x, h0, w_ih, w_hh, b_ih, b_hh)
         return hs[1:].transpose(0, 1), hs[-1].clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, d_out: torch.Tensor | None, d_last: torch.Tensor | None) -> Any:
-        hs, g, gh, xt, w_ih, w_hh = ctx.saved_tensors
+        hs, g, gh, xt, x, h0, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return _differentiable_grads(ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), d_out, d_last)
         need_dx = bool(ctx.needs_input_grad[0])
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = torch.ops.lamina_native_gru.backward(
             hs, g, gh, xt, w_ih, w_hh, d_out, d_last, need_dx, ctx.has_bias
         )
         bias = (db_ih, db_hh) if ctx.has_bias else (None, None)
         return (dx if need_dx else None), dh0, dw_ih, dw_hh, *bias
+
+
+def _differentiable_grads(
+    ctx: Any, inputs: tuple, d_out: torch.Tensor | None, d_last: torch.Tensor | None
+) -> tuple:
+    """The gradients through `torch.gru` recomputed on the same inputs, with a graph."""
+    x, h0, *weights = inputs
+    params = [w for w in weights if w is not None]
+    out, h = torch.gru(x, h0[None], params, ctx.has_bias, 1, 0.0, True, False, True)
+    outputs = [t for t, d in ((out, d_out), (h[0], d_last)) if d is not None]
+    grads = [d for d in (d_out, d_last) if d is not None]
+    wanted = [i for i, t in enumerate(inputs) if t is not None and ctx.needs_input_grad[i]]
+    found = torch.autograd.grad(
+        outputs, [inputs[i] for i in wanted], grads, create_graph=True, allow_unused=True
+    )
+    result: list[Any] = [None] * len(inputs)
+    for i, grad in zip(wanted, found):
+        result[i] = grad
+    return tuple(result)

@@ -231,3 +231,23 @@ def test_bidirectional_gru_runs_each_direction_on_the_kernel(monkeypatch):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=2e-6)
     for a, b in zip(grads, ref_grads):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_second_derivatives_match_torch_gru():
+    """A gradient penalty (create_graph=True) differentiates the backward, as torch.gru allows."""
+    torch.manual_seed(3)
+    x = torch.randn(4, 5, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(4, 6, dtype=torch.float64)
+    params = _weights(3, 6, torch.float64, True)
+
+    def penalty(run):
+        out, h = run(x, h0, params)
+        grads = torch.autograd.grad(
+            out.tanh().sum() + h.square().sum(), [x, *params], create_graph=True
+        )
+        return sum(g.square().sum() for g in grads)
+
+    got = torch.autograd.grad(penalty(lambda *a: native_gru.run(*a, True)), [x, *params])
+    want = torch.autograd.grad(penalty(_reference), [x, *params])
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
