@@ -78,9 +78,7 @@ class CompilePolicy:
         self.eager_seconds = 0.0  # timed eager steps, all fits
         self.timed_steps = 0
         self.recent: list[float] = []  # the latest timed eager steps (their median decides)
-        self.compiled_seconds = 0.0
         self.compiled_recent: list[float] = []  # the timed compiled steps
-        self.checked = 0  # timed compiled steps
         self.message: str | None = None
         self._said_waiting = False
         self.known_compile: float | None = None  # measured by an earlier run (ledger)
@@ -143,14 +141,17 @@ class CompilePolicy:
         if self.timed_steps >= self.probe_steps:
             self._decide()
 
+    @property
+    def checked(self) -> int:
+        """How many compiled steps were timed."""
+        return len(self.compiled_recent)
+
     def times_compiled_step(self) -> bool:
         """Whether the next compiled step (after the one that compiled) should be timed."""
         return self.mode == AUTO and self.decision == COMPILED and self.checked < self.probe_steps
 
     def compiled_step(self, seconds: float) -> None:
         """One timed compiled step took `seconds` ('auto' verifies the compile paid)."""
-        self.checked += 1
-        self.compiled_seconds += seconds
         self.compiled_recent.append(seconds)
         if self.checked == self.probe_steps and self.timed_steps:
             # medians on both sides: the first calls of a fresh compiled step (memory not

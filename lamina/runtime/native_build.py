@@ -53,7 +53,11 @@ def build_directory(name: str, source: str) -> str:
 def load_operators(name: str, source: str) -> bool:
     """Build (first time only) and load the operators in `source`; False when it cannot.
 
-    `name` is the library's name in its TORCH_LIBRARY block (`torch.ops.<name>`)."""
+    `name` is the library's name in its TORCH_LIBRARY block (`torch.ops.<name>`).
+    Once decided, the answer is read without the lock (layers ask on every call)."""
+    known = _LOADED.get(name)
+    if known is not None:
+        return known
     with _LOCK:
         if name in _LOADED:
             return _LOADED[name]

@@ -105,10 +105,10 @@ def _kernel(
     """The fused kernel over all of `x` (batch first): (outputs, final states).
 
     `native=False` (torch.export) keeps to ATen's kernels, which an exported file holds."""
-    has_biases, train = len(params) == 4, _train(x, params)
     if native and kind == "gru" and native_gru.usable(x, states[0], params):
         out, h = native_gru.run(x, states[0], params, _train(x, [*params, *states]))
         return out, [h]
+    has_biases, train = len(params) == 4, _train(x, params)
     hx = [s.unsqueeze(0) for s in states]
     if kind == "lstm":
         out, h, c = torch.lstm(x, (hx[0], hx[1]), params, has_biases, 1, 0.0, train, False, True)

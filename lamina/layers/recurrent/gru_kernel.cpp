@@ -3,7 +3,7 @@
 //
 // torch.gru on the CPU records about fifteen autograd nodes per time step and runs its
 // gate arithmetic as separate ATen kernels; here each step is one matrix product (ATen's
-// addmm, so the BLAS PyTorch uses) and a few passes over the step's gates, and the
+// mm, so the BLAS PyTorch uses) and one vectorized pass over the step's gates, and the
 // backward takes its weight gradients as single products over all steps.
 //
 // Layouts (T steps, B samples, H units, I features):
@@ -35,7 +35,7 @@ void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& 
   const int64_t H = w_hh.size(1);
   TORCH_CHECK(w_hh.size(0) == 3 * H && w_ih.size(0) == 3 * H && w_ih.size(1) == x.size(2),
               "Expected w_ih (3H, features) and w_hh (3H, H), received: w_ih.shape=",
-              w_ih.sizes(), ", w_hh.shape=", w_hh.sizes());
+              w_ih.sizes(), ", w_hh.shape=", w_hh.sizes(), ", x.shape=", x.sizes());
   TORCH_CHECK(h0.dim() == 2 && h0.size(0) == x.size(0) && h0.size(1) == H,
               "Expected h0 of shape (batch, units), received: h0.shape=", h0.sizes());
 }

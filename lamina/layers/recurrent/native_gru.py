@@ -2,8 +2,8 @@
 
 PyTorch's `torch.gru` on the CPU runs each step as a matrix product plus a dozen
 separate gate kernels, each recorded by autograd, and its backward walks those nodes
-one by one. The kernel here runs a step as one product (ATen's addmm) and a few fused
-passes over the gates, saves the gates, and takes the backward in one call: a product
+one by one. The kernel here runs a step as one product (ATen's mm) and one fused pass
+over the gates, saves the gates, and takes the backward in one call: a product
 and one fused pass per step, then the weight gradients as single products over all
 steps. Same arithmetic as `torch.gru` (reset_after, gates r, z, n), so the same weights
 give the same results to rounding; tests compare the two, gradients included.
