@@ -29,9 +29,12 @@ from lamina.runtime.step_library import machine_key
 # The math flags are torch's own, and let the gate loop's floor vectorize. -march=native on
 # x86-64 only (some compilers for ARM refuse it): the build is per CPU anyway, as the
 # directory name hashes machine_key().
+# -fopenmp on Linux: kernels run their threads as one team of torch's own OpenMP pool (torch
+# ships libgomp.so.1, so the loader reuses it rather than load the compiler's copy).
+OPENMP = ("-fopenmp",) if platform.system() == "Linux" else ()
 FLAGS = ("-O3", "-fno-math-errno", "-fno-trapping-math") + (
     ("-march=native",) if platform.machine().lower() in ("x86_64", "amd64") else ()
-)
+) + OPENMP
 _LOCK = threading.Lock()
 _LOADED: dict[str, bool] = {}
 _FAILED: dict[str, str] = {}
@@ -70,6 +73,7 @@ def load_operators(name: str, source: str) -> bool:
                 name=name,
                 sources=[source],
                 extra_cflags=list(FLAGS),
+                extra_ldflags=list(OPENMP),
                 build_directory=directory,
                 is_python_module=False,
                 verbose=False,

@@ -2,19 +2,26 @@
 // forward and backward, for `native_gru.py` (built by `lamina/runtime/native_build.py`).
 //
 // torch.gru on the CPU records about fifteen autograd nodes per time step and runs its
-// gate arithmetic as separate ATen kernels; here each step is one matrix product (ATen's
-// mm, so the BLAS PyTorch uses) and one vectorized pass over the step's gates, and the
-// backward takes its weight gradients as single products over all steps.
+// gate arithmetic as separate ATen kernels. Here the recurrence runs inside one OpenMP
+// team (torch's own pool) for the whole sequence: each thread owns a slice of the units,
+// keeps its slice of W_hh packed in its cache, and per step computes its columns of the
+// product with the previous state, then its units' gates and new state, and meets the
+// others at one barrier. A BLAS call per step would cost a fork, a join and a repacking
+// of W_hh every step; the team pays one barrier. The large products (the input
+// projection of all steps, the weight gradients) stay on ATen's mm.
 //
 // Layouts (T steps, B samples, H units, I features):
-//   xt  (T, B, I)    the input, time major
-//   hs  (T+1, B, H)  hs[0] = h0, hs[t+1] = the state after step t
-//   g   (T, B, 3H)   per row: r, z (after the sigmoid), n (after the tanh)
-//   gh  (T, B, 3H)   W_hh h of each step; its n part holds W_hn h + b_hn (the backward
-//                    needs it)
+//   xt   (T, B, I)    the input, time major
+//   hs   (T+1, B, H)  hs[0] = h0, hs[t+1] = the state after step t
+//   g    (T, B, 3H)   per row: r, z (after the sigmoid), n (after the tanh)
+//   ghn  (T, B, H)    W_hn h + b_hn of each step (the backward needs it)
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <torch/library.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -23,6 +30,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -38,6 +46,11 @@ void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& 
               w_ih.sizes(), ", w_hh.shape=", w_hh.sizes(), ", x.shape=", x.sizes());
   TORCH_CHECK(h0.dim() == 2 && h0.size(0) == x.size(0) && h0.size(1) == H,
               "Expected h0 of shape (batch, units), received: h0.shape=", h0.sizes());
+  TORCH_CHECK(h0.scalar_type() == x.scalar_type() && w_ih.scalar_type() == x.scalar_type() &&
+                  w_hh.scalar_type() == x.scalar_type(),
+              "Expected x, h0 and the weights in one dtype, received: x.dtype=",
+              x.scalar_type(), ", h0.dtype=", h0.scalar_type(), ", w_hh.dtype=",
+              w_hh.scalar_type());
 }
 
 // gi = xt W_ih^T for all steps at once: (T, B, 3H). The biases are added in the gate
@@ -45,6 +58,137 @@ void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& 
 Tensor input_projection(const Tensor& xt, const Tensor& w_ih) {
   const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2);
   return at::mm(xt.reshape({T * B, I}), w_ih.t()).view({T, B, w_ih.size(0)});
+}
+
+// ---- The per-step product: a register-blocked kernel over W_hh packed in panels.
+// The widest vectors the build targets (-march=native): rows of the block kept in
+// registers are as many as the register file holds (32 vector registers with AVX-512).
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+constexpr int kRows = 8;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+constexpr int kRows = 4;
+#else
+constexpr int kVectorBytes = 16;
+constexpr int kRows = 4;
+#endif
+
+template <typename T>
+struct Vec;
+template <>
+struct Vec<float> {
+  typedef float type __attribute__((vector_size(kVectorBytes)));
+  typedef float loose __attribute__((vector_size(kVectorBytes), aligned(4), may_alias));
+};
+template <>
+struct Vec<double> {
+  typedef double type __attribute__((vector_size(kVectorBytes)));
+  typedef double loose __attribute__((vector_size(kVectorBytes), aligned(8), may_alias));
+};
+template <typename T>
+constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
+template <typename T>
+constexpr int kPanel = 2 * kLanes<T>;  // columns of one packed panel: two vectors
+
+// c (M x panel, row stride ldc) = a (M x K, row stride lda) times one panel (K x panel,
+// contiguous). The M x 2 accumulators stay in registers through the K loop.
+template <typename T, int M>
+inline void panel_product(const T* __restrict__ a, int64_t lda, const T* __restrict__ panel,
+                          int64_t K, T* __restrict__ c, int64_t ldc) {
+  using V = typename Vec<T>::type;
+  using Loose = typename Vec<T>::loose;
+  constexpr int L = kLanes<T>;
+  constexpr int P = kPanel<T>;
+  V lo[M], hi[M];
+  for (int i = 0; i < M; ++i) {
+    lo[i] = V{};
+    hi[i] = V{};
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const V b0 = *reinterpret_cast<const Loose*>(panel + k * P);
+    const V b1 = *reinterpret_cast<const Loose*>(panel + k * P + L);
+    for (int i = 0; i < M; ++i) {
+      const T s = a[i * lda + k];
+      lo[i] += s * b0;
+      hi[i] += s * b1;
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    *reinterpret_cast<Loose*>(c + i * ldc) = lo[i];
+    *reinterpret_cast<Loose*>(c + i * ldc + L) = hi[i];
+  }
+}
+
+// c (rows x panels*P) = a (rows x K) times the packed panels.
+template <typename T>
+void small_product(const T* a, int64_t lda, const T* packed, int64_t K, int64_t panels, T* c,
+                   int64_t ldc, int64_t rows) {
+  constexpr int P = kPanel<T>;
+  for (int64_t p = 0; p < panels; ++p) {
+    const T* panel = packed + p * K * P;
+    T* cp = c + p * P;
+    int64_t i = 0;
+    for (; i + kRows <= rows; i += kRows) panel_product<T, kRows>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
+    if (kRows > 4 && i + 4 <= rows) {
+      panel_product<T, 4>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
+      i += 4;
+    }
+    for (; i < rows; ++i) panel_product<T, 1>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
+  }
+}
+
+// Packs `cols` columns of a K-row matrix into panels of P columns (zero padded): panel p
+// holds element(k, cols[p P + j]) at [p][k][j]. element(k, col) reads the source.
+template <typename T, typename Element>
+std::vector<T> pack_panels(int64_t K, const std::vector<int64_t>& cols, const Element& element) {
+  constexpr int P = kPanel<T>;
+  const int64_t panels = (static_cast<int64_t>(cols.size()) + P - 1) / P;
+  std::vector<T> out(panels * K * P, T(0));
+  for (int64_t p = 0; p < panels; ++p) {
+    for (int64_t j = 0; j < P && p * P + j < static_cast<int64_t>(cols.size()); ++j) {
+      const int64_t col = cols[p * P + j];
+      for (int64_t k = 0; k < K; ++k) out[(p * K + k) * P + j] = element(k, col);
+    }
+  }
+  return out;
+}
+
+// ---- The team: torch's OpenMP threads (one thread in a build without OpenMP).
+inline int64_t team_size(int64_t H) {
+  // A slice narrower than 16 units spends more at the barrier than it saves.
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), H / 16));
+}
+
+template <typename Body>
+void on_team(int64_t wanted, const Body& body) {
+#ifdef _OPENMP
+  if (wanted > 1) {
+#pragma omp parallel num_threads(static_cast<int>(wanted))
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  (void)wanted;
+  body(0, 1);
+}
+
+// Every thread of the team waits here for the others (a barrier; nothing without OpenMP).
+inline void meet() {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
+// The units [begin, end) a thread owns; every thread runs every step (and meets), owning
+// units or not.
+struct Slice {
+  int64_t begin, width;
+};
+inline Slice slice_of(int threads_index, int threads, int64_t H) {
+  const int64_t per = (H + threads - 1) / threads;
+  const int64_t begin = std::min(H, threads_index * per);
+  return {begin, std::min(H, begin + per) - begin};
 }
 
 // exp for float in plain arithmetic, so the gate loop vectorizes (libm's expf does not
@@ -74,93 +218,147 @@ inline scalar_t sigmoid(scalar_t x) {
   }
 }
 
-// One row of one step's gates and new state (gi: the step's input projection; gh: W_hh h,
-// whose n part gets b_hn added and is kept for the backward):
+// One row of one step's gates and new state for `w` units (gi: the step's input
+// projection; gh: the thread's product W_hh h):
 //   r = s(gi_r + gh_r + b_r), z = s(gi_z + gh_z + b_z), b_r and b_z the two biases summed,
 //   n = tanh(gi_n + b_in + r (gh_n + b_hn)) = 2 s(2a) - 1, h_next = n + z (h - n).
 // Every array is its own restrict argument, so the loop vectorizes.
-template <typename scalar_t>
-inline void gate_row(const scalar_t* __restrict__ gi_r, const scalar_t* __restrict__ gi_z,
-                     const scalar_t* __restrict__ gi_n, const scalar_t* __restrict__ gh_r,
-                     const scalar_t* __restrict__ gh_z, scalar_t* __restrict__ gh_n,
-                     const scalar_t* __restrict__ b_r, const scalar_t* __restrict__ b_z,
-                     const scalar_t* __restrict__ b_in, const scalar_t* __restrict__ b_hn,
-                     const scalar_t* __restrict__ h, scalar_t* __restrict__ r,
-                     scalar_t* __restrict__ z, scalar_t* __restrict__ n,
-                     scalar_t* __restrict__ h_next, int64_t H) {
-  for (int64_t j = 0; j < H; ++j) {
-    const scalar_t rj = sigmoid(gi_r[j] + gh_r[j] + b_r[j]);
-    const scalar_t zj = sigmoid(gi_z[j] + gh_z[j] + b_z[j]);
-    const scalar_t hn = gh_n[j] + b_hn[j];
-    const scalar_t nj =
-        scalar_t(2) * sigmoid(scalar_t(2) * (gi_n[j] + b_in[j] + rj * hn)) - scalar_t(1);
+template <typename T>
+inline void gate_row(const T* __restrict__ gi_r, const T* __restrict__ gi_z,
+                     const T* __restrict__ gi_n, const T* __restrict__ gh_r,
+                     const T* __restrict__ gh_z, const T* __restrict__ gh_n,
+                     const T* __restrict__ b_r, const T* __restrict__ b_z,
+                     const T* __restrict__ b_in, const T* __restrict__ b_hn,
+                     const T* __restrict__ h, T* __restrict__ r, T* __restrict__ z,
+                     T* __restrict__ n, T* __restrict__ hn_out, T* __restrict__ h_next,
+                     int64_t w) {
+  for (int64_t j = 0; j < w; ++j) {
+    const T rj = sigmoid(gi_r[j] + gh_r[j] + b_r[j]);
+    const T zj = sigmoid(gi_z[j] + gh_z[j] + b_z[j]);
+    const T hn = gh_n[j] + b_hn[j];
+    const T nj = T(2) * sigmoid(T(2) * (gi_n[j] + b_in[j] + rj * hn)) - T(1);
     r[j] = rj;
     z[j] = zj;
     n[j] = nj;
-    gh_n[j] = hn;
+    hn_out[j] = hn;
     h_next[j] = nj + zj * (h[j] - nj);
   }
 }
 
-// One step over the batch: g (B, 3H) gets r, z, n; bias holds b_r, b_z, b_in, b_hn (4H).
-template <typename scalar_t>
-void gate_step(const scalar_t* gi, scalar_t* gh, const scalar_t* bias, const scalar_t* h,
-               scalar_t* g, scalar_t* h_next, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t o = b * 3 * H;
-    gate_row(gi + o, gi + o + H, gi + o + 2 * H, gh + o, gh + o + H, gh + o + 2 * H, bias,
-             bias + H, bias + 2 * H, bias + 3 * H, h + b * H, g + o, g + o + H, g + o + 2 * H,
-             h_next + b * H, H);
+// One row of one step's gate gradients for `w` units. d: dL/dh_t. Writes dr, dz, dn =
+// dL/d(W_hh h + b_hh) (dL/d(W_ih x + b_ih) is the same with da as its n part),
+// da = dL/d(W_in x + b_in), base = dL/dh_{t-1} without the product through W_hh, plus
+// `carry` (the output gradient at step t-1, or null), and adds the bias gradients.
+template <typename T>
+inline void grad_row(const T* __restrict__ r, const T* __restrict__ z, const T* __restrict__ n,
+                     const T* __restrict__ ghn, const T* __restrict__ h_prev,
+                     const T* __restrict__ d, const T* __restrict__ carry, T* __restrict__ dr,
+                     T* __restrict__ dz, T* __restrict__ dn, T* __restrict__ da_out,
+                     T* __restrict__ base, T* __restrict__ db_r, T* __restrict__ db_z,
+                     T* __restrict__ db_hn, T* __restrict__ db_in, int64_t w) {
+  for (int64_t j = 0; j < w; ++j) {
+    const T dh = d[j];
+    const T zj = z[j], nj = n[j], rj = r[j];
+    const T da = dh * (T(1) - zj) * (T(1) - nj * nj);
+    const T dpz = dh * (h_prev[j] - nj) * zj * (T(1) - zj);
+    const T dpr = da * ghn[j] * rj * (T(1) - rj);
+    dr[j] = dpr;
+    dz[j] = dpz;
+    dn[j] = da * rj;
+    da_out[j] = da;
+    base[j] = dh * zj;
+    db_r[j] += dpr;
+    db_z[j] += dpz;
+    db_hn[j] += da * rj;
+    db_in[j] += da;
+  }
+  if (carry != nullptr) {
+    for (int64_t j = 0; j < w; ++j) base[j] += carry[j];
   }
 }
 
-// One step's gate gradients. d: dL/dh_t (B, H). Writes dgh = dL/d(W_hh h + b_hh) (B, 3H),
-// da = dL/d(W_in x + b_in) (B, H; dL/d(W_ih x + b_ih) is dgh with da as its n part),
-// base = dL/dh_{t-1} without the product through W_hh, plus `carry` (the output gradient
-// at step t-1, or null), and adds the step's bias gradients to db_hh (3H) and db_in (H).
-template <typename scalar_t>
-void gate_grads(const scalar_t* __restrict__ g, const scalar_t* __restrict__ gh,
-                const scalar_t* __restrict__ h_prev, const scalar_t* __restrict__ d,
-                const scalar_t* __restrict__ carry, int64_t carry_stride,
-                scalar_t* __restrict__ dgh, scalar_t* __restrict__ da_out,
-                scalar_t* __restrict__ base, scalar_t* __restrict__ db_hh,
-                scalar_t* __restrict__ db_in, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
-    const scalar_t* r = g + b * 3 * H;
-    const scalar_t* z = r + H;
-    const scalar_t* n = z + H;
-    const scalar_t* ghn = gh + b * 3 * H + 2 * H;
-    const scalar_t* hp = h_prev + b * H;
-    const scalar_t* d_b = d + b * H;
-    scalar_t* dr = dgh + b * 3 * H;
-    scalar_t* dz = dr + H;
-    scalar_t* dn = dz + H;
-    scalar_t* da_b = da_out + b * H;
-    scalar_t* base_b = base + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const scalar_t dh = d_b[j];
-      const scalar_t zj = z[j], nj = n[j], rj = r[j];
-      const scalar_t da = dh * (scalar_t(1) - zj) * (scalar_t(1) - nj * nj);
-      const scalar_t dpz = dh * (hp[j] - nj) * zj * (scalar_t(1) - zj);
-      const scalar_t dpr = da * ghn[j] * rj * (scalar_t(1) - rj);
-      dr[j] = dpr;
-      dz[j] = dpz;
-      dn[j] = da * rj;
-      da_b[j] = da;
-      base_b[j] = dh * zj;
-      db_hh[j] += dpr;
-      db_hh[H + j] += dpz;
-      db_hh[2 * H + j] += da * rj;
-      db_in[j] += da;
+// The forward recurrence on the team. bias holds b_r, b_z, b_in, b_hn (4H). With
+// keep=false (inference) g and ghn hold one step, reused.
+template <typename T>
+void forward_steps(const T* gi, const T* bias, const T* w_hh, T* hs, T* g, T* ghn,
+                   int64_t steps, int64_t B, int64_t H, bool keep) {
+  constexpr int P = kPanel<T>;
+  on_team(team_size(H), [&](int index, int threads) {
+    const Slice s = slice_of(index, threads, H);
+    const int64_t u = s.begin, w = s.width;
+    std::vector<int64_t> cols;  // this thread's columns of W_hh^T: its r, z and n units
+    for (int64_t gate = 0; gate < 3; ++gate)
+      for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
+    const std::vector<T> packed =
+        pack_panels<T>(H, cols, [&](int64_t k, int64_t col) { return w_hh[col * H + k]; });
+    const int64_t panels = (3 * w + P - 1) / P, ldc = panels * P;
+    std::vector<T> c(B * ldc);
+    for (int64_t t = 0; t < steps; ++t) {
+      if (w > 0) {
+        const T* h = hs + t * B * H;
+        small_product(h, H, packed.data(), H, panels, c.data(), ldc, B);
+        const int64_t kt = keep ? t : 0;
+        for (int64_t b = 0; b < B; ++b) {
+          const T* gi_b = gi + (t * B + b) * 3 * H + u;
+          const T* c_b = c.data() + b * ldc;
+          T* g_b = g + (kt * B + b) * 3 * H + u;
+          gate_row(gi_b, gi_b + H, gi_b + 2 * H, c_b, c_b + w, c_b + 2 * w, bias + u,
+                   bias + H + u, bias + 2 * H + u, bias + 3 * H + u, h + b * H + u, g_b,
+                   g_b + H, g_b + 2 * H, ghn + (kt * B + b) * H + u,
+                   hs + (t + 1) * B * H + b * H + u, w);
+        }
+      }
+      meet();  // the next step's product reads every thread's units of the new state
     }
-    if (carry != nullptr) {
-      const scalar_t* c = carry + b * carry_stride;
-      for (int64_t j = 0; j < H; ++j) base_b[j] += c[j];
-    }
-  }
+  });
 }
 
-// Returns (hs, g, gh, xt). With keep=false (inference) g and gh hold one step, reused.
+// The backward recurrence on the team: dh holds dL/dh_T on entry and dL/dh_0 on return;
+// d_out (B, T, H) or null. Each thread owns units: their gate gradients need only their
+// part of dh, and their part of the next dh needs every thread's gate gradients (a
+// barrier between the two).
+template <typename T>
+void backward_steps(const T* g, const T* ghn, const T* hs, const T* d_out, const T* w_hh,
+                    T* dh, T* base, T* dgh, T* da, T* db_hh, T* db_in, int64_t steps,
+                    int64_t B, int64_t H) {
+  constexpr int P = kPanel<T>;
+  on_team(team_size(H), [&](int index, int threads) {
+    const Slice s = slice_of(index, threads, H);
+    const int64_t u = s.begin, w = s.width;
+    std::vector<int64_t> cols;  // this thread's columns of W_hh (3H x H): its units
+    for (int64_t j = 0; j < w; ++j) cols.push_back(u + j);
+    const std::vector<T> packed =
+        pack_panels<T>(3 * H, cols, [&](int64_t k, int64_t col) { return w_hh[k * H + col]; });
+    const int64_t panels = (w + P - 1) / P, ldc = panels * P;
+    std::vector<T> c(B * ldc);
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      if (w > 0) {
+        for (int64_t b = 0; b < B; ++b) {
+          const T* g_b = g + (t * B + b) * 3 * H + u;
+          T* dg_b = dgh + (t * B + b) * 3 * H + u;
+          const T* carry = (d_out != nullptr && t > 0) ? d_out + (b * steps + t - 1) * H + u
+                                                       : nullptr;
+          grad_row(g_b, g_b + H, g_b + 2 * H, ghn + (t * B + b) * H + u,
+                   hs + (t * B + b) * H + u, dh + b * H + u, carry, dg_b, dg_b + H,
+                   dg_b + 2 * H, da + (t * B + b) * H + u, base + b * H + u, db_hh + u,
+                   db_hh + H + u, db_hh + 2 * H + u, db_in + u, w);
+        }
+      }
+      meet();  // the product below reads every thread's gate gradients
+      if (w > 0) {
+        small_product(dgh + t * B * 3 * H, 3 * H, packed.data(), 3 * H, panels, c.data(), ldc, B);
+        for (int64_t b = 0; b < B; ++b) {
+          const T* c_b = c.data() + b * ldc;
+          const T* base_b = base + b * H + u;
+          T* dh_b = dh + b * H + u;
+          for (int64_t j = 0; j < w; ++j) dh_b[j] = base_b[j] + c_b[j];
+        }
+      }
+    }
+  });
+}
+
+// Returns (hs, g, ghn, xt). With keep=false (inference) g and ghn hold one step.
 std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Tensor& h0,
                                                    const Tensor& w_ih_in, const Tensor& w_hh_in,
                                                    const c10::optional<Tensor>& b_ih,
@@ -169,7 +367,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
   TORCH_CHECK(b_ih.has_value() == b_hh.has_value(), "Expected both biases or neither");
   const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1);
   Tensor xt = x_in.transpose(0, 1).contiguous();
-  Tensor w_ih = w_ih_in.contiguous(), w_hh_t = w_hh_in.t();
+  Tensor w_ih = w_ih_in.contiguous(), w_hh = w_hh_in.contiguous();
   Tensor gi = input_projection(xt, w_ih);
   // r and z: b_ih + b_hh; n: b_in, then b_hn (4H values, zeros without biases).
   Tensor bias = at::zeros({4 * H}, x_in.options());
@@ -182,28 +380,19 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
   hs[0].copy_(h0);
   const int64_t kept = keep ? T : 1;
   Tensor g = at::empty({kept, B, 3 * H}, x_in.options());
-  Tensor gh = at::empty({kept, B, 3 * H}, x_in.options());
-  // One product per step on the intra-op threads: cutting the batch in parts run side by
-  // side (one thread each, no barrier per step) measured slower here, as a 32-row product
-  // on one thread takes as long as the 64-row product on two.
-  const int64_t step = B * 3 * H;
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t k = keep ? t : 0;
-    Tensor g_t = g[k], gh_t = gh[k];
-    at::mm_out(gh_t, hs[t], w_hh_t);
-    AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
-      gate_step(gi.const_data_ptr<scalar_t>() + t * step, gh_t.data_ptr<scalar_t>(),
-                bias.const_data_ptr<scalar_t>(), hs.const_data_ptr<scalar_t>() + t * B * H,
-                g_t.data_ptr<scalar_t>(), hs.data_ptr<scalar_t>() + (t + 1) * B * H, B, H);
-    });
-  }
-  return {hs, g, gh, xt};
+  Tensor ghn = at::empty({kept, B, H}, x_in.options());
+  AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
+    forward_steps<scalar_t>(gi.const_data_ptr<scalar_t>(), bias.const_data_ptr<scalar_t>(),
+                            w_hh.const_data_ptr<scalar_t>(), hs.data_ptr<scalar_t>(),
+                            g.data_ptr<scalar_t>(), ghn.data_ptr<scalar_t>(), T, B, H, keep);
+  });
+  return {hs, g, ghn, xt};
 }
 
 // Gradients (dx, dh0, dw_ih, dw_hh, db_ih, db_hh) from the output sequence's gradient
 // (B, T, H) and the final state's (B, H); either may be missing.
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
-    const Tensor& hs, const Tensor& g, const Tensor& gh, const Tensor& xt, const Tensor& w_ih,
+    const Tensor& hs, const Tensor& g, const Tensor& ghn, const Tensor& xt, const Tensor& w_ih,
     const Tensor& w_hh_in, const c10::optional<Tensor>& d_out_in,
     const c10::optional<Tensor>& d_last, bool need_dx, bool has_bias) {
   const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = hs.size(2);
@@ -211,27 +400,21 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
   Tensor d_out;
   if (d_out_in.has_value()) d_out = d_out_in->contiguous();  // (B, T, H)
   Tensor dh = d_last.has_value() ? d_last->contiguous().clone() : at::zeros({B, H}, hs.options());
-  if (d_out.defined()) dh.add_(d_out.select(1, T - 1));
+  if (d_out.defined() && T > 0) dh.add_(d_out.select(1, T - 1));
   Tensor base = at::empty({B, H}, hs.options());
   Tensor dgh = at::empty({T, B, 3 * H}, hs.options());
   Tensor da = at::empty({T, B, H}, hs.options());
   Tensor db_hh = at::zeros({3 * H}, hs.options());
   Tensor db_in = at::zeros({H}, hs.options());
-  const int64_t step = B * 3 * H;
-  for (int64_t t = T - 1; t >= 0; --t) {
-    AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "lamina_gru_backward", [&] {
-      const scalar_t* carry = nullptr;
-      if (d_out.defined() && t > 0) carry = d_out.const_data_ptr<scalar_t>() + (t - 1) * H;
-      gate_grads(g.const_data_ptr<scalar_t>() + t * step,
-                 gh.const_data_ptr<scalar_t>() + t * step,
-                 hs.const_data_ptr<scalar_t>() + t * B * H, dh.const_data_ptr<scalar_t>(), carry,
-                 T * H, dgh.data_ptr<scalar_t>() + t * step, da.data_ptr<scalar_t>() + t * B * H,
-                 base.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(),
-                 db_in.data_ptr<scalar_t>(), B, H);
-    });
-    base.addmm_(dgh[t], w_hh);  // + dL/dh_{t-1} through W_hh
-    std::swap(dh, base);
-  }
+  AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "lamina_gru_backward", [&] {
+    backward_steps<scalar_t>(
+        g.const_data_ptr<scalar_t>(), ghn.const_data_ptr<scalar_t>(),
+        hs.const_data_ptr<scalar_t>(),
+        d_out.defined() ? d_out.const_data_ptr<scalar_t>() : nullptr,
+        w_hh.const_data_ptr<scalar_t>(), dh.data_ptr<scalar_t>(), base.data_ptr<scalar_t>(),
+        dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(),
+        db_in.data_ptr<scalar_t>(), T, B, H);
+  });
   Tensor dgh2 = dgh.view({T * B, 3 * H});
   Tensor dgh_rz = dgh2.narrow(1, 0, 2 * H);
   Tensor da2 = da.view({T * B, H});
@@ -261,7 +444,7 @@ TORCH_LIBRARY(lamina_native_gru, m) {
       "forward(Tensor x, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh, "
       "bool keep) -> (Tensor, Tensor, Tensor, Tensor)");
   m.def(
-      "backward(Tensor hs, Tensor g, Tensor gh, Tensor xt, Tensor w_ih, Tensor w_hh, "
+      "backward(Tensor hs, Tensor g, Tensor ghn, Tensor xt, Tensor w_ih, Tensor w_hh, "
       "Tensor? d_out, Tensor? d_last, bool need_dx, bool has_bias) "
       "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
 }

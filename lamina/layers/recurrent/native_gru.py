@@ -79,20 +79,20 @@ class _GRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, h0: torch.Tensor, *weights: Any) -> Any:
         w_ih, w_hh, b_ih, b_hh = weights
-        hs, g, gh, xt = torch.ops.lamina_native_gru.forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)
+        hs, g, ghn, xt = torch.ops.lamina_native_gru.forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)
         ctx.set_materialize_grads(False)
         ctx.has_bias = b_ih is not None
-        ctx.save_for_backward(hs, g, gh, xt, x, h0, w_ih, w_hh, b_ih, b_hh)
+        ctx.save_for_backward(hs, g, ghn, xt, x, h0, w_ih, w_hh, b_ih, b_hh)
         return hs[1:].transpose(0, 1), hs[-1].clone()
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_last: torch.Tensor | None) -> Any:
-        hs, g, gh, xt, x, h0, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
+        hs, g, ghn, xt, x, h0, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
             return _differentiable_grads(ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), d_out, d_last)
         need_dx = bool(ctx.needs_input_grad[0])
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = torch.ops.lamina_native_gru.backward(
-            hs, g, gh, xt, w_ih, w_hh, d_out, d_last, need_dx, ctx.has_bias
+            hs, g, ghn, xt, w_ih, w_hh, d_out, d_last, need_dx, ctx.has_bias
         )
         bias = (db_ih, db_hh) if ctx.has_bias else (None, None)
         return (dx if need_dx else None), dh0, dw_ih, dw_hh, *bias

@@ -167,21 +167,40 @@ def test_a_kernel_that_cannot_be_built_warns_once_and_torch_gru_runs(monkeypatch
     torch.testing.assert_close(layer(x), first, rtol=1e-5, atol=2e-6)
 
 
-def test_a_large_batch_and_odd_length_match_torch_gru():
-    """Batches past a few rows and an odd number of steps (the backward swaps its two
-    state buffers each step) give torch.gru's values too."""
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(
+    "batch, units, threads",
+    [(40, 7, 2), (37, 50, 2), (64, 128, 2), (13, 33, 3), (9, 64, 1), (5, 40, 4)],
+)
+def test_every_split_of_the_units_over_threads_matches_torch_gru(dtype, batch, units, threads):
+    """The team's split of the units (slices whose panels need padding, a thread with
+    fewer units than the others, more threads than cores), batches that leave rows over
+    after the register blocks, and an odd number of steps give torch.gru's values."""
     torch.manual_seed(2)
-    x = torch.randn(40, 5, 3, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(40, 7, dtype=torch.float64, requires_grad=True)
-    params = _weights(3, 7, torch.float64, True)
-    out, h = native_gru.run(x, h0, params, True)
-    ref_out, ref_h = _reference(x, h0, params)
-    torch.testing.assert_close(out, ref_out)
-    d_out, d_h = torch.randn_like(out), torch.randn_like(h)
-    got = torch.autograd.grad((out * d_out).sum() + (h * d_h).sum(), [x, h0, *params])
-    want = torch.autograd.grad((ref_out * d_out).sum() + (ref_h * d_h).sum(), [x, h0, *params])
-    for a, b in zip(got, want):
-        torch.testing.assert_close(a, b)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x = torch.randn(batch, 5, 3, dtype=dtype, requires_grad=True)
+        h0 = torch.randn(batch, units, dtype=dtype, requires_grad=True)
+        params = _weights(3, units, dtype, True)
+        out, h = native_gru.run(x, h0, params, True)
+        ref_out, ref_h = _reference(x, h0, params)
+        tol = {"rtol": 2e-5, "atol": 5e-6} if dtype == torch.float32 else {}
+        torch.testing.assert_close(out, ref_out, **tol)
+        torch.testing.assert_close(h, ref_h, **tol)
+        inference, last = native_gru.run(x.detach(), h0.detach(), params, False)
+        torch.testing.assert_close(inference, ref_out.detach(), **tol)
+        d_out, d_h = torch.randn_like(out), torch.randn_like(h)
+        inputs = [x, h0, *params]
+        got = torch.autograd.grad((out * d_out).sum() + (h * d_h).sum(), inputs)
+        want = torch.autograd.grad((ref_out * d_out).sum() + (ref_h * d_h).sum(), inputs)
+        for a, b in zip(got, want):
+            # float32 rounds both to about 4e-6 of the largest gradient (both are that far
+            # from the float64 values, whose gradients reach 50-100 at 128 units)
+            scale = float(b.abs().max()) if dtype == torch.float32 else 0.0
+            torch.testing.assert_close(a, b, rtol=2e-5 if scale else 1e-10, atol=2e-5 * scale or 1e-12)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_nan_in_the_input_comes_out_as_nan_like_torch_gru():
