@@ -32,9 +32,11 @@ from lamina.runtime.step_library import machine_key
 # -fopenmp on Linux: kernels run their threads as one team of torch's own OpenMP pool (torch
 # ships libgomp.so.1, so the loader reuses it rather than load the compiler's copy).
 OPENMP = ("-fopenmp",) if platform.system() == "Linux" else ()
-FLAGS = ("-O3", "-fno-math-errno", "-fno-trapping-math") + (
-    ("-march=native",) if platform.machine().lower() in ("x86_64", "amd64") else ()
-) + OPENMP
+FLAGS = (
+    ("-O3", "-fno-math-errno", "-fno-trapping-math")
+    + (("-march=native",) if platform.machine().lower() in ("x86_64", "amd64") else ())
+    + OPENMP
+)
 _LOCK = threading.Lock()
 _LOADED: dict[str, bool] = {}
 _FAILED: dict[str, str] = {}

@@ -198,7 +198,9 @@ def test_every_split_of_the_units_over_threads_matches_torch_gru(dtype, batch, u
             # float32 rounds both to about 4e-6 of the largest gradient (both are that far
             # from the float64 values, whose gradients reach 50-100 at 128 units)
             scale = float(b.abs().max()) if dtype == torch.float32 else 0.0
-            torch.testing.assert_close(a, b, rtol=2e-5 if scale else 1e-10, atol=2e-5 * scale or 1e-12)
+            torch.testing.assert_close(
+                a, b, rtol=2e-5 if scale else 1e-10, atol=2e-5 * scale or 1e-12
+            )
     finally:
         torch.set_num_threads(before)
 
