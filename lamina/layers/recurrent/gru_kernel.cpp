@@ -140,6 +140,60 @@ void small_product(const T* a, int64_t lda, const T* packed, int64_t K, int64_t 
   }
 }
 
+// c (M x panel, ldc) += a^T b for one panel of columns: a is K x M (row stride lda), so
+// each k broadcasts M consecutive values of one row of a; b is K x panel (row stride ldb).
+template <typename T, int M>
+inline void panel_accumulate_t(const T* __restrict__ a, int64_t lda, const T* __restrict__ b,
+                               int64_t ldb, int64_t K, T* __restrict__ c, int64_t ldc) {
+  using V = typename Vec<T>::type;
+  using Loose = typename Vec<T>::loose;
+  constexpr int L = kLanes<T>;
+  V lo[M], hi[M];
+  for (int i = 0; i < M; ++i) {
+    lo[i] = *reinterpret_cast<const Loose*>(c + i * ldc);
+    hi[i] = *reinterpret_cast<const Loose*>(c + i * ldc + L);
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const V b0 = *reinterpret_cast<const Loose*>(b + k * ldb);
+    const V b1 = *reinterpret_cast<const Loose*>(b + k * ldb + L);
+    for (int i = 0; i < M; ++i) {
+      const T s = a[k * lda + i];
+      lo[i] += s * b0;
+      hi[i] += s * b1;
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    *reinterpret_cast<Loose*>(c + i * ldc) = lo[i];
+    *reinterpret_cast<Loose*>(c + i * ldc + L) = hi[i];
+  }
+}
+
+// c (rows x n, ldc) += a^T b: a (K x rows, row stride lda), b (K x n, row stride ldb). A
+// weight gradient summed step by step while the step's gate gradients are in cache.
+template <typename T>
+void accumulate_product_t(const T* a, int64_t lda, int64_t rows, const T* b, int64_t ldb,
+                          int64_t n, int64_t K, T* c, int64_t ldc) {
+  constexpr int P = kPanel<T>;
+  int64_t j = 0;
+  for (; j + P <= n; j += P) {
+    int64_t i = 0;
+    for (; i + kRows <= rows; i += kRows)
+      panel_accumulate_t<T, kRows>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
+    if (kRows > 4 && i + 4 <= rows) {
+      panel_accumulate_t<T, 4>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
+      i += 4;
+    }
+    for (; i < rows; ++i) panel_accumulate_t<T, 1>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
+  }
+  for (int64_t i = 0; i < rows && j < n; ++i) {  // the columns past the last full panel
+    for (int64_t jj = j; jj < n; ++jj) {
+      T sum = T(0);
+      for (int64_t k = 0; k < K; ++k) sum += a[k * lda + i] * b[k * ldb + jj];
+      c[i * ldc + jj] += sum;
+    }
+  }
+}
+
 // A zeroed buffer on a cache-line boundary: a vector load that straddles two lines costs
 // two, and a thread whose panels were misaligned took 1.7x as long for the same product.
 template <typename T>
@@ -337,9 +391,9 @@ void forward_steps(const T* gi, const T* bias, const T* w_hh, T* hs, T* g, T* gh
 // part of dh, and their part of the next dh needs every thread's gate gradients (a
 // barrier between the two).
 template <typename T>
-void backward_steps(const T* g, const T* ghn, const T* hs, const T* d_out, const T* w_hh,
-                    T* dh, T* base, T* dgh, T* da, T* db_hh, T* db_in, int64_t steps,
-                    int64_t B, int64_t H) {
+void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T* d_out,
+                    const T* w_hh, T* dh, T* base, T* dgh, T* da, T* dw_ih, T* dw_hh, T* db_hh,
+                    T* db_in, int64_t steps, int64_t B, int64_t H, int64_t I) {
   constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
@@ -365,6 +419,18 @@ void backward_steps(const T* g, const T* ghn, const T* hs, const T* d_out, const
       }
       meet();  // the product below reads every thread's gate gradients
       if (w > 0) {
+        // The thread's rows of the weight gradients (its units' r, z and n rows), from
+        // its own gate gradients of the step: dW_hh += dg^T h_{t-1}, dW_ih += dgi^T x_t
+        // (dgi: dr, dz and da).
+        const T* h_prev = hs + t * B * H;
+        const T* x_t = xt + t * B * I;
+        for (int64_t gate = 0; gate < 3; ++gate) {
+          const T* dg = dgh + t * B * 3 * H + gate * H + u;
+          const int64_t row = gate * H + u;
+          accumulate_product_t(dg, 3 * H, w, h_prev, H, H, B, dw_hh + row * H, H);
+          const T* dgi = gate < 2 ? dg : da + t * B * H + u;
+          accumulate_product_t(dgi, gate < 2 ? 3 * H : H, w, x_t, I, I, B, dw_ih + row * I, I);
+        }
         small_product(dgh + t * B * 3 * H, 3 * H, packed.get(), 3 * H, panels, c.get(), ldc, B);
         for (int64_t b = 0; b < B; ++b) {
           const T* c_b = c.get() + b * ldc;
@@ -411,9 +477,12 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
 // Gradients (dx, dh0, dw_ih, dw_hh, db_ih, db_hh) from the output sequence's gradient
 // (B, T, H) and the final state's (B, H); either may be missing.
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
-    const Tensor& hs, const Tensor& g, const Tensor& ghn, const Tensor& xt, const Tensor& w_ih,
-    const Tensor& w_hh_in, const c10::optional<Tensor>& d_out_in,
+    const Tensor& hs_in, const Tensor& g_in, const Tensor& ghn_in, const Tensor& xt_in,
+    const Tensor& w_ih, const Tensor& w_hh_in, const c10::optional<Tensor>& d_out_in,
     const c10::optional<Tensor>& d_last, bool need_dx, bool has_bias) {
+  // The forward's tensors (contiguous already; a caller of the operator may pass others).
+  const Tensor hs = hs_in.contiguous(), g = g_in.contiguous(), ghn = ghn_in.contiguous();
+  const Tensor xt = xt_in.contiguous();
   const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = hs.size(2);
   Tensor w_hh = w_hh_in.contiguous();
   Tensor d_out;
@@ -425,21 +494,20 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
   Tensor da = at::empty({T, B, H}, hs.options());
   Tensor db_hh = at::zeros({3 * H}, hs.options());
   Tensor db_in = at::zeros({H}, hs.options());
+  Tensor dw_hh = at::zeros({3 * H, H}, hs.options());
+  Tensor dw_ih = at::zeros({3 * H, I}, hs.options());
   AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "lamina_gru_backward", [&] {
     backward_steps<scalar_t>(
         g.const_data_ptr<scalar_t>(), ghn.const_data_ptr<scalar_t>(),
-        hs.const_data_ptr<scalar_t>(),
+        hs.const_data_ptr<scalar_t>(), xt.const_data_ptr<scalar_t>(),
         d_out.defined() ? d_out.const_data_ptr<scalar_t>() : nullptr,
         w_hh.const_data_ptr<scalar_t>(), dh.data_ptr<scalar_t>(), base.data_ptr<scalar_t>(),
-        dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(),
-        db_in.data_ptr<scalar_t>(), T, B, H);
+        dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), dw_ih.data_ptr<scalar_t>(),
+        dw_hh.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(), db_in.data_ptr<scalar_t>(), T,
+        B, H, I);
   });
-  Tensor dgh2 = dgh.view({T * B, 3 * H});
-  Tensor dgh_rz = dgh2.narrow(1, 0, 2 * H);
+  Tensor dgh_rz = dgh.view({T * B, 3 * H}).narrow(1, 0, 2 * H);
   Tensor da2 = da.view({T * B, H});
-  Tensor x2 = xt.reshape({T * B, I});
-  Tensor dw_hh = at::mm(dgh2.t(), hs.narrow(0, 0, T).reshape({T * B, H}));
-  Tensor dw_ih = at::cat({at::mm(dgh_rz.t(), x2), at::mm(da2.t(), x2)});
   // Gradients nobody needs come back empty (an operator returns defined tensors).
   Tensor dx = at::empty({0}, hs.options());
   if (need_dx) {
