@@ -20,6 +20,7 @@ import os
 import platform
 import tempfile
 import threading
+from collections.abc import Sequence
 
 import torch
 
@@ -42,23 +43,27 @@ _LOADED: dict[str, bool] = {}
 _FAILED: dict[str, str] = {}
 
 
-def build_directory(name: str, source: str) -> str:
-    """Where `source` is built: one directory per source text, torch version and CPU."""
-    with open(source, "rb") as f:
-        text = f.read()
+def build_directory(name: str, source: str, depends: Sequence[str] = ()) -> str:
+    """Where `source` is built: one directory per text of the source and the headers it
+    includes (`depends`), torch version and CPU."""
+    texts = []
+    for path in (source, *depends):
+        with open(path, "rb") as f:
+            texts.append(f.read())
     key = hashlib.sha256(
         b"\n".join(
-            [text, torch.__version__.encode(), machine_key().encode(), " ".join(FLAGS).encode()]
+            [*texts, torch.__version__.encode(), machine_key().encode(), " ".join(FLAGS).encode()]
         )
     ).hexdigest()[:20]
     root = inductor_cache_dir() or os.path.join(tempfile.gettempdir(), "lamina-cache")
     return os.path.join(root, "lamina-native", f"{name}-{key}")
 
 
-def load_operators(name: str, source: str) -> bool:
+def load_operators(name: str, source: str, depends: Sequence[str] = ()) -> bool:
     """Build (first time only) and load the operators in `source`; False when it cannot.
 
-    `name` is the library's name in its TORCH_LIBRARY block (`torch.ops.<name>`).
+    `name` is the library's name in its TORCH_LIBRARY block (`torch.ops.<name>`);
+    `depends` the headers the source includes (a change to one rebuilds it).
     Once decided, the answer is read without the lock (layers ask on every call)."""
     known = _LOADED.get(name)
     if known is not None:
@@ -69,7 +74,7 @@ def load_operators(name: str, source: str) -> bool:
         try:
             from torch.utils import cpp_extension
 
-            directory = build_directory(name, source)
+            directory = build_directory(name, source, depends)
             os.makedirs(directory, exist_ok=True)
             cpp_extension.load(
                 name=name,

@@ -33,6 +33,12 @@ def test_the_build_directory_follows_the_source_text(tmp_path, monkeypatch):
     assert os.path.dirname(first) == str(tmp_path / "lamina-native")
     source.write_text("int b;")
     assert native_build.build_directory("lib", str(source)) != first
+    header = tmp_path / "a.h"  # a header the source includes: its text counts too
+    header.write_text("int c;")
+    with_header = native_build.build_directory("lib", str(source), [str(header)])
+    assert with_header != native_build.build_directory("lib", str(source))
+    header.write_text("int d;")
+    assert native_build.build_directory("lib", str(source), [str(header)]) != with_header
 
 
 @needs_compiler

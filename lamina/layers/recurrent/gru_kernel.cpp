@@ -2,13 +2,10 @@
 // forward and backward, for `native_gru.py` (built by `lamina/runtime/native_build.py`).
 //
 // torch.gru on the CPU records about fifteen autograd nodes per time step and runs its
-// gate arithmetic as separate ATen kernels. Here the recurrence runs inside one OpenMP
-// team (torch's own pool) for the whole sequence: each thread owns a slice of the units,
-// keeps its slice of W_hh packed in its cache, and per step computes its columns of the
-// product with the previous state, then its units' gates and new state, and meets the
-// others at one barrier. A BLAS call per step would cost a fork, a join and a repacking
-// of W_hh every step; the team pays one barrier. The large products (the input
-// projection of all steps, the weight gradients) stay on ATen's mm.
+// gate arithmetic as separate ATen kernels. Here the recurrence runs on the team of
+// `recurrent_team.h`: per step each thread's columns of W_hh h, its units' gates and new
+// state, one barrier; the backward sums each thread's rows of the weight gradients step
+// by step. The input projection of all steps stays on ATen's mm.
 //
 // Layouts (T steps, B samples, H units, I features):
 //   xt   (T, B, I)    the input, time major
@@ -17,279 +14,18 @@
 //   ghn  (T, B, H)    W_hn h + b_hn of each step (the backward needs it)
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
 #include <torch/library.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-#include <algorithm>
-#include <bit>
-#include <cmath>
-#include <cstdint>
-#include <cstdlib>
-#include <memory>
 #include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "recurrent_team.h"
 
 namespace {
 
 using at::Tensor;
-
-void check(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh) {
-  TORCH_CHECK(x.dim() == 3 && x.device().is_cpu(),
-              "Expected x of shape (batch, time, features) on the CPU, received: x.shape=",
-              x.sizes());
-  const int64_t H = w_hh.size(1);
-  TORCH_CHECK(w_hh.size(0) == 3 * H && w_ih.size(0) == 3 * H && w_ih.size(1) == x.size(2),
-              "Expected w_ih (3H, features) and w_hh (3H, H), received: w_ih.shape=",
-              w_ih.sizes(), ", w_hh.shape=", w_hh.sizes(), ", x.shape=", x.sizes());
-  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == x.size(0) && h0.size(1) == H,
-              "Expected h0 of shape (batch, units), received: h0.shape=", h0.sizes());
-  TORCH_CHECK(h0.scalar_type() == x.scalar_type() && w_ih.scalar_type() == x.scalar_type() &&
-                  w_hh.scalar_type() == x.scalar_type(),
-              "Expected x, h0 and the weights in one dtype, received: x.dtype=",
-              x.scalar_type(), ", h0.dtype=", h0.scalar_type(), ", w_hh.dtype=",
-              w_hh.scalar_type());
-}
-
-// gi = xt W_ih^T for all steps at once: (T, B, 3H). The biases are added in the gate
-// passes, which read gi anyway (addmm would first write the broadcast bias, 10 MB).
-Tensor input_projection(const Tensor& xt, const Tensor& w_ih) {
-  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2);
-  return at::mm(xt.reshape({T * B, I}), w_ih.t()).view({T, B, w_ih.size(0)});
-}
-
-// ---- The per-step product: a register-blocked kernel over W_hh packed in panels.
-// The widest vectors the build targets (-march=native): rows of the block kept in
-// registers are as many as the register file holds (32 vector registers with AVX-512).
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-constexpr int kRows = 8;
-#elif defined(__AVX__)
-constexpr int kVectorBytes = 32;
-constexpr int kRows = 4;
-#else
-constexpr int kVectorBytes = 16;
-constexpr int kRows = 4;
-#endif
-
-template <typename T>
-struct Vec;
-template <>
-struct Vec<float> {
-  typedef float type __attribute__((vector_size(kVectorBytes)));
-  typedef float loose __attribute__((vector_size(kVectorBytes), aligned(4), may_alias));
-};
-template <>
-struct Vec<double> {
-  typedef double type __attribute__((vector_size(kVectorBytes)));
-  typedef double loose __attribute__((vector_size(kVectorBytes), aligned(8), may_alias));
-};
-template <typename T>
-constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
-template <typename T>
-constexpr int kPanel = 2 * kLanes<T>;  // columns of one packed panel: two vectors
-
-// c (M x panel, row stride ldc) = a (M x K, row stride lda) times one panel (K x panel,
-// contiguous). The M x 2 accumulators stay in registers through the K loop.
-template <typename T, int M>
-inline void panel_product(const T* __restrict__ a, int64_t lda, const T* __restrict__ panel,
-                          int64_t K, T* __restrict__ c, int64_t ldc) {
-  using V = typename Vec<T>::type;
-  using Loose = typename Vec<T>::loose;
-  constexpr int L = kLanes<T>;
-  constexpr int P = kPanel<T>;
-  V lo[M], hi[M];
-  for (int i = 0; i < M; ++i) {
-    lo[i] = V{};
-    hi[i] = V{};
-  }
-  for (int64_t k = 0; k < K; ++k) {
-    const V b0 = *reinterpret_cast<const Loose*>(panel + k * P);
-    const V b1 = *reinterpret_cast<const Loose*>(panel + k * P + L);
-    for (int i = 0; i < M; ++i) {
-      const T s = a[i * lda + k];
-      lo[i] += s * b0;
-      hi[i] += s * b1;
-    }
-  }
-  for (int i = 0; i < M; ++i) {
-    *reinterpret_cast<Loose*>(c + i * ldc) = lo[i];
-    *reinterpret_cast<Loose*>(c + i * ldc + L) = hi[i];
-  }
-}
-
-// c (rows x panels*P) = a (rows x K) times the packed panels.
-template <typename T>
-void small_product(const T* a, int64_t lda, const T* packed, int64_t K, int64_t panels, T* c,
-                   int64_t ldc, int64_t rows) {
-  constexpr int P = kPanel<T>;
-  for (int64_t p = 0; p < panels; ++p) {
-    const T* panel = packed + p * K * P;
-    T* cp = c + p * P;
-    int64_t i = 0;
-    for (; i + kRows <= rows; i += kRows) panel_product<T, kRows>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
-    if (kRows > 4 && i + 4 <= rows) {
-      panel_product<T, 4>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
-      i += 4;
-    }
-    for (; i < rows; ++i) panel_product<T, 1>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
-  }
-}
-
-// c (M x panel, ldc) += a^T b for one panel of columns: a is K x M (row stride lda), so
-// each k broadcasts M consecutive values of one row of a; b is K x panel (row stride ldb).
-template <typename T, int M>
-inline void panel_accumulate_t(const T* __restrict__ a, int64_t lda, const T* __restrict__ b,
-                               int64_t ldb, int64_t K, T* __restrict__ c, int64_t ldc) {
-  using V = typename Vec<T>::type;
-  using Loose = typename Vec<T>::loose;
-  constexpr int L = kLanes<T>;
-  V lo[M], hi[M];
-  for (int i = 0; i < M; ++i) {
-    lo[i] = *reinterpret_cast<const Loose*>(c + i * ldc);
-    hi[i] = *reinterpret_cast<const Loose*>(c + i * ldc + L);
-  }
-  for (int64_t k = 0; k < K; ++k) {
-    const V b0 = *reinterpret_cast<const Loose*>(b + k * ldb);
-    const V b1 = *reinterpret_cast<const Loose*>(b + k * ldb + L);
-    for (int i = 0; i < M; ++i) {
-      const T s = a[k * lda + i];
-      lo[i] += s * b0;
-      hi[i] += s * b1;
-    }
-  }
-  for (int i = 0; i < M; ++i) {
-    *reinterpret_cast<Loose*>(c + i * ldc) = lo[i];
-    *reinterpret_cast<Loose*>(c + i * ldc + L) = hi[i];
-  }
-}
-
-// c (rows x n, ldc) += a^T b: a (K x rows, row stride lda), b (K x n, row stride ldb). A
-// weight gradient summed step by step while the step's gate gradients are in cache.
-template <typename T>
-void accumulate_product_t(const T* a, int64_t lda, int64_t rows, const T* b, int64_t ldb,
-                          int64_t n, int64_t K, T* c, int64_t ldc) {
-  constexpr int P = kPanel<T>;
-  int64_t j = 0;
-  for (; j + P <= n; j += P) {
-    int64_t i = 0;
-    for (; i + kRows <= rows; i += kRows)
-      panel_accumulate_t<T, kRows>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
-    if (kRows > 4 && i + 4 <= rows) {
-      panel_accumulate_t<T, 4>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
-      i += 4;
-    }
-    for (; i < rows; ++i) panel_accumulate_t<T, 1>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
-  }
-  for (int64_t i = 0; i < rows && j < n; ++i) {  // the columns past the last full panel
-    for (int64_t jj = j; jj < n; ++jj) {
-      T sum = T(0);
-      for (int64_t k = 0; k < K; ++k) sum += a[k * lda + i] * b[k * ldb + jj];
-      c[i * ldc + jj] += sum;
-    }
-  }
-}
-
-// A zeroed buffer on a cache-line boundary: a vector load that straddles two lines costs
-// two, and a thread whose panels were misaligned took 1.7x as long for the same product.
-template <typename T>
-struct Buffer {
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
-  };
-  std::unique_ptr<T[], Free> data;
-  explicit Buffer(int64_t n) {
-    const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T) + 63) / 64 * 64;
-    data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-    TORCH_CHECK(data != nullptr, "Expected ", bytes, " bytes for the GRU kernel's buffers");
-    std::fill_n(data.get(), std::max<int64_t>(n, 1), T(0));
-  }
-  T* get() const { return data.get(); }
-};
-
-// Packs `cols` columns of a K-row matrix into panels of P columns (zero padded): panel p
-// holds element(k, cols[p P + j]) at [p][k][j]. element(k, col) reads the source.
-template <typename T, typename Element>
-Buffer<T> pack_panels(int64_t K, const std::vector<int64_t>& cols, const Element& element) {
-  constexpr int P = kPanel<T>;
-  const int64_t panels = (static_cast<int64_t>(cols.size()) + P - 1) / P;
-  Buffer<T> out(panels * K * P);
-  for (int64_t p = 0; p < panels; ++p) {
-    for (int64_t j = 0; j < P && p * P + j < static_cast<int64_t>(cols.size()); ++j) {
-      const int64_t col = cols[p * P + j];
-      for (int64_t k = 0; k < K; ++k) out.get()[(p * K + k) * P + j] = element(k, col);
-    }
-  }
-  return out;
-}
-
-// ---- The team: torch's OpenMP threads (one thread in a build without OpenMP).
-inline int64_t team_size(int64_t H) {
-  // A slice narrower than 16 units spends more at the barrier than it saves.
-  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), H / 16));
-}
-
-template <typename Body>
-void on_team(int64_t wanted, const Body& body) {
-#ifdef _OPENMP
-  if (wanted > 1) {
-#pragma omp parallel num_threads(static_cast<int>(wanted))
-    body(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  (void)wanted;
-  body(0, 1);
-}
-
-// Every thread of the team waits here for the others (a barrier; nothing without OpenMP).
-inline void meet() {
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-}
-
-// The units [begin, end) a thread owns; every thread runs every step (and meets), owning
-// units or not.
-struct Slice {
-  int64_t begin, width;
-};
-inline Slice slice_of(int threads_index, int threads, int64_t H) {
-  const int64_t per = (H + threads - 1) / threads;
-  const int64_t begin = std::min(H, threads_index * per);
-  return {begin, std::min(H, begin + per) - begin};
-}
-
-// exp for float in plain arithmetic, so the gate loop vectorizes (libm's expf does not
-// without -ffast-math): Cody-Waite reduction x = k ln2 + r, a degree-6 polynomial for
-// e^r (Cephes' expf coefficients, about 1 ulp), and 2^k written into the exponent bits.
-inline float exp_float(float x) {
-  x = std::min(std::max(x, -87.3f), 88.3f);  // keeps 2^k a normal float
-  const float k = std::floor(x * 1.44269504088896341f + 0.5f);
-  const float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
-}
-
-template <typename scalar_t>
-inline scalar_t sigmoid(scalar_t x) {
-  if constexpr (std::is_same_v<scalar_t, float>) {
-    return 1.0f / (1.0f + exp_float(-x));
-  } else {
-    return scalar_t(1) / (scalar_t(1) + std::exp(-x));
-  }
-}
+using namespace lamina_native;
 
 // One row of one step's gates and new state for `w` units (gi: the step's input
 // projection; gh: the thread's product W_hh h):
@@ -392,7 +128,7 @@ void forward_steps(const T* gi, const T* bias, const T* w_hh, T* hs, T* g, T* gh
 // barrier between the two).
 template <typename T>
 void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T* d_out,
-                    const T* w_hh, T* dh, T* base, T* dgh, T* da, T* dw_ih, T* dw_hh, T* db_hh,
+                    const T* w_hh, bool keep_all, T* dh, T* base, T* dgh, T* da, T* dw_ih, T* dw_hh, T* db_hh,
                     T* db_in, int64_t steps, int64_t B, int64_t H, int64_t I) {
   constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
@@ -405,15 +141,16 @@ void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T*
     const int64_t panels = (w + P - 1) / P, ldc = panels * P;
     Buffer<T> c(B * ldc);
     for (int64_t t = steps - 1; t >= 0; --t) {
+      const int64_t slot = keep_all ? t : t % 2;  // where the step's gate gradients go
       if (w > 0) {
         for (int64_t b = 0; b < B; ++b) {
           const T* g_b = g + (t * B + b) * 3 * H + u;
-          T* dg_b = dgh + (t * B + b) * 3 * H + u;
+          T* dg_b = dgh + (slot * B + b) * 3 * H + u;
           const T* carry = (d_out != nullptr && t > 0) ? d_out + (b * steps + t - 1) * H + u
                                                        : nullptr;
           grad_row(g_b, g_b + H, g_b + 2 * H, ghn + (t * B + b) * H + u,
                    hs + (t * B + b) * H + u, dh + b * H + u, carry, dg_b, dg_b + H,
-                   dg_b + 2 * H, da + (t * B + b) * H + u, base + b * H + u, db_hh + u,
+                   dg_b + 2 * H, da + (slot * B + b) * H + u, base + b * H + u, db_hh + u,
                    db_hh + H + u, db_hh + 2 * H + u, db_in + u, w);
         }
       }
@@ -425,13 +162,13 @@ void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T*
         const T* h_prev = hs + t * B * H;
         const T* x_t = xt + t * B * I;
         for (int64_t gate = 0; gate < 3; ++gate) {
-          const T* dg = dgh + t * B * 3 * H + gate * H + u;
+          const T* dg = dgh + slot * B * 3 * H + gate * H + u;
           const int64_t row = gate * H + u;
           accumulate_product_t(dg, 3 * H, w, h_prev, H, H, B, dw_hh + row * H, H);
-          const T* dgi = gate < 2 ? dg : da + t * B * H + u;
+          const T* dgi = gate < 2 ? dg : da + slot * B * H + u;
           accumulate_product_t(dgi, gate < 2 ? 3 * H : H, w, x_t, I, I, B, dw_ih + row * I, I);
         }
-        small_product(dgh + t * B * 3 * H, 3 * H, packed.get(), 3 * H, panels, c.get(), ldc, B);
+        small_product(dgh + slot * B * 3 * H, 3 * H, packed.get(), 3 * H, panels, c.get(), ldc, B);
         for (int64_t b = 0; b < B; ++b) {
           const T* c_b = c.get() + b * ldc;
           const T* base_b = base + b * H + u;
@@ -448,7 +185,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
                                                    const Tensor& w_ih_in, const Tensor& w_hh_in,
                                                    const c10::optional<Tensor>& b_ih,
                                                    const c10::optional<Tensor>& b_hh, bool keep) {
-  check(x_in, h0, w_ih_in, w_hh_in);
+  check_shapes(x_in, {h0}, w_ih_in, w_hh_in, 3);
   TORCH_CHECK(b_ih.has_value() == b_hh.has_value(), "Expected both biases or neither");
   const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1);
   Tensor xt = x_in.transpose(0, 1).contiguous();
@@ -490,8 +227,11 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
   Tensor dh = d_last.has_value() ? d_last->contiguous().clone() : at::zeros({B, H}, hs.options());
   if (d_out.defined() && T > 0) dh.add_(d_out.select(1, T - 1));
   Tensor base = at::empty({B, H}, hs.options());
-  Tensor dgh = at::empty({T, B, 3 * H}, hs.options());
-  Tensor da = at::empty({T, B, H}, hs.options());
+  // The gate gradients of every step when dx needs them after the loop, else two steps'
+  // (the loop reads a step's only until the next barrier but one): 13 MB fewer writes.
+  const int64_t slots = need_dx ? T : std::min<int64_t>(T, 2);
+  Tensor dgh = at::empty({slots, B, 3 * H}, hs.options());
+  Tensor da = at::empty({slots, B, H}, hs.options());
   Tensor db_hh = at::zeros({3 * H}, hs.options());
   Tensor db_in = at::zeros({H}, hs.options());
   Tensor dw_hh = at::zeros({3 * H, H}, hs.options());
@@ -501,16 +241,16 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
         g.const_data_ptr<scalar_t>(), ghn.const_data_ptr<scalar_t>(),
         hs.const_data_ptr<scalar_t>(), xt.const_data_ptr<scalar_t>(),
         d_out.defined() ? d_out.const_data_ptr<scalar_t>() : nullptr,
-        w_hh.const_data_ptr<scalar_t>(), dh.data_ptr<scalar_t>(), base.data_ptr<scalar_t>(),
-        dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), dw_ih.data_ptr<scalar_t>(),
+        w_hh.const_data_ptr<scalar_t>(), need_dx, dh.data_ptr<scalar_t>(),
+        base.data_ptr<scalar_t>(), dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), dw_ih.data_ptr<scalar_t>(),
         dw_hh.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(), db_in.data_ptr<scalar_t>(), T,
         B, H, I);
   });
-  Tensor dgh_rz = dgh.view({T * B, 3 * H}).narrow(1, 0, 2 * H);
-  Tensor da2 = da.view({T * B, H});
   // Gradients nobody needs come back empty (an operator returns defined tensors).
   Tensor dx = at::empty({0}, hs.options());
   if (need_dx) {
+    Tensor dgh_rz = dgh.view({T * B, 3 * H}).narrow(1, 0, 2 * H);
+    Tensor da2 = da.view({T * B, H});
     Tensor w = w_ih.contiguous();
     dx = at::mm(dgh_rz, w.narrow(0, 0, 2 * H)).addmm_(da2, w.narrow(0, 2 * H, H));
     dx = dx.view({T, B, I}).transpose(0, 1);
