@@ -3,9 +3,9 @@
 //
 // torch.gru on the CPU records about fifteen autograd nodes per time step and runs its
 // gate arithmetic as separate ATen kernels. Here the recurrence runs on the team of
-// `recurrent_team.h`: per step each thread's columns of W_hh h, its units' gates and new
-// state, one barrier; the backward sums each thread's rows of the weight gradients step
-// by step. The input projection of all steps stays on ATen's mm.
+// `recurrent_team.h`: per step each thread's columns of W_hh h and W_ih x, its units'
+// gates and new state, one barrier; the backward sums each thread's rows of the weight
+// gradients step by step. Only dx (when the input needs it) is one ATen mm afterwards.
 //
 // Layouts (T steps, B samples, H units, I features):
 //   xt   (T, B, I)    the input, time major
@@ -89,29 +89,34 @@ inline void grad_row(const T* __restrict__ r, const T* __restrict__ z, const T* 
 // The forward recurrence on the team. bias holds b_r, b_z, b_in, b_hn (4H). With
 // keep=false (inference) g and ghn hold one step, reused.
 template <typename T>
-void forward_steps(const T* gi, const T* bias, const T* w_hh, T* hs, T* g, T* ghn,
-                   int64_t steps, int64_t B, int64_t H, bool keep) {
+void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* hs, T* g,
+                   T* ghn, int64_t steps, int64_t B, int64_t H, int64_t I, bool keep) {
   constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    std::vector<int64_t> cols;  // this thread's columns of W_hh^T: its r, z and n units
+    std::vector<int64_t> cols;  // this thread's gate columns: its r, z and n units
     for (int64_t gate = 0; gate < 3; ++gate)
       for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
-    const Buffer<T> packed =
+    // Both products per step, W_hh h and W_ih x (the input's too: computing it here
+    // spares writing and reading back all steps' projections, 10 MB a batch).
+    const Buffer<T> packed_hh =
         pack_panels<T>(H, cols, [&](int64_t k, int64_t col) { return w_hh[col * H + k]; });
+    const Buffer<T> packed_ih =
+        pack_panels<T>(I, cols, [&](int64_t k, int64_t col) { return w_ih[col * I + k]; });
     const int64_t panels = (3 * w + P - 1) / P, ldc = panels * P;
-    Buffer<T> c(B * ldc);
+    Buffer<T> gh(B * ldc), gi(B * ldc);
     for (int64_t t = 0; t < steps; ++t) {
       if (w > 0) {
         const T* h = hs + t * B * H;
-        small_product(h, H, packed.get(), H, panels, c.get(), ldc, B);
+        small_product(h, H, packed_hh.get(), H, panels, gh.get(), ldc, B);
+        small_product(xt + t * B * I, I, packed_ih.get(), I, panels, gi.get(), ldc, B);
         const int64_t kt = keep ? t : 0;
         for (int64_t b = 0; b < B; ++b) {
-          const T* gi_b = gi + (t * B + b) * 3 * H + u;
-          const T* c_b = c.get() + b * ldc;
+          const T* gi_b = gi.get() + b * ldc;
+          const T* gh_b = gh.get() + b * ldc;
           T* g_b = g + (kt * B + b) * 3 * H + u;
-          gate_row(gi_b, gi_b + H, gi_b + 2 * H, c_b, c_b + w, c_b + 2 * w, bias + u,
+          gate_row(gi_b, gi_b + w, gi_b + 2 * w, gh_b, gh_b + w, gh_b + 2 * w, bias + u,
                    bias + H + u, bias + 2 * H + u, bias + 3 * H + u, h + b * H + u, g_b,
                    g_b + H, g_b + 2 * H, ghn + (kt * B + b) * H + u,
                    hs + (t + 1) * B * H + b * H + u, w);
@@ -128,8 +133,9 @@ void forward_steps(const T* gi, const T* bias, const T* w_hh, T* hs, T* g, T* gh
 // barrier between the two).
 template <typename T>
 void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T* d_out,
-                    const T* w_hh, bool keep_all, T* dh, T* base, T* dgh, T* da, T* dw_ih, T* dw_hh, T* db_hh,
-                    T* db_in, int64_t steps, int64_t B, int64_t H, int64_t I) {
+                    const T* w_hh, bool keep_all, T* dh, T* base, T* dgh, T* da, T* dw_ih,
+                    T* dw_hh, T* db_hh, T* db_in, int64_t steps, int64_t B, int64_t H,
+                    int64_t I) {
   constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
@@ -187,10 +193,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
                                                    const c10::optional<Tensor>& b_hh, bool keep) {
   check_shapes(x_in, {h0}, w_ih_in, w_hh_in, 3);
   TORCH_CHECK(b_ih.has_value() == b_hh.has_value(), "Expected both biases or neither");
-  const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1);
+  const int64_t B = x_in.size(0), T = x_in.size(1), H = w_hh_in.size(1), I = x_in.size(2);
   Tensor xt = x_in.transpose(0, 1).contiguous();
   Tensor w_ih = w_ih_in.contiguous(), w_hh = w_hh_in.contiguous();
-  Tensor gi = input_projection(xt, w_ih);
   // r and z: b_ih + b_hh; n: b_in, then b_hn (4H values, zeros without biases).
   Tensor bias = at::zeros({4 * H}, x_in.options());
   if (b_ih.has_value()) {
@@ -204,9 +209,10 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> forward(const Tensor& x_in, const Ten
   Tensor g = at::empty({kept, B, 3 * H}, x_in.options());
   Tensor ghn = at::empty({kept, B, H}, x_in.options());
   AT_DISPATCH_FLOATING_TYPES(x_in.scalar_type(), "lamina_gru_forward", [&] {
-    forward_steps<scalar_t>(gi.const_data_ptr<scalar_t>(), bias.const_data_ptr<scalar_t>(),
-                            w_hh.const_data_ptr<scalar_t>(), hs.data_ptr<scalar_t>(),
-                            g.data_ptr<scalar_t>(), ghn.data_ptr<scalar_t>(), T, B, H, keep);
+    forward_steps<scalar_t>(xt.const_data_ptr<scalar_t>(), w_ih.const_data_ptr<scalar_t>(),
+                            bias.const_data_ptr<scalar_t>(), w_hh.const_data_ptr<scalar_t>(),
+                            hs.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(),
+                            ghn.data_ptr<scalar_t>(), T, B, H, I, keep);
   });
   return {hs, g, ghn, xt};
 }
@@ -242,7 +248,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> backward(
         hs.const_data_ptr<scalar_t>(), xt.const_data_ptr<scalar_t>(),
         d_out.defined() ? d_out.const_data_ptr<scalar_t>() : nullptr,
         w_hh.const_data_ptr<scalar_t>(), need_dx, dh.data_ptr<scalar_t>(),
-        base.data_ptr<scalar_t>(), dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(), dw_ih.data_ptr<scalar_t>(),
+        base.data_ptr<scalar_t>(), dgh.data_ptr<scalar_t>(), da.data_ptr<scalar_t>(),
+        dw_ih.data_ptr<scalar_t>(),
         dw_hh.data_ptr<scalar_t>(), db_hh.data_ptr<scalar_t>(), db_in.data_ptr<scalar_t>(), T,
         B, H, I);
   });

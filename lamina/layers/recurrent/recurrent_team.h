@@ -51,13 +51,6 @@ inline void check_shapes(const at::Tensor& x, const std::vector<at::Tensor>& sta
               ", w_hh.dtype=", w_hh.scalar_type());
 }
 
-// gi = xt W_ih^T for all steps at once: (T, B, gates x H). The biases are added in the
-// gate passes, which read gi anyway (addmm would first write the broadcast bias, 10 MB).
-inline at::Tensor input_projection(const at::Tensor& xt, const at::Tensor& w_ih) {
-  const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2);
-  return at::mm(xt.reshape({T * B, I}), w_ih.t()).view({T, B, w_ih.size(0)});
-}
-
 // ---- The per-step product: a register-blocked kernel over W_hh packed in panels.
 // The widest vectors the build targets (-march=native): rows of the block kept in
 // registers are as many as the register file holds (32 vector registers with AVX-512).
@@ -127,7 +120,8 @@ void small_product(const T* a, int64_t lda, const T* packed, int64_t K, int64_t 
     const T* panel = packed + p * K * P;
     T* cp = c + p * P;
     int64_t i = 0;
-    for (; i + kRows <= rows; i += kRows) panel_product<T, kRows>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
+    for (; i + kRows <= rows; i += kRows)
+      panel_product<T, kRows>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
     if (kRows > 4 && i + 4 <= rows) {
       panel_product<T, 4>(a + i * lda, lda, panel, K, cp + i * ldc, ldc);
       i += 4;
