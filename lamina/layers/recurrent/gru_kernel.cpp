@@ -99,7 +99,7 @@ void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* 
     for (int64_t gate = 0; gate < 3; ++gate)
       for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
     // Both products per step, W_hh h and W_ih x (the input's too: computing it here
-    // spares writing and reading back all steps' projections, 10 MB a batch).
+    // spares writing all steps' projections to memory and reading them back).
     const Buffer<T> packed_hh =
         pack_panels<T>(H, cols, [&](int64_t k, int64_t col) { return w_hh[col * H + k]; });
     const Buffer<T> packed_ih =

@@ -185,7 +185,8 @@ void accumulate_product_t(const T* a, int64_t lda, int64_t rows, const T* b, int
 }
 
 // A zeroed buffer on a cache-line boundary: a vector load that straddles two lines costs
-// two, and a thread whose panels were misaligned took 1.7x as long for the same product.
+// two, so a thread whose panels were misaligned ran its product slower and the others
+// waited for it at the barrier.
 template <typename T>
 struct Buffer {
   struct Free {
