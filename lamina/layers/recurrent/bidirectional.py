@@ -22,7 +22,7 @@ import torch
 
 from lamina import registry
 from lamina.layers.base import Layer
-from lamina.layers.recurrent import fused_op, native_gru, nested_config
+from lamina.layers.recurrent import fused_op, native_gru, native_lstm, nested_config
 from lamina.layers.recurrent.builtin_rnn import BuiltinRNN
 from lamina.layers.recurrent.cell_base import cell_error
 from lamina.layers.recurrent.gate_layout import fused_params
@@ -204,6 +204,8 @@ class Bidirectional(Layer):
         params = fused_params(kind, fwd.cell) + fused_params(kind, bwd.cell)
         if kind == "gru" and native_gru.usable(sequences, f_states[0], params):
             return None  # each direction on Lamina's GRU kernel beats torch.gru's pair
+        if kind == "lstm" and native_lstm.usable(sequences, f_states, params):
+            return None  # and on its LSTM kernel, torch.lstm's pair
         has_biases = fwd.use_bias
         n = len(hx)
 

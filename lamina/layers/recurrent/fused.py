@@ -3,8 +3,8 @@
 `run` computes a whole LSTM, GRU (reset_after) or SimpleRNN (tanh / relu) layer with
 `torch.lstm` / `torch.gru` / `torch.rnn_tanh` / `torch.rnn_relu`, the kernels behind
 `nn.LSTM` and friends (oneDNN's on the CPU, cuDNN's on CUDA): the time loop runs in C++,
-so a step costs no Python. A GRU on the CPU runs on Lamina's own kernel instead
-(`native_gru.py`: torch.gru's CPU path is the slow one).
+so a step costs no Python. GRU and LSTM layers on the CPU run on Lamina's own kernels
+instead (`native_gru.py`, `native_lstm.py`: one team of threads for the whole sequence).
 
 Masks, as Keras defines them (`step_loop.py`): at a masked step the state stays and the
 output repeats the previous one (zeros before the first unmasked step, or always with
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lamina.layers.recurrent import native_gru
+from lamina.layers.recurrent import native_gru, native_lstm
 from lamina.layers.recurrent.step_loop import kept
 
 KINDS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -108,6 +108,8 @@ def _kernel(
     if native and kind == "gru" and native_gru.usable(x, states[0], params):
         out, h = native_gru.run(x, states[0], params, _train(x, [*params, *states]))
         return out, [h]
+    if native and kind == "lstm" and native_lstm.usable(x, states, params):
+        return native_lstm.run(x, states, params, _train(x, [*params, *states]))
     has_biases, train = len(params) == 4, _train(x, params)
     hx = [s.unsqueeze(0) for s in states]
     if kind == "lstm":

@@ -1,8 +1,8 @@
-"""What a C++ recurrent kernel needs on the Python side: building, the check that a
-call can run on it, and the differentiable backward.
+"""What Lamina's C++ recurrent kernels share on the Python side: building, the check
+that a call can run on them, and the differentiable backward.
 
-A kernel (`gru_kernel.cpp`, on `recurrent_team.h`) is a library of `torch.ops`
-operators built once per machine by `runtime/native_build.py`.
+Each kernel (`gru_kernel.cpp`, `lstm_kernel.cpp`, both on `recurrent_team.h`) is a
+library of `torch.ops` operators built once per machine by `runtime/native_build.py`.
 `NativeKernel.usable` says whether a call can run there: float32/float64 CPU tensors,
 no autocast, `lamina.config.native_kernels()` on, and the library built (the first
 call builds it; where it cannot be built the layer warns once and runs PyTorch's kernel).

@@ -1,6 +1,7 @@
-// The machinery of a recurrent kernel (gru_kernel.cpp), apart from its cell's arithmetic:
-// the team of threads that runs a whole sequence, the register-blocked products each
-// thread runs on its slice of the units, and the activations in plain arithmetic.
+// What Lamina's recurrent kernels (gru_kernel.cpp, lstm_kernel.cpp) share, apart from
+// their cells' arithmetic: the team of threads that runs a whole sequence, the
+// register-blocked products each thread runs on its slice of the units, and the
+// activations in plain arithmetic.
 //
 // The recurrence runs inside one OpenMP team (torch's own pool) for the whole sequence:
 // each thread owns a slice of the units, keeps its slice of W_hh packed in its cache, and
