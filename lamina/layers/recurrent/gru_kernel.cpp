@@ -91,30 +91,19 @@ inline void grad_row(const T* __restrict__ r, const T* __restrict__ z, const T* 
 template <typename T>
 void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* hs, T* g,
                    T* ghn, int64_t steps, int64_t B, int64_t H, int64_t I, bool keep) {
-  constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    std::vector<int64_t> cols;  // this thread's gate columns: its r, z and n units
-    for (int64_t gate = 0; gate < 3; ++gate)
-      for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
-    // Both products per step, W_hh h and W_ih x (the input's too: computing it here
-    // spares writing all steps' projections to memory and reading them back).
-    const Buffer<T> packed_hh =
-        pack_panels<T>(H, cols, [&](int64_t k, int64_t col) { return w_hh[col * H + k]; });
-    const Buffer<T> packed_ih =
-        pack_panels<T>(I, cols, [&](int64_t k, int64_t col) { return w_ih[col * I + k]; });
-    const int64_t panels = (3 * w + P - 1) / P, ldc = panels * P;
-    Buffer<T> gh(B * ldc), gi(B * ldc);
+    StepProducts<T> products(w_hh, w_ih, gate_columns(3, H, u, w), H, I, B);
+    const int64_t ldc = products.ldc;
     for (int64_t t = 0; t < steps; ++t) {
       if (w > 0) {
         const T* h = hs + t * B * H;
-        small_product(h, H, packed_hh.get(), H, panels, gh.get(), ldc, B);
-        small_product(xt + t * B * I, I, packed_ih.get(), I, panels, gi.get(), ldc, B);
+        products.run(h, xt + t * B * I, B, H, I);
         const int64_t kt = keep ? t : 0;
         for (int64_t b = 0; b < B; ++b) {
-          const T* gi_b = gi.get() + b * ldc;
-          const T* gh_b = gh.get() + b * ldc;
+          const T* gi_b = products.gi.get() + b * ldc;
+          const T* gh_b = products.gh.get() + b * ldc;
           T* g_b = g + (kt * B + b) * 3 * H + u;
           gate_row(gi_b, gi_b + w, gi_b + 2 * w, gh_b, gh_b + w, gh_b + 2 * w, bias + u,
                    bias + H + u, bias + 2 * H + u, bias + 3 * H + u, h + b * H + u, g_b,
@@ -136,16 +125,10 @@ void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T*
                     const T* w_hh, bool keep_all, T* dh, T* base, T* dgh, T* da, T* dw_ih,
                     T* dw_hh, T* db_hh, T* db_in, int64_t steps, int64_t B, int64_t H,
                     int64_t I) {
-  constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    std::vector<int64_t> cols;  // this thread's columns of W_hh (3H x H): its units
-    for (int64_t j = 0; j < w; ++j) cols.push_back(u + j);
-    const Buffer<T> packed =
-        pack_panels<T>(3 * H, cols, [&](int64_t k, int64_t col) { return w_hh[k * H + col]; });
-    const int64_t panels = (w + P - 1) / P, ldc = panels * P;
-    Buffer<T> c(B * ldc);
+    StateGradient<T> through_w_hh(w_hh, 3, H, u, w, B);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t slot = keep_all ? t : t % 2;  // where the step's gate gradients go
       if (w > 0) {
@@ -174,13 +157,7 @@ void backward_steps(const T* g, const T* ghn, const T* hs, const T* xt, const T*
           const T* dgi = gate < 2 ? dg : da + slot * B * H + u;
           accumulate_product_t(dgi, gate < 2 ? 3 * H : H, w, x_t, I, I, B, dw_ih + row * I, I);
         }
-        small_product(dgh + slot * B * 3 * H, 3 * H, packed.get(), 3 * H, panels, c.get(), ldc, B);
-        for (int64_t b = 0; b < B; ++b) {
-          const T* c_b = c.get() + b * ldc;
-          const T* base_b = base + b * H + u;
-          T* dh_b = dh + b * H + u;
-          for (int64_t j = 0; j < w; ++j) dh_b[j] = base_b[j] + c_b[j];
-        }
+        through_w_hh.run(dgh + slot * B * 3 * H, base, dh, B);
       }
     }
   });

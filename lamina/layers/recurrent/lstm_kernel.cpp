@@ -102,29 +102,19 @@ inline void grad_row(Gates<const T> gates, const T* __restrict__ c,
 template <typename T>
 void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* hs, T* cs,
                    T* g, int64_t steps, int64_t B, int64_t H, int64_t I, bool keep) {
-  constexpr int P = kPanel<T>;
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    std::vector<int64_t> cols;  // this thread's gate columns: its i, f, g and o units
-    for (int64_t gate = 0; gate < 4; ++gate)
-      for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
-    // Both products per step, W_hh h and W_ih x (see gru_kernel.cpp).
-    const Buffer<T> packed_hh =
-        pack_panels<T>(H, cols, [&](int64_t k, int64_t col) { return w_hh[col * H + k]; });
-    const Buffer<T> packed_ih =
-        pack_panels<T>(I, cols, [&](int64_t k, int64_t col) { return w_ih[col * I + k]; });
-    const int64_t panels = (4 * w + P - 1) / P, ldc = panels * P;
-    Buffer<T> gh(B * ldc), gi(B * ldc);
+    StepProducts<T> products(w_hh, w_ih, gate_columns(4, H, u, w), H, I, B);
+    const int64_t ldc = products.ldc;
     for (int64_t t = 0; t < steps; ++t) {
       if (w > 0) {
-        small_product(hs + t * B * H, H, packed_hh.get(), H, panels, gh.get(), ldc, B);
-        small_product(xt + t * B * I, I, packed_ih.get(), I, panels, gi.get(), ldc, B);
+        products.run(hs + t * B * H, xt + t * B * I, B, H, I);
         const int64_t kt = keep ? t : 0;
         for (int64_t b = 0; b < B; ++b) {
           const int64_t row = t * B + b;
-          cell_row<T>(gates_at<const T>(gi.get() + b * ldc, w),
-                      gates_at<const T>(gh.get() + b * ldc, w), gates_at(bias + u, H),
+          cell_row<T>(gates_at<const T>(products.gi.get() + b * ldc, w),
+                      gates_at<const T>(products.gh.get() + b * ldc, w), gates_at(bias + u, H),
                       cs + row * H + u, gates_at(g + (kt * B + b) * 4 * H + u, H),
                       cs + (row + B) * H + u, hs + (row + B) * H + u, w);
         }
@@ -141,18 +131,11 @@ void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* 
 template <typename T>
 void backward_steps(const T* g, const T* cs, const T* hs, const T* xt, const T* d_out,
                     const T* w_hh, bool keep_all, T* dh, T* dc, T* base, T* dgates, T* dw_ih,
-                    T* dw_hh,
-                    T* db, int64_t steps, int64_t B, int64_t H, int64_t I) {
-  constexpr int P = kPanel<T>;
+                    T* dw_hh, T* db, int64_t steps, int64_t B, int64_t H, int64_t I) {
   on_team(team_size(H), [&](int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    std::vector<int64_t> cols;  // this thread's columns of W_hh (4H x H): its units
-    for (int64_t j = 0; j < w; ++j) cols.push_back(u + j);
-    const Buffer<T> packed =
-        pack_panels<T>(4 * H, cols, [&](int64_t k, int64_t col) { return w_hh[k * H + col]; });
-    const int64_t panels = (w + P - 1) / P, ldc = panels * P;
-    Buffer<T> c(B * ldc);
+    StateGradient<T> through_w_hh(w_hh, 4, H, u, w, B);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t slot = keep_all ? t : t % 2;  // where the step's gate gradients go
       if (w > 0) {
@@ -180,14 +163,7 @@ void backward_steps(const T* g, const T* cs, const T* hs, const T* xt, const T* 
           accumulate_product_t(dg, 4 * H, w, hs + t * B * H, H, H, B, dw_hh + row * H, H);
           accumulate_product_t(dg, 4 * H, w, xt + t * B * I, I, I, B, dw_ih + row * I, I);
         }
-        small_product(dgates + slot * B * 4 * H, 4 * H, packed.get(), 4 * H, panels, c.get(), ldc,
-                      B);
-        for (int64_t b = 0; b < B; ++b) {
-          const T* c_b = c.get() + b * ldc;
-          const T* base_b = base + b * H + u;
-          T* dh_b = dh + b * H + u;
-          for (int64_t j = 0; j < w; ++j) dh_b[j] = base_b[j] + c_b[j];
-        }
+        through_w_hh.run(dgates + slot * B * 4 * H, base, dh, B);
       }
     }
   });

@@ -219,6 +219,61 @@ Buffer<T> pack_panels(int64_t K, const std::vector<int64_t>& cols, const Element
   return out;
 }
 
+// A thread's gate columns: `gates` groups (one per gate, each H wide) of its units
+// [u, u + w).
+inline std::vector<int64_t> gate_columns(int64_t gates, int64_t H, int64_t u, int64_t w) {
+  std::vector<int64_t> cols;
+  for (int64_t gate = 0; gate < gates; ++gate)
+    for (int64_t j = 0; j < w; ++j) cols.push_back(gate * H + u + j);
+  return cols;
+}
+
+// A thread's two products per forward step, W_hh h and W_ih x over its gate columns, from
+// weights packed once per call (W_ih x here, step by step, spares writing all steps'
+// projections to memory and reading them back). gh and gi: (B, ldc), column j of the
+// thread's columns at j.
+template <typename T>
+struct StepProducts {
+  int64_t panels, ldc;
+  Buffer<T> packed_hh, packed_ih, gh, gi;
+  StepProducts(const T* w_hh, const T* w_ih, const std::vector<int64_t>& cols, int64_t H,
+               int64_t I, int64_t B)
+      : panels((static_cast<int64_t>(cols.size()) + kPanel<T> - 1) / kPanel<T>),
+        ldc(panels * kPanel<T>),
+        packed_hh(pack_panels<T>(H, cols, [&](int64_t k, int64_t c) { return w_hh[c * H + k]; })),
+        packed_ih(pack_panels<T>(I, cols, [&](int64_t k, int64_t c) { return w_ih[c * I + k]; })),
+        gh(B * ldc),
+        gi(B * ldc) {}
+  void run(const T* h, const T* x, int64_t B, int64_t H, int64_t I) {
+    small_product(h, H, packed_hh.get(), H, panels, gh.get(), ldc, B);
+    small_product(x, I, packed_ih.get(), I, panels, gi.get(), ldc, B);
+  }
+};
+
+// A thread's product through W_hh in a backward step: its units of the previous state's
+// gradient, dh[:, u:u+w] = base[:, u:u+w] + dg W_hh[:, u:u+w], dg the step's gradients of
+// every gate column (B x gates H).
+template <typename T>
+struct StateGradient {
+  int64_t H, u, w, K, panels, ldc;
+  Buffer<T> packed, c;
+  StateGradient(const T* w_hh, int64_t gates, int64_t H_, int64_t u_, int64_t w_, int64_t B)
+      : H(H_), u(u_), w(w_), K(gates * H_), panels((w_ + kPanel<T> - 1) / kPanel<T>),
+        ldc(panels * kPanel<T>),
+        packed(pack_panels<T>(K, gate_columns(1, H_, u_, w_),
+                              [&](int64_t k, int64_t col) { return w_hh[k * H_ + col]; })),
+        c(B * ldc) {}
+  void run(const T* dg, const T* base, T* dh, int64_t B) {
+    small_product(dg, K, packed.get(), K, panels, c.get(), ldc, B);
+    for (int64_t b = 0; b < B; ++b) {
+      const T* c_b = c.get() + b * ldc;
+      const T* base_b = base + b * H + u;
+      T* dh_b = dh + b * H + u;
+      for (int64_t j = 0; j < w; ++j) dh_b[j] = base_b[j] + c_b[j];
+    }
+  }
+};
+
 // ---- The team: torch's OpenMP threads (one thread in a build without OpenMP).
 inline int64_t team_size(int64_t H) {
   // A slice narrower than 16 units spends more at the barrier than it saves.
