@@ -102,10 +102,13 @@ inline void grad_row(Gates<const T> gates, const T* __restrict__ c,
 template <typename T>
 void forward_steps(const T* xt, const T* w_ih, const T* bias, const T* w_hh, T* hs, T* cs,
                    T* g, int64_t steps, int64_t B, int64_t H, int64_t I, bool keep) {
-  on_team(team_size(H), [&](int index, int threads) {
+  const auto prepare = [&](int index, int threads) {
+    const Slice s = slice_of(index, threads, H);
+    return StepProducts<T>(w_hh, w_ih, gate_columns(4, H, s.begin, s.width), H, I, B);
+  };
+  on_team(team_size(H), prepare, [&](StepProducts<T>& products, int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    StepProducts<T> products(w_hh, w_ih, gate_columns(4, H, u, w), H, I, B);
     const int64_t ldc = products.ldc;
     for (int64_t t = 0; t < steps; ++t) {
       if (w > 0) {
@@ -132,10 +135,13 @@ template <typename T>
 void backward_steps(const T* g, const T* cs, const T* hs, const T* xt, const T* d_out,
                     const T* w_hh, bool keep_all, T* dh, T* dc, T* base, T* dgates, T* dw_ih,
                     T* dw_hh, T* db, int64_t steps, int64_t B, int64_t H, int64_t I) {
-  on_team(team_size(H), [&](int index, int threads) {
+  const auto prepare = [&](int index, int threads) {
+    const Slice s = slice_of(index, threads, H);
+    return StateGradient<T>(w_hh, 4, H, s.begin, s.width, B);
+  };
+  on_team(team_size(H), prepare, [&](StateGradient<T>& through_w_hh, int index, int threads) {
     const Slice s = slice_of(index, threads, H);
     const int64_t u = s.begin, w = s.width;
-    StateGradient<T> through_w_hh(w_hh, 4, H, u, w, B);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t slot = keep_all ? t : t % 2;  // where the step's gate gradients go
       if (w > 0) {

@@ -35,12 +35,11 @@ def run(
     """(output sequence (batch, time, units), final state) of a GRU over `x` (batch first).
 
     The sequence is a view of the kernel's state buffer (time major), not contiguous."""
-    ops = KERNEL.operators()
     w_ih, w_hh = params[0], params[1]
     b_ih, b_hh = (params[2], params[3]) if len(params) == 4 else (None, None)
     if train:
         return _GRU.apply(x, h0, w_ih, w_hh, b_ih, b_hh)
-    hs, _, _, _ = ops.forward(x, h0, w_ih, w_hh, b_ih, b_hh, False)
+    hs, _, _, _ = KERNEL.operators().forward(x, h0, w_ih, w_hh, b_ih, b_hh, False)
     return hs[1:].transpose(0, 1), hs[-1]
 
 
@@ -60,8 +59,7 @@ class _GRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, h0: torch.Tensor, *weights: Any) -> Any:
         w_ih, w_hh, b_ih, b_hh = weights
-        ops = KERNEL.operators()
-        hs, g, ghn, xt = ops.forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)
+        hs, g, ghn, xt = KERNEL.operators().forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)
         ctx.set_materialize_grads(False)
         ctx.has_bias = b_ih is not None
         ctx.save_for_backward(hs, g, ghn, xt, x, h0, w_ih, w_hh, b_ih, b_hh)

@@ -34,14 +34,13 @@ def run(
     """(output sequence (batch, time, units), [final h, final c]) of an LSTM over `x`.
 
     The sequence is a view of the kernel's state buffer (time major), not contiguous."""
-    ops = KERNEL.operators()
     w_ih, w_hh = params[0], params[1]
     b_ih, b_hh = (params[2], params[3]) if len(params) == 4 else (None, None)
     h0, c0 = states
     if train:
         out, h, c = _LSTM.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         return out, [h, c]
-    hs, cs, _, _ = ops.forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, False)
+    hs, cs, _, _ = KERNEL.operators().forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, False)
     return hs[1:].transpose(0, 1), [hs[-1], cs[-1]]
 
 

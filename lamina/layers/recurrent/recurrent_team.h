@@ -21,7 +21,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -174,7 +176,8 @@ void accumulate_product_t(const T* a, int64_t lda, int64_t rows, const T* b, int
       panel_accumulate_t<T, 4>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
       i += 4;
     }
-    for (; i < rows; ++i) panel_accumulate_t<T, 1>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
+    for (; i < rows; ++i)
+      panel_accumulate_t<T, 1>(a + i, lda, b + j, ldb, K, c + i * ldc + j, ldc);
   }
   for (int64_t i = 0; i < rows && j < n; ++i) {  // the columns past the last full panel
     for (int64_t jj = j; jj < n; ++jj) {
@@ -195,9 +198,11 @@ struct Buffer {
   };
   std::unique_ptr<T[], Free> data;
   explicit Buffer(int64_t n) {
-    const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T) + 63) / 64 * 64;
+    const size_t count = static_cast<size_t>(std::max<int64_t>(n, 1));
+    const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
     data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-    TORCH_CHECK(data != nullptr, "Expected ", bytes, " bytes for the GRU kernel's buffers");
+    TORCH_CHECK(data != nullptr, "Expected to allocate ", bytes,
+                " bytes for a recurrent kernel's buffers, received: no memory");
     std::fill_n(data.get(), std::max<int64_t>(n, 1), T(0));
   }
   T* get() const { return data.get(); }
@@ -280,17 +285,37 @@ inline int64_t team_size(int64_t H) {
   return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), H / 16));
 }
 
-template <typename Body>
-void on_team(int64_t wanted, const Body& body) {
+// Runs `run(state, index, threads)` on each thread of a team of up to `wanted` threads,
+// `state` being what `prepare(index, threads)` built for that thread (its packed weights
+// and buffers). Every thread prepares before any runs, so an error while preparing (an
+// allocation) is raised after the team ends instead of escaping a parallel region, which
+// would abort the process, or leaving the other threads waiting at a barrier.
+template <typename Prepare, typename Run>
+void on_team(int64_t wanted, const Prepare& prepare, const Run& run) {
+  using State = std::invoke_result_t<Prepare, int, int>;
 #ifdef _OPENMP
   if (wanted > 1) {
+    std::exception_ptr error;
 #pragma omp parallel num_threads(static_cast<int>(wanted))
-    body(omp_get_thread_num(), omp_get_num_threads());
+    {
+      const int index = omp_get_thread_num(), threads = omp_get_num_threads();
+      std::optional<State> state;
+      try {
+        state.emplace(prepare(index, threads));
+      } catch (...) {
+#pragma omp critical(lamina_team_error)
+        if (!error) error = std::current_exception();
+      }
+#pragma omp barrier
+      if (!error) run(*state, index, threads);
+    }
+    if (error) std::rethrow_exception(error);
     return;
   }
 #endif
   (void)wanted;
-  body(0, 1);
+  State state = prepare(0, 1);
+  run(state, 0, 1);
 }
 
 // Every thread of the team waits here for the others (a barrier; nothing without OpenMP).
